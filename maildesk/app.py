@@ -1,0 +1,105 @@
+"""Wiring: settings → store, directory, rules, templates, calendar and transport, built lazily."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+
+from maildesk.config import Settings, load_settings
+from maildesk.outbound.templates import Templates
+from maildesk.outbound.transport import Transport, make_transport
+from maildesk.rules.directory import Directory, load_directory
+from maildesk.rules.loader import load_rules
+from maildesk.rules.model import Defaults, RuleSet
+from maildesk.sla import BusinessHours, EscalationStep, PriorityTargets
+from maildesk.store.db import Store
+from maildesk.store.migrate import upgrade
+
+
+class App:
+    """Everything a command or the daemon needs, made from one Settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_config(cls, path: Path | str | None) -> App:
+        return cls(load_settings(path))
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.database_url)
+
+    def upgrade(self) -> str:
+        return upgrade(self.store)
+
+    @cached_property
+    def directory(self) -> Directory:
+        if not self.settings.directory:
+            return Directory([])
+        return load_directory(self.settings.path(self.settings.directory))
+
+    @cached_property
+    def rules(self) -> RuleSet:
+        s = self.settings
+        return load_rules(s.path(s.rules), types=list(s.types), priorities=list(s.priorities),
+                          teams=[t.name for t in s.teams])
+
+    @property
+    def rule_defaults(self) -> Defaults:
+        return Defaults(type=self.settings.default_type, priority=self.settings.default_priority)
+
+    @cached_property
+    def templates(self) -> Templates:
+        folder = self.settings.templates
+        return Templates(self.settings.path(folder) if folder else None,
+                         defaults={"desk_name": self.settings.support_name})
+
+    @cached_property
+    def calendar(self) -> BusinessHours:
+        return make_calendar(self.settings, datetime.now(UTC).date())
+
+    @cached_property
+    def targets(self) -> dict[str, PriorityTargets]:
+        return {
+            code: PriorityTargets(
+                code=code, start_hours=p.start_hours, response_hours=p.response_hours or p.start_hours,
+                progress_hours=p.progress_hours, resolve_hours=p.resolve_hours,
+                escalation=tuple(EscalationStep(after_hours=e.after_hours, to_role=e.to) for e in p.escalation),
+            )
+            for code, p in self.settings.priorities.items()
+        }
+
+    def transport(self) -> Transport:
+        smtp = self.settings.smtp
+        if smtp.transport == "smtp":
+            return make_transport(
+                "smtp", host=smtp.host, port=smtp.port, security=smtp.security,
+                username=smtp.username or None, password=self.settings.secret(smtp.password_env) or None,
+                timeout=smtp.timeout,
+            )
+        if smtp.transport == "file":
+            return make_transport("file", directory=self.settings.path(smtp.directory))
+        return make_transport("console")
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+
+
+def make_calendar(settings: Settings, today: date) -> BusinessHours:
+    """The business calendar for a few years around ``today``."""
+    bh = settings.business_hours
+    lunch = (bh.lunch_start, bh.lunch_end) if bh.lunch_start and bh.lunch_end else None
+    extra_off = frozenset(date.fromisoformat(d) for d in bh.extra_holidays)
+    extra_on = frozenset(date.fromisoformat(d) for d in bh.extra_workdays)
+    if bh.holidays == "CN":
+        # next year's schedule is published in November or December; ask for it only then
+        years = range(today.year - 1, today.year + (2 if today.month == 12 else 1))
+        return BusinessHours.china(
+            settings.tz, years, start=bh.start, end=bh.end, lunch=lunch, extra_holidays=extra_off,
+            extra_workdays=extra_on, workdays=frozenset(bh.workdays),
+        )
+    return BusinessHours(tz=settings.tz, start=bh.start, end=bh.end, lunch=lunch, workdays=frozenset(bh.workdays),
+                         holidays=extra_off, extra_workdays=extra_on)

@@ -1,0 +1,153 @@
+"""``maildesk tickets list | show | set``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from maildesk.cli.common import print_json, state, usage_error
+from maildesk.sla_state import refresh_deadlines
+from maildesk.statuses import Status, parse_status
+from maildesk.store.models import Ticket
+from maildesk.tickets import add_note, change_status, get_ticket, set_field
+from maildesk.views import ticket_detail, ticket_summary
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("tickets")
+    def tickets() -> None:
+        """Inspect and review tickets."""
+
+    @tickets.command("list")
+    @click.option("--status", "-s", "status", multiple=True,
+                  help="Only these statuses (repeatable or comma-separated; 'open' for all open ones).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def list_(status: tuple[str, ...], as_json: bool) -> None:
+        """List tickets, newest first."""
+        wanted = _statuses(list(status))
+        app_ = state.app(upgrade=True)
+        tz = app_.settings.tz
+        with app_.store.session() as session:
+            stmt = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            if wanted:
+                stmt = stmt.where(Ticket.status.in_(wanted))
+            rows = [ticket_summary(t, tz) for t in session.scalars(stmt)]
+        if as_json:
+            print_json(rows)
+            return
+        table = Table("number", "status", "pri", "type", "assignee", "reporter", "subject", "msgs")
+        for column in table.columns:
+            column.no_wrap = True
+            column.overflow = "ellipsis"
+        for r in rows:
+            table.add_row(r["number"], Status(r["status"]).zh, r["priority"], r["type"],
+                          r["assignee"] or "", r["reporter"], r["subject"][:40], str(r["message_count"]))
+        Console(width=max(Console().width, 150)).print(table)
+
+    @tickets.command("show")
+    @click.argument("number")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def show(number: str, as_json: bool) -> None:
+        """One ticket with its messages and history."""
+        app_ = state.app(upgrade=True)
+        tz = app_.settings.tz
+        with app_.store.session() as session:
+            detail = ticket_detail(session, get_ticket(session, number), tz)
+        if as_json:
+            print_json(detail)
+            return
+        _print_detail(detail)
+
+    @tickets.command("set")
+    @click.argument("number")
+    @click.option("--status", help="New status (code or Chinese name).")
+    @click.option("--priority", help="New priority, e.g. P1.")
+    @click.option("--type", "type_", help="New problem type (code or display name).")
+    @click.option("--assignee", help="New assignee address.")
+    @click.option("--team", help="New team.")
+    @click.option("--note", help="An internal note (with or without changes).")
+    @click.option("--by", default="supervisor", show_default=True, help="Who reviews (recorded in the history).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the ticket as JSON afterwards.")
+    def set_(number: str, status: str | None, priority: str | None, type_: str | None,
+             assignee: str | None, team: str | None, note: str | None, by: str, as_json: bool) -> None:
+        """A supervisor's review (复核): change status, priority, type, assignee; each change audited."""
+        app_ = state.app(upgrade=True)
+        settings = app_.settings
+        target = None
+        if status is not None:
+            target = parse_status(status)
+            if target is None:
+                raise usage_error("--status", f"unknown status {status!r}")
+        if priority is not None:
+            priority = priority.upper()
+            if priority not in settings.priorities:
+                raise usage_error("--priority", f"unknown priority {priority!r} "
+                                  f"(one of {', '.join(settings.priorities)})")
+        if type_ is not None and type_ not in settings.types:
+            by_name = {v: k for k, v in settings.types.items()}
+            if type_ not in by_name:
+                raise usage_error("--type", f"unknown type {type_!r} (one of {', '.join(settings.types)})")
+            type_ = by_name[type_]
+        if team is not None and settings.team(team) is None:
+            raise usage_error("--team", f"unknown team {team!r}")
+        now = datetime.now(UTC)
+        actor = by.lower()
+        with app_.store.session() as session:
+            ticket = get_ticket(session, number, for_update=True)
+            review = "复核 review"
+            for name, value in (("priority", priority), ("type", type_), ("team", team),
+                                ("assignee", assignee.lower() if assignee else assignee)):
+                if value is not None:
+                    set_field(session, ticket, name, value, actor=actor, now=now, note=review)
+            if target is not None:
+                change_status(session, ticket, target, actor=actor, now=now, note=review,
+                              pause_meter=app_.calendar.business_seconds_between)
+            if priority is not None or target is not None:
+                refresh_deadlines(ticket, app_.targets, app_.calendar, now)
+            if note:
+                add_note(session, ticket, note, actor=actor, now=now)
+            detail = ticket_detail(session, ticket, settings.tz)
+        if as_json:
+            print_json(detail)
+        else:
+            click.echo(f"{detail['number']}: {Status(detail['status']).zh} {detail['priority']} "
+                       f"{detail['type']} {detail['assignee'] or '-'}")
+
+
+def _statuses(values: list[str]) -> list[str]:
+    wanted: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if part.strip().lower() == "open":
+                from maildesk.statuses import OPEN_STATUSES
+                wanted.extend(s.value for s in OPEN_STATUSES)
+                continue
+            status = parse_status(part)
+            if status is None:
+                raise usage_error("--status", f"unknown status {part!r}")
+            wanted.append(status.value)
+    return wanted
+
+
+def _print_detail(d: dict[str, object]) -> None:
+    console = Console()
+    console.print(f"[bold]{d['number']}[/bold]  {d['subject']}")
+    console.print(f"status {d['status']}  priority {d['priority']}  type {d['type']}  team {d['team'] or '-'}  "
+                  f"assignee {d['assignee'] or '-'}")
+    console.print(f"reporter {d['reporter_name'] or ''} <{d['reporter']}> {d['reporter_department'] or ''}")
+    messages = d["messages"]
+    assert isinstance(messages, list)
+    for m in messages:
+        console.print(f"\n[dim]{m['created_at']} {m['direction']} {m['from']} ({m['kind']})[/dim]")
+        console.print(m["text"].strip()[:2000], markup=False)
+    events = d["events"]
+    assert isinstance(events, list)
+    console.print("\n[bold]history[/bold]")
+    for e in events:
+        change = f"{e['from'] or ''} → {e['to'] or ''}" if e["from"] or e["to"] else ""
+        console.print(f"{e['at']} {e['actor']} {e['action']} {change} {e['note']}", markup=False)
+

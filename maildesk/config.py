@@ -1,0 +1,301 @@
+"""The settings model: one TOML file, validated once into typed objects.
+
+Every error names the dotted key (``imap.port: ...``) so the operator knows
+where to look; secrets are read from environment variables the file names,
+never from the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from maildesk.errors import ConfigError
+
+CONFIG_ENV = "MAILDESK_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImapConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    username: str = ""
+    password_env: str = "MAILDESK_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    idle: bool = True
+    poll_seconds: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class MailboxConfig(_Section):
+    """Where ``run`` takes mail from: a real IMAP mailbox, or a Maildir (the demo)."""
+
+    kind: Literal["imap", "maildir"] = "imap"
+    path: str = ""  # the Maildir, relative to the config file's folder
+
+
+class SmtpConfig(_Section):
+    transport: Literal["smtp", "console", "file"] = "smtp"
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "plain"] = "starttls"
+    username: str = ""
+    password_env: str = "MAILDESK_SMTP_PASSWORD"
+    timeout: float = Field(default=30.0, gt=0)
+    directory: str = "sent"  # for the file transport, relative to the config file's folder
+    max_attempts: int = Field(default=12, ge=1)
+    retry_base_seconds: float = Field(default=60.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+
+
+class IntakeConfig(_Section):
+    unknown_senders: Literal["accept", "flag", "reject"] = "accept"
+    ack_limit_per_hour: int = Field(default=5, ge=0)
+    reopen_days: int = Field(default=7, ge=0)
+    batch_size: int = Field(default=100, ge=1)
+    # authserv-ids of the operator's own mail server: only its Authentication-Results prove a staff sender
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
+
+
+class BusinessHoursConfig(_Section):
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    lunch_start: time | None = None
+    lunch_end: time | None = None
+    workdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    holidays: Literal["CN", "none"] = "CN"
+    extra_holidays: list[str] = Field(default_factory=list)
+    extra_workdays: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _order(self) -> BusinessHoursConfig:
+        if self.end <= self.start:
+            raise ValueError("end: must be after start")
+        if (self.lunch_start is None) != (self.lunch_end is None):
+            raise ValueError("lunch_end: lunch_start and lunch_end go together")
+        if any(d < 1 or d > 7 for d in self.workdays):
+            raise ValueError("workdays: ISO weekdays are 1 (Monday) to 7 (Sunday)")
+        return self
+
+
+class EscalationStepConfig(_Section):
+    after_hours: float = Field(gt=0)
+    to: str  # a role in the directory: lead, manager, director
+
+
+class PriorityConfig(_Section):
+    name: str
+    description: str = ""
+    start_hours: float = Field(gt=0)
+    response_hours: float | None = None  # defaults to start_hours
+    progress_hours: float | None = None  # None: a daily summary at daily_summary_at
+    resolve_hours: float = Field(gt=0)
+    escalation: list[EscalationStepConfig] = Field(default_factory=list)
+
+
+def _default_priorities() -> dict[str, PriorityConfig]:
+    return {
+        "P1": PriorityConfig(
+            name="紧急", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
+            resolve_hours=8,
+            escalation=[EscalationStepConfig(after_hours=4, to="manager"),
+                        EscalationStepConfig(after_hours=8, to="director")],
+        ),
+        "P2": PriorityConfig(
+            name="高", description="部分业务或功能受影响", start_hours=4, progress_hours=4,
+            resolve_hours=24,
+            escalation=[EscalationStepConfig(after_hours=8, to="manager"),
+                        EscalationStepConfig(after_hours=24, to="director")],
+        ),
+        "P3": PriorityConfig(
+            name="中", description="非核心问题，有替代方案", start_hours=8, resolve_hours=40,
+            escalation=[EscalationStepConfig(after_hours=40, to="lead")],
+        ),
+        "P4": PriorityConfig(
+            name="低", description="建议、界面问题、咨询", start_hours=24, resolve_hours=80,
+        ),
+    }
+
+
+def _default_types() -> dict[str, str]:
+    return {
+        "hardware": "硬件故障",
+        "software": "软件异常",
+        "permission": "权限申请",
+        "business": "业务系统",
+        "consultation": "技术咨询",
+        "requirement": "需求",
+        "other": "其他",
+    }
+
+
+class TeamConfig(_Section):
+    name: str
+    display_name: str = ""
+    strategy: Literal["round_robin", "least_loaded"] = "round_robin"
+    lead: str = ""  # address of the team lead (牵头人 for collaboration tickets)
+
+
+def _default_teams() -> list[TeamConfig]:
+    return [
+        TeamConfig(name="hardware", display_name="硬件组"),
+        TeamConfig(name="software", display_name="软件组", strategy="least_loaded"),
+        TeamConfig(name="business", display_name="业务系统组"),
+        TeamConfig(name="product", display_name="产品组"),
+    ]
+
+
+class SlaConfig(_Section):
+    daily_summary_at: time = time(17, 0)
+    digest_hourly_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
+    daily_digest_at: time = time(9, 0)
+    reminder_before_hours: float = Field(default=1.0, ge=0)
+    confirm_close_days: int = Field(default=3, ge=1)  # working days without an answer → closed
+    survey_complete_score: int = Field(default=4, ge=1, le=5)
+
+
+class Settings(_Section):
+    """The whole configuration, with paths resolved against the config file's folder."""
+
+    database: str = "sqlite:///maildesk.db"
+    timezone: str = "Asia/Shanghai"
+    ticket_prefix: str = Field(default="TS", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    support_address: str = "support@example.com"
+    support_name: str = "技术支持中心"
+    language: Literal["zh", "en"] = "zh"
+    message_id_domain: str = ""  # defaults to the support address's domain
+    directory: str = "people.csv"
+    rules: str = "rules.toml"
+    templates: str = ""  # a folder that overrides packaged templates; empty: packaged only
+    default_type: str = "other"
+    default_priority: str = "P3"
+    mailbox: MailboxConfig = MailboxConfig()
+    imap: ImapConfig = ImapConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    intake: IntakeConfig = IntakeConfig()
+    business_hours: BusinessHoursConfig = BusinessHoursConfig()
+    sla: SlaConfig = SlaConfig()
+    types: dict[str, str] = Field(default_factory=_default_types)
+    priorities: dict[str, PriorityConfig] = Field(default_factory=_default_priorities)
+    teams: list[TeamConfig] = Field(default_factory=_default_teams)
+    base_dir: Path = Path(".")  # set by the loader: the config file's folder
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("support_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError(f"not a mail address: {value!r}")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.default_type not in self.types:
+            raise ValueError(f"default_type: {self.default_type!r} is not one of types")
+        if self.default_priority not in self.priorities:
+            raise ValueError(f"default_priority: {self.default_priority!r} is not one of priorities")
+        names = [t.name for t in self.teams]
+        if len(names) != len(set(names)):
+            raise ValueError("teams: a team name appears twice")
+        return self
+
+    # -- derived values ---------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.message_id_domain or self.support_address.rsplit("@", 1)[1]
+
+    def path(self, value: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL, with a relative SQLite file resolved like other paths."""
+        prefix = "sqlite:///"
+        if self.database.startswith(prefix) and self.database != "sqlite:///:memory:":
+            file = self.database[len(prefix):]
+            if not file.startswith("/"):
+                return prefix + str(self.path(file).resolve())
+        return self.database
+
+    def priority_order(self) -> list[str]:
+        """Priority codes from most to least urgent (the order they are written in)."""
+        return list(self.priorities)
+
+    def team(self, name: str) -> TeamConfig | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    def secret(self, env_name: str) -> str:
+        """A password from the environment; empty when the variable is unset."""
+        return os.environ.get(env_name, "")
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_settings(data: Mapping[str, Any], base_dir: Path) -> Settings:
+    """Validate a decoded TOML document; raise ConfigError naming the first bad key."""
+    try:
+        return Settings.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        inner = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg) if err["type"] == "value_error" else None
+        if inner:  # a cross-field check names its own key below the model's location
+            loc, msg = (*loc, *inner.group(1).split(".")), inner.group(2)
+        key = _dotted(loc)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(key or "config", msg) from None
+
+
+def load_settings(path: Path | str | None) -> Settings:
+    """Load the config named by ``path``, or ``$MAILDESK_CONFIG``."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if not env:
+            raise ConfigError("", f"no config: give --config PATH or set {CONFIG_ENV}")
+        path = env
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config {file}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{file}: invalid TOML: {exc}") from None
+    return parse_settings(data, file.resolve().parent)
