@@ -1,0 +1,103 @@
+"""The outbox: every outgoing mail is a row written in the transaction that caused it.
+
+``queue_mail`` composes the final bytes once (so a retry resends the same
+Message-ID and body) and, for mails about a ticket, records them as outgoing
+messages of the ticket so replies to them thread back. A ``dedup_key`` makes a
+notice idempotent: a second attempt to queue the same (ticket, kind, level,
+period) does nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from maildesk.config import Settings
+from maildesk.outbound.compose import compose, make_message_id
+from maildesk.store.models import Message, OutboxMail, Ticket
+
+LOOP_HEADER_VALUE = "maildesk"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to queue."""
+
+    kind: str  # ack, relay, progress, reminder, escalation, digest, survey, confirm, assignment, ...
+    to: Sequence[str]
+    subject: str
+    text: str
+    html: str | None = None
+    cc: Sequence[str] = ()
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    reply_to: str | None = None
+    dedup_key: str | None = None
+    # auto-replied for answers to a person's mail, auto-generated for the rest; None for a person's words
+    auto_submitted: str | None = "auto-generated"
+    attachments: Sequence[tuple[str, str, bytes]] = ()
+    inline_images: Sequence[tuple[str, str, bytes]] = ()
+    record_on_ticket: bool = True  # also an outgoing message in the ticket's history
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def queue_mail(
+    session: Session, settings: Settings, mail: Outgoing, *, now: datetime, ticket: Ticket | None = None,
+) -> OutboxMail | None:
+    """Store ``mail`` for sending; None when its dedup_key was queued before."""
+    if mail.dedup_key is not None and session.scalar(
+        select(OutboxMail.id).where(OutboxMail.dedup_key == mail.dedup_key)
+    ):
+        return None
+    message_id = make_message_id(settings.mail_domain, f"{mail.kind}.{uuid.uuid4().hex}")
+    headers = dict(mail.extra_headers)
+    if ticket is not None:
+        headers.setdefault("X-Maildesk-Ticket", ticket.number)
+    raw = compose(
+        from_addr=(settings.support_name, settings.support_address),
+        to=list(mail.to), cc=list(mail.cc), subject=mail.subject, text=mail.text, html=mail.html,
+        message_id=message_id, in_reply_to=mail.in_reply_to, references=list(mail.references),
+        auto_submitted=mail.auto_submitted, loop_header_value=LOOP_HEADER_VALUE, reply_to=mail.reply_to,
+        extra_headers=headers, attachments=list(mail.attachments), inline_images=list(mail.inline_images),
+        date=now,
+    )
+    row = OutboxMail(
+        ticket_id=ticket.id if ticket is not None else None, kind=mail.kind, sender=settings.support_address,
+        to_addrs=[*mail.to, *mail.cc], subject=mail.subject, text=mail.text, message_id=message_id, raw=raw,
+        dedup_key=mail.dedup_key, status="pending", attempts=0, next_attempt_at=now, last_error="",
+        created_at=now,
+    )
+    if mail.dedup_key is not None:
+        # two daemons may race to queue the same notice: the unique key settles it
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            return None
+    else:
+        session.add(row)
+    if ticket is not None and mail.record_on_ticket:
+        session.add(Message(
+            ticket_id=ticket.id, direction="out", kind=mail.kind, message_id=message_id,
+            in_reply_to=mail.in_reply_to, from_addr=settings.support_address, from_name=settings.support_name,
+            to_addrs=list(mail.to), cc_addrs=list(mail.cc), subject=mail.subject, text=mail.text,
+            raw=None, defects=[], rule_hits=[], created_at=now,
+        ))
+        ticket.message_count = (ticket.message_count or 0) + 1
+    return row
+
+
+def thread_ids(session: Session, ticket: Ticket) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References for a new mail on the ticket: the first and the latest messages."""
+    first = session.scalar(select(Message.message_id).where(Message.ticket_id == ticket.id)
+                           .order_by(Message.id).limit(1))
+    last = session.scalar(select(Message.message_id).where(Message.ticket_id == ticket.id)
+                          .order_by(Message.id.desc()).limit(1))
+    refs = [m for m in dict.fromkeys([first, last]) if m]
+    return last, refs
