@@ -1,0 +1,68 @@
+"""Choosing an assignee within a team: round-robin or least-loaded, never someone away.
+
+The round-robin cursor lives in the ``teams`` table so it survives restarts and
+is shared by several daemons (the row is locked while choosing).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from maildesk.config import TeamConfig
+from maildesk.rules.directory import Directory, Person
+from maildesk.statuses import OPEN_STATUSES
+from maildesk.store.models import Team, Ticket
+
+
+def candidates(directory: Directory, team: str) -> list[Person]:
+    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it, not away."""
+    people = directory.available(team)
+    if not people:  # e.g. the product team, whose members are product managers
+        people = [p for p in directory.all() if p.team == team and p.is_staff and not p.away]
+    return people
+
+
+def _team_row(session: Session, name: str) -> Team:
+    row = session.scalars(select(Team).where(Team.name == name).with_for_update()).one_or_none()
+    if row is None:
+        row = Team(name=name, last_assignee=None)
+        session.add(row)
+    return row
+
+
+def _open_load(session: Session, addresses: list[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(Ticket.assignee, func.count())
+        .where(Ticket.assignee.in_(addresses), Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+        .group_by(Ticket.assignee)
+    ).all()
+    return {addr: int(n) for addr, n in rows if addr}
+
+
+def choose_assignee(session: Session, directory: Directory, team: TeamConfig) -> str | None:
+    """The next assignee of ``team`` by its strategy, or None when nobody is available."""
+    people = [p.address.lower() for p in candidates(directory, team.name)]
+    if not people:
+        return None
+    row = _team_row(session, team.name)
+    # rotate the list so it starts after the last person chosen: ties go round in turn
+    start = people.index(row.last_assignee) + 1 if row.last_assignee in people else 0
+    order = people[start:] + people[:start]
+    if team.strategy == "least_loaded":
+        load = _open_load(session, people)
+        chosen = min(order, key=lambda a: load.get(a, 0))
+    else:
+        chosen = order[0]
+    row.last_assignee = chosen
+    return chosen
+
+
+def team_lead(directory: Directory, team: TeamConfig | None) -> str | None:
+    """The lead (牵头人) of a collaboration ticket: the team's configured lead, else its lead in the directory."""
+    if team is None:
+        return None
+    if team.lead:
+        return team.lead.lower()
+    leads = [p for p in directory.members(team.name) if p.role == "lead" and not p.away]
+    return leads[0].address.lower() if leads else None

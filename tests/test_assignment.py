@@ -1,0 +1,124 @@
+"""Routing new tickets: round-robin and least-loaded fairness, away people, the burst rule (explicit clock)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from maildesk.app import App
+from maildesk.ingest.pipeline import Pipeline
+from maildesk.ingest.source import SourceMessage
+from maildesk.store.models import OutboxMail, Ticket, TicketLink
+from maildesk.tickets import NewTicket, create_ticket
+from tests.desk import desk_settings, mail, write_config
+
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+
+PEOPLE = """address,name,department,employee_id,extension,phone,role,team,away
+a@example.com,甲,技术支持部,E1,1,,engineer,software,no
+b@example.com,乙,技术支持部,E2,2,,engineer,software,no
+c@example.com,丙,技术支持部,E3,3,,engineer,software,no
+d@example.com,丁,技术支持部,E4,4,,engineer,software,yes
+lead@example.com,组长,技术支持部,E5,5,,lead,hardware,no
+"""
+for i in range(8):
+    PEOPLE += f"sales{i}@example.com,销售{i},销售部,S{i},,,reporter,,no\n"
+PEOPLE += "ops@example.com,运维,运维部,O1,,,reporter,,no\n"
+
+
+def _desk(tmp_path: Path, db_url: str, strategy: str) -> App:
+    write_config(tmp_path, desk_settings(db_url))
+    (tmp_path / "maildesk.toml").write_text(
+        (tmp_path / "maildesk.toml").read_text(encoding="utf-8")
+        + f'\n[[teams]]\nname = "software"\nstrategy = "{strategy}"\n'
+        + '\n[[teams]]\nname = "hardware"\n\n[[teams]]\nname = "business"\n\n[[teams]]\nname = "product"\n',
+        encoding="utf-8")
+    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    return App.from_config(tmp_path / "maildesk.toml")
+
+
+def _feed(app: App, raws: list[bytes], now: datetime, tag: str = "") -> None:
+    pipeline = Pipeline(app, lambda: now)
+    pipeline.process([SourceMessage(f"test:{tag}{i}:{now.isoformat()}", raw) for i, raw in enumerate(raws)])
+
+
+def _software_error(i: int, sender: str = "someone@example.com") -> bytes:
+    return mail(sender, f"系统报错 {i}", f"打开报表时报错 Error {i}，程序崩溃。", message_id=f"<sw{i}-{sender}>")
+
+
+def test_round_robin_is_fair_over_100_tickets_and_skips_away_people(tmp_path: Path, db_url: str) -> None:
+    """100 software tickets go to the three present engineers 34/33/33; the one marked away gets none."""
+    app = _desk(tmp_path, db_url, "round_robin")
+    for start in range(0, 100, 25):
+        _feed(app, [_software_error(i) for i in range(start, start + 25)], T0 + timedelta(minutes=start), f"{start}-")
+    with app.store.session() as s:
+        load = Counter(s.scalars(select(Ticket.assignee)))
+    assert sorted(load.values()) == [33, 33, 34] and "d@example.com" not in load
+    assert set(load) == {"a@example.com", "b@example.com", "c@example.com"}
+    with app.store.session() as s:
+        told = Counter(r[0] for r in s.scalars(select(OutboxMail.to_addrs)
+                                                     .where(OutboxMail.kind == "assignment")))
+    assert told == load  # every assignee was told by mail, once per ticket
+    app.close()
+
+
+def test_least_loaded_evens_out_existing_load(tmp_path: Path, db_url: str) -> None:
+    """With a already holding 10 open tickets, 29 new ones go to b and c until all three hold 13."""
+    app = _desk(tmp_path, db_url, "least_loaded")
+    with app.store.session() as s:
+        for i in range(10):
+            create_ticket(s, NewTicket(subject=f"旧工单 {i}", reporter="x@example.com", priority="P3",
+                                       type="software", team="software", assignee="a@example.com"),
+                          prefix="TS", tz=app.settings.tz, now=T0 - timedelta(days=1))
+    _feed(app, [_software_error(i) for i in range(29)], T0)
+    with app.store.session() as s:
+        load = Counter(s.scalars(select(Ticket.assignee)))
+    assert load == {"a@example.com": 13, "b@example.com": 13, "c@example.com": 13}
+    app.close()
+
+
+def _login_problem(i: int, sender: str) -> bytes:
+    return mail(sender, "ERP 无法登录", f"今天早上开始 ERP 无法登录，提示密码错误 ({i})", message_id=f"<login{i}@x>")
+
+
+def test_burst_of_login_failures_from_one_department_becomes_one_p1_incident(tmp_path: Path, db_url: str) -> None:
+    """Five '无法登录' mails from one department within an hour: all raised to P1 and linked to the first."""
+    app = _desk(tmp_path, db_url, "round_robin")
+    for i in range(5):
+        _feed(app, [_login_problem(i, f"sales{i}@example.com")], T0 + timedelta(minutes=10 * i), f"b{i}-")
+    with app.store.session() as s:
+        rows = list(s.scalars(select(Ticket).order_by(Ticket.id)))
+        links = s.execute(select(TicketLink.ticket_id, TicketLink.other_id).where(TicketLink.kind == "incident")).all()
+    assert [t.priority for t in rows] == ["P1"] * 5
+    first = rows[0].id
+    assert {(t.id, first) for t in rows[1:]} <= set(links)
+    app.close()
+
+
+def test_no_burst_when_spread_out_or_across_departments(tmp_path: Path, db_url: str) -> None:
+    """Four in an hour plus one 61 minutes later, or five from two departments, raise nothing."""
+    app = _desk(tmp_path, db_url, "round_robin")
+    times = [T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=10), T0 + timedelta(minutes=15),
+             T0 + timedelta(minutes=76)]
+    for i, at in enumerate(times):
+        _feed(app, [_login_problem(i, f"sales{i}@example.com")], at, f"s{i}-")
+    _feed(app, [_login_problem(10, "ops@example.com")], T0 + timedelta(minutes=77), "ops-")
+    with app.store.session() as s:
+        assert set(s.scalars(select(Ticket.priority))) == {"P3"}
+    app.close()
+
+
+def test_ack_limit_per_sender_per_hour(tmp_path: Path, db_url: str) -> None:
+    """A sender who writes 8 new mails in an hour gets 5 acknowledgements; the tickets are all made."""
+    app = _desk(tmp_path, db_url, "round_robin")
+    _feed(app, [_software_error(i, "busy@example.com") for i in range(8)], T0)
+    with app.store.session() as s:
+        assert len(s.scalars(select(Ticket.id)).all()) == 8
+        assert len(s.scalars(select(OutboxMail.id).where(OutboxMail.kind == "ack")).all()) == 5
+    _feed(app, [_software_error(100, "busy@example.com")], T0 + timedelta(minutes=61), "later-")
+    with app.store.session() as s:
+        assert len(s.scalars(select(OutboxMail.id).where(OutboxMail.kind == "ack")).all()) == 6
+    app.close()
