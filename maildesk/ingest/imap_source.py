@@ -1,0 +1,369 @@
+"""Mail from an IMAP folder: batched UID FETCH, MOVE to a processed folder, IDLE, reconnects.
+
+Nothing is ever deleted from the server: processed mail is moved to
+`processed_folder`, mail a human must see to `quarantine_folder`. The password
+only goes to LOGIN (or AUTHENTICATE PLAIN); it is never logged nor part of a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from imapclient import DELETED, IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from maildesk.errors import ConfigError, MaildeskError
+from maildesk.ingest.source import SourceMessage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Security = Literal["ssl", "starttls", "plain"]
+
+# a dropped or refused connection: worth reconnecting; any other IMAP error is not
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientAbortError)
+# servers keep an IDLE up to 30 minutes (RFC 2177); stay under it
+MAX_IDLE_SECONDS = 25 * 60
+# UIDs per MOVE/COPY command, so a huge mark_done stays a sane command line
+UIDS_PER_COMMAND = 500
+
+
+class ImapError(MaildeskError):
+    """The IMAP server cannot be used as configured."""
+
+
+class ImapLoginError(ImapError):
+    """The server refused the user name or password; retrying will not help."""
+
+
+class ImapConnectionError(ImapError):
+    """The server could not be reached, even after reconnecting with backoff."""
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """Where the intake mailbox is and how to treat it; the fields are the config keys."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str = field(repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    batch_size: int = 100
+    idle: bool = True
+    poll_seconds: float = 60.0
+    timeout: float = 30.0
+    # connection attempts after a drop (1 s, 2 s, 4 s … 60 s apart) before ImapConnectionError
+    reconnect_attempts: int = 10
+
+    def __post_init__(self) -> None:
+        if self.security not in ("ssl", "starttls", "plain"):
+            raise ConfigError("imap.security", f"must be ssl, starttls or plain, not {self.security!r}")
+        if self.batch_size < 1:
+            raise ConfigError("imap.batch_size", "must be at least 1")
+        if self.reconnect_attempts < 1:
+            raise ConfigError("imap.reconnect_attempts", "must be at least 1")
+        if len({self.folder, self.processed_folder, self.quarantine_folder}) < 3:
+            raise ConfigError("imap.processed_folder", "folder, processed and quarantine folders must differ")
+
+
+class ImapSource:
+    """A MailSource over one IMAP folder; connects on first use."""
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        use_move: bool | None = None,
+    ) -> None:
+        """`use_move`: None asks the server (MOVE capability); False forces COPY + EXPUNGE."""
+        self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._use_move_wanted = use_move
+        self._client: Any = None
+        self._use_move = False
+        self._uidplus = False
+        self._uidvalidity: int | None = None
+        self._handed_out: set[int] = set()
+        self._reselect = False
+        self._id_prefix = f"imap:{settings.username}@{settings.host}/{settings.folder};"
+
+    # --- MailSource ------------------------------------------------------------------------
+
+    def fetch_batch(self, limit: int) -> list[SourceMessage]:
+        if limit < 1:
+            return []
+        return self._call("fetch", lambda client: self._fetch(client, limit))
+
+    def mark_done(self, source_ids: Sequence[str]) -> None:
+        if not source_ids:
+            return
+        folder = self.settings.processed_folder
+        moved = self._call("mark_done", lambda client: self._move(client, self._uids_of(source_ids), folder))
+        log.info("moved %d message(s) to %s", moved, folder)
+
+    def quarantine(self, source_id: str, reason: str) -> None:
+        folder = self.settings.quarantine_folder
+        moved = self._call("quarantine", lambda client: self._move(client, self._uids_of([source_id]), folder))
+        if moved:
+            log.warning("quarantined %s in %s: %s", source_id, folder, reason)
+
+    def wait_for_mail(self, timeout: float) -> None:
+        self._handed_out.clear()
+        self._reselect = True
+        if timeout <= 0:
+            return
+        # after a reconnect, return at once: mail may have come while the connection was down
+        idled = self._call("IDLE", lambda client: self._idle(client, timeout), after_reconnect=lambda _: True)
+        if not idled:
+            self._sleep(min(timeout, self.settings.poll_seconds))
+
+    def close(self) -> None:
+        self._drop()
+
+    def __enter__(self) -> ImapSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- connection ------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Log in, create the processed and quarantine folders if missing, select the intake folder."""
+        if self._client is not None:
+            return
+        s = self.settings
+        context = ssl.create_default_context() if s.security != "plain" else None
+        try:
+            client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise self._certificate_error(exc) from exc
+        try:
+            if s.security == "starttls":
+                client.starttls(context)
+            self._login(client)
+            for folder in (s.processed_folder, s.quarantine_folder):
+                _ensure_folder(client, folder)
+            selected = client.select_folder(s.folder)
+        except BaseException as exc:
+            _logout_quietly(client)
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise self._certificate_error(exc) from exc
+            if isinstance(exc, IMAPClientError) and not isinstance(exc, IMAPClientAbortError):
+                raise ImapError(f"IMAP server {s.host}:{s.port} refused the set-up of {s.folder!r}: {exc}") from exc
+            raise
+        self._client = client
+        wanted = self._use_move_wanted
+        self._use_move = client.has_capability("MOVE") if wanted is None else wanted
+        self._uidplus = bool(client.has_capability("UIDPLUS"))
+        self._note_uidvalidity(int(selected[b"UIDVALIDITY"]))
+        self._reselect = False
+        log.info("IMAP connected to %s@%s:%s, folder %s", s.username, s.host, s.port, s.folder)
+
+    def _certificate_error(self, exc: ssl.SSLCertVerificationError) -> ImapError:
+        # an OSError, yet no reconnect will fix it: say so at once instead of retrying
+        return ImapError(f"TLS certificate of IMAP server {self.settings.host}:{self.settings.port} refused: {exc}")
+
+    def _login(self, client: Any) -> None:
+        s = self.settings
+        try:
+            if (s.username + s.password).isascii():
+                client.login(s.username, s.password)
+            elif client.has_capability("AUTH=PLAIN"):
+                # LOGIN is ASCII only; AUTHENTICATE PLAIN carries UTF-8 (a Chinese password, say)
+                client.plain_login(s.username, s.password)
+            else:
+                raise ImapLoginError(
+                    f"IMAP server {s.host}:{s.port} cannot take a user name or password with non-ASCII "
+                    "characters (it offers no AUTH=PLAIN)"
+                )
+        except LoginError as exc:
+            reply = str(exc)
+            # imapclient passes the server's bytes through str(): b'[AUTHENTICATIONFAILED] ...'
+            if reply.startswith(("b'", 'b"')):
+                reply = reply[2:-1]
+            if s.password:
+                reply = reply.replace(s.password, "***")
+            raise ImapLoginError(
+                f"IMAP login as {s.username!r} on {s.host}:{s.port} was refused ({reply}); "
+                "check the user name and password in the configuration"
+            ) from None
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _logout_quietly(client)
+
+    def _call(self, what: str, operation: Callable[[Any], T], after_reconnect: Callable[[Any], T] | None = None) -> T:
+        """Run `operation` on a live connection; on a dropped one, reconnect and run it once more."""
+        where = f"{self.settings.host}:{self.settings.port}"
+        try:
+            self.connect()
+            return operation(self._client)
+        except CONNECTION_ERRORS as exc:
+            log.warning("IMAP connection to %s lost during %s (%s); reconnecting", where, what, exc)
+            self._drop()
+        except IMAPClientError as exc:
+            raise ImapError(f"IMAP {what} on {where} failed: {exc}") from exc
+        self._reconnect()
+        try:
+            return (after_reconnect or operation)(self._client)
+        except CONNECTION_ERRORS as exc:
+            self._drop()
+            raise ImapConnectionError(f"IMAP {what} on {where} failed twice: {exc}") from exc
+        except IMAPClientError as exc:
+            raise ImapError(f"IMAP {what} on {where} failed: {exc}") from exc
+
+    def _reconnect(self) -> None:
+        """Connect again: at once, then after 1 s, 2 s, 4 s … up to 60 s between attempts."""
+        delay = 1.0
+        last: BaseException | None = None
+        for attempt in range(self.settings.reconnect_attempts):
+            if attempt:
+                self._sleep(delay)
+                delay = min(delay * 2, 60.0)
+            try:
+                self.connect()
+                return
+            except CONNECTION_ERRORS as exc:
+                last = exc
+                log.warning("IMAP reconnect attempt %d to %s failed: %s", attempt + 1, self.settings.host, exc)
+        raise ImapConnectionError(
+            f"cannot reach IMAP server {self.settings.host}:{self.settings.port} after "
+            f"{self.settings.reconnect_attempts} attempts: {last}"
+        )
+
+    def _note_uidvalidity(self, value: int) -> None:
+        if self._uidvalidity is not None and value != self._uidvalidity:
+            # the UIDs we knew now name other messages; offer everything again, Message-IDs deduplicate
+            log.warning(
+                "UIDVALIDITY of %s changed from %d to %d; messages will be offered again",
+                self.settings.folder,
+                self._uidvalidity,
+                value,
+            )
+            self._handed_out.clear()
+        self._uidvalidity = value
+
+    # --- operations on a live connection ---------------------------------------------------
+
+    def _fetch(self, client: Any, limit: int) -> list[SourceMessage]:
+        if self._reselect:
+            # a new pass: SELECT again, as some servers (Dovecot) keep showing a folder that was
+            # deleted and recreated under a session; the fresh UIDVALIDITY reveals it
+            self._note_uidvalidity(int(client.select_folder(self.settings.folder)[b"UIDVALIDITY"]))
+            self._reselect = False
+        uids = sorted(client.search(["NOT", "DELETED"]))
+        wanted = [uid for uid in uids if uid not in self._handed_out][:limit]
+        messages: list[SourceMessage] = []
+        size = self.settings.batch_size
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            data: dict[int, dict[bytes, Any]] = client.fetch(chunk, [b"BODY.PEEK[]"])
+            for uid in chunk:
+                body = data.get(uid, {}).get(b"BODY[]")
+                if body is None:  # moved or expunged by someone else since the SEARCH
+                    continue
+                messages.append(SourceMessage(self._source_id(uid), bytes(body)))
+        # only now: a fetch cut short by a dropped connection is retried whole
+        self._handed_out.update(wanted)
+        return messages
+
+    def _move(self, client: Any, uids: list[int], folder: str) -> int:
+        for start in range(0, len(uids), UIDS_PER_COMMAND):
+            chunk = uids[start : start + UIDS_PER_COMMAND]
+            try:
+                self._move_chunk(client, chunk, folder)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError as exc:
+                if "EXPUNGEISSUED" not in str(exc):
+                    raise
+                # another client removed some of them: a NOOP lets the server tell us, after which
+                # MOVE/COPY skip the missing UIDs (a gone UID is no error: the pipeline is done with it)
+                client.noop()
+                self._move_chunk(client, chunk, folder)
+        return len(uids)
+
+    def _move_chunk(self, client: Any, uids: list[int], folder: str) -> None:
+        if self._use_move:
+            client.move(uids, folder)
+            return
+        client.copy(uids, folder)
+        client.add_flags(uids, [DELETED], silent=True)
+        if self._uidplus:
+            client.uid_expunge(uids)
+        else:
+            # without UIDPLUS this also expunges mail others flagged \Deleted: the best IMAP4rev1 allows
+            client.expunge()
+
+    def _idle(self, client: Any, timeout: float) -> bool:
+        """Wait in IDLE until the folder grows or `timeout` passes; False when IDLE is not to be used."""
+        if not (self.settings.idle and client.has_capability("IDLE")):
+            return False
+        deadline = self._clock() + min(timeout, MAX_IDLE_SECONDS)
+        while (remaining := deadline - self._clock()) > 0:
+            client.idle()
+            responses: list[tuple[Any, ...]] = []
+            try:
+                responses += client.idle_check(timeout=remaining)
+            finally:
+                # imapclient's idle_check reports a closed connection as "nothing yet"; ending the
+                # IDLE raises on a dead connection instead of spinning until the deadline
+                responses += client.idle_done()[1]
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                break
+            # woken by something else (a keep-alive, a flag change): idle again for the rest
+        return True
+
+    # --- source ids ------------------------------------------------------------------------
+
+    def _source_id(self, uid: int) -> str:
+        return f"{self._id_prefix}UIDVALIDITY={self._uidvalidity};UID={uid}"
+
+    def _uids_of(self, source_ids: Sequence[str]) -> list[int]:
+        """The UIDs these ids name in the folder as it is now; ids of other folders or epochs are skipped."""
+        uids: list[int] = []
+        for source_id in source_ids:
+            rest = source_id.removeprefix(self._id_prefix)
+            validity, _, uid = rest.partition(";UID=")
+            if rest == source_id or not validity.startswith("UIDVALIDITY=") or not uid.isdigit():
+                log.warning("not a message of %s, left alone: %s", self._id_prefix, source_id)
+            elif validity != f"UIDVALIDITY={self._uidvalidity}":
+                log.warning("UIDVALIDITY changed since %s was fetched; left in %s", source_id, self.settings.folder)
+            else:
+                uids.append(int(uid))
+        return sorted(set(uids))
+
+
+def _ensure_folder(client: Any, folder: str) -> None:
+    if client.folder_exists(folder):
+        return
+    try:
+        client.create_folder(folder)
+    except IMAPClientError:
+        # another client (or another maildesk) may have created it a moment ago
+        if not client.folder_exists(folder):
+            raise
+    log.info("created IMAP folder %s", folder)
+
+
+def _logout_quietly(client: Any) -> None:
+    try:
+        client.logout()
+    except (*CONNECTION_ERRORS, IMAPClientError):
+        with contextlib.suppress(OSError):
+            client.shutdown()

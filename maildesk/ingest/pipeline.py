@@ -1,0 +1,151 @@
+"""The intake pipeline: source messages → stored tickets and outbox rows, exactly once.
+
+A batch of mails is one database transaction (one fsync), each mail inside its
+own savepoint, so a mail that fails rolls back alone and is quarantined while
+the rest commit. Only after the commit are the mails moved out of the intake
+folder; a crash in between leaves them there, and the processed-source key
+makes the next pass move them without storing them twice. This module is the
+one place where a failure of one incoming mail is handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from maildesk.app import App
+from maildesk.conversation import on_reply, starts_new_ticket
+from maildesk.errors import MaildeskError
+from maildesk.ingest.loops import MailKind, classify
+from maildesk.ingest.mail import InboundMail
+from maildesk.ingest.newticket import start_ticket
+from maildesk.ingest.parse import parse_mail
+from maildesk.ingest.quotes import strip_quoted
+from maildesk.ingest.source import MailSource, SourceMessage
+from maildesk.ingest.storing import store_inbound
+from maildesk.ingest.threading import find_thread
+from maildesk.store.models import Message, ProcessedSource
+
+log = logging.getLogger(__name__)
+
+
+class QuarantineMail(MaildeskError):
+    """This mail cannot become or join a ticket; it is set aside with the reason."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source_id: str
+    result: str  # created, reply, noise, duplicate, already, rejected, quarantined
+    ticket: str | None = None
+    reason: str = ""
+
+    @property
+    def done(self) -> bool:
+        """The source may move the mail to the processed folder."""
+        return self.result != "quarantined"
+
+
+class Pipeline:
+    """Turns source messages into tickets; ``clock`` gives the time of each batch."""
+
+    def __init__(self, app: App, clock: Callable[[], datetime]) -> None:
+        self.app = app
+        self.clock = clock
+
+    def drain(self, source: MailSource, *, limit: int | None = None) -> list[Outcome]:
+        """Process everything the source has now, batch by batch; move each mail once it is committed."""
+        outcomes: list[Outcome] = []
+        batch_size = self.app.settings.intake.batch_size
+        while limit is None or len(outcomes) < limit:
+            batch = source.fetch_batch(batch_size if limit is None else min(batch_size, limit - len(outcomes)))
+            if not batch:
+                break
+            results = self.process(batch)
+            source.mark_done([o.source_id for o in results if o.done])
+            for o in results:
+                if not o.done:
+                    source.quarantine(o.source_id, o.reason)
+            outcomes.extend(results)
+        return outcomes
+
+    def process(self, messages: Sequence[SourceMessage]) -> list[Outcome]:
+        """Store a batch in one transaction; returns what became of each mail."""
+        now = self.clock()
+        outcomes: list[Outcome] = []
+        with self.app.store.session() as session:
+            for sm in messages:
+                outcomes.append(self._guarded(session, sm, now))
+        for o in outcomes:
+            log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
+                     f" ({o.reason})" if o.reason else "")
+        return outcomes
+
+    def _guarded(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
+        try:
+            with session.begin_nested():
+                return self._one(session, sm, now)
+        except IntegrityError:
+            # another daemon stored the same source or Message-ID first
+            return Outcome(sm.source_id, "duplicate", reason="stored concurrently by another process")
+        except OperationalError:
+            raise  # the database itself failed: nothing of the batch is committed or moved
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, QuarantineMail) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, QuarantineMail):
+                log.exception("mail %s could not be processed; quarantined", sm.source_id)
+            with session.begin_nested():
+                session.add(ProcessedSource(source_id=sm.source_id, outcome="quarantined", reason=reason,
+                                            raw=sm.raw, at=now))
+            return Outcome(sm.source_id, "quarantined", reason=reason)
+
+    def _one(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
+        if session.get(ProcessedSource, sm.source_id) is not None:
+            return Outcome(sm.source_id, "already")
+        # claim the source first: a second daemon with the same mail waits here, then backs off
+        record = ProcessedSource(source_id=sm.source_id, outcome="processing", reason="", at=now)
+        session.add(record)
+        session.flush()
+        mail = parse_mail(sm.raw)
+        existing = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        if existing is not None:
+            record.outcome, record.message_pk = "duplicate", existing
+            return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
+        if not mail.sender:
+            raise QuarantineMail("no sender address (From) in the mail")
+        outcome = self._route(session, sm.source_id, mail, now)
+        record.outcome = outcome.result
+        record.message_pk = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        return outcome
+
+    def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
+        app = self.app
+        settings = app.settings
+        loop = classify(mail, frozenset({settings.support_address}))
+        text = strip_quoted(mail.text)
+        thread = find_thread(session, mail, prefix=settings.ticket_prefix, directory=app.directory, settings=settings)
+        ticket = thread.ticket
+        number = ticket.number if ticket else None
+        if loop.kind != MailKind.NORMAL:
+            # kept where it belongs, but never answered: this is how mail loops are made impossible
+            store_inbound(session, mail, ticket=ticket, kind=loop.kind.value, text=text, now=now)
+            return Outcome(source_id, "noise", number, f"{loop.kind.value}: {loop.reason}")
+        if ticket is not None and not starts_new_ticket(app, session, ticket, mail, text, now):
+            reply = on_reply(app, session, ticket, mail, text, now)
+            return Outcome(source_id, reply.result, reply.ticket or number, reply.note)
+        if ticket is not None:
+            made = start_ticket(app, session, mail, text, now, related=ticket, link_kind="follow_up")
+        elif thread.foreign_tag is not None:
+            made = start_ticket(app, session, mail, text, now, flags=("foreign_tag",),
+                                related=thread.foreign_tag)
+        else:
+            made = start_ticket(app, session, mail, text, now)
+        if made.result == "quarantine":
+            raise QuarantineMail(made.reason)
+        return Outcome(source_id, made.result, made.ticket.number if made.ticket else None, made.reason)

@@ -1,0 +1,50 @@
+"""Where mail comes from: the contract every mail source (IMAP, Maildir, .eml files) keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """One message as its source holds it.
+
+    `source_id` is stable and unique, so the store can key "already done" on it:
+    IMAP: `imap:{user}@{host}/{folder};UIDVALIDITY={v};UID={uid}`;
+    files: `file:{absolute path}:{sha256 prefix}`.
+    """
+
+    source_id: str
+    raw: bytes
+
+
+class MailSource(Protocol):
+    """A place messages are taken from and, once stored, moved out of.
+
+    A *pass* is the run of `fetch_batch` calls between two `wait_for_mail` calls:
+    within a pass each message is handed out at most once; a message still in the
+    intake (neither marked done nor quarantined) is offered again in a later pass,
+    and the pipeline recognises it by its source id.
+    """
+
+    def fetch_batch(self, limit: int) -> list[SourceMessage]:
+        """Up to `limit` messages not yet done and not yet handed out in this pass, oldest first."""
+        ...
+
+    def mark_done(self, source_ids: Sequence[str]) -> None:
+        """Move these messages out of the intake (the processed folder); unknown or gone ids are no error."""
+        ...
+
+    def quarantine(self, source_id: str, reason: str) -> None:
+        """Put a message a human must look at aside, with the reason; never deletes it."""
+        ...
+
+    def wait_for_mail(self, timeout: float) -> None:
+        """Block until new mail may have arrived or `timeout` seconds passed; starts a new pass."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...

@@ -1,0 +1,38 @@
+"""Saving an incoming mail: the message row with its raw bytes, and attachments stored once by content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from maildesk.ingest.mail import InboundMail
+from maildesk.store.models import Attachment, Blob, Message, Ticket
+
+
+def store_inbound(
+    session: Session, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str, now: datetime,
+    rule_hits: list[str] | None = None,
+) -> Message:
+    """The message row (raw bytes kept, so nothing is ever lost) and its attachments."""
+    message = Message(
+        ticket_id=ticket.id if ticket is not None else None, direction="in", kind=kind,
+        message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        from_addr=mail.sender, from_name=mail.from_addr.name if mail.from_addr else "",
+        to_addrs=[a.addr for a in mail.to], cc_addrs=[a.addr for a in mail.cc], subject=mail.subject,
+        text=text, raw=mail.raw, defects=list(mail.defects), rule_hits=list(rule_hits or []), created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for part in mail.attachments:
+        digest = part.sha256
+        if session.get(Blob, digest) is None:
+            session.add(Blob(sha256=digest, data=part.data))
+            session.flush()
+        session.add(Attachment(message_id=message.id, filename=part.filename or "attachment",
+                               content_type=part.content_type, size=part.size, sha256=digest))
+    if ticket is not None:
+        ticket.message_count = (ticket.message_count or 0) + 1
+        ticket.last_public_at = now
+        ticket.updated_at = now
+    return message
