@@ -1,0 +1,44 @@
+"""The SLA sweep: every mail the support process calls for at a given moment, queued once.
+
+``run_sweep(app, now)`` is a function of the database and ``now`` only: the daemon runs it
+every minute, ``maildesk sla sweep --now ISO`` replays any moment, and running it twice at
+the same moment queues nothing the second time. Phases, in order: escalations, reminders to
+assignees, confirmation reminders and auto-closes, surveys, progress mails, digests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
+from maildesk.app import App
+from maildesk.sweep.closing import closing_phase, survey_phase
+from maildesk.sweep.digest import digest_phase
+from maildesk.sweep.escalation import escalation_phase
+from maildesk.sweep.progress import progress_phase
+from maildesk.sweep.reminders import reminder_phase
+from maildesk.sweep.runner import Queued, Sweep, SweepError
+
+__all__ = ["PHASES", "Queued", "Sweep", "SweepError", "run_sweep", "sweep_job"]
+
+PHASES: tuple[Callable[[Sweep], None], ...] = (
+    escalation_phase, reminder_phase, closing_phase, survey_phase, progress_phase, digest_phase,
+)
+
+
+def run_sweep(app: App, now: datetime) -> Sweep:
+    """Run every phase at ``now``; the returned Sweep lists the mails queued."""
+    sweep = Sweep(app, now)
+    for phase in PHASES:
+        phase(sweep)
+    return sweep
+
+
+def sweep_job(app: App, now: datetime) -> str:
+    """The scheduler's SLA job: one sweep, summarised in one line."""
+    queued = run_sweep(app, now).queued
+    if not queued:
+        return "nothing due"
+    counts = Counter(q.kind for q in queued)
+    return f"{len(queued)} queued (" + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + ")"

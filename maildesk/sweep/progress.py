@@ -1,0 +1,158 @@
+"""Progress mails to the reporter when nobody wrote to them within the priority's cadence.
+
+Cadence in business hours (P1 hourly, P2 every 4 h), or a daily summary at
+``sla.daily_summary_at`` on working days (P3/P4). Silence is counted from the last mail the
+reporter got on the thread (the acknowledgement, an engineer's answer, a progress mail…) or
+from the moment the ticket stopped waiting on them: the reporter's own "any news?" does not
+restart the clock, it is what the clock is for. A daily summary goes on a working day in
+which nobody wrote to the reporter (a ticket opened or answered today gets none today).
+
+``Ticket.next_progress_at`` is when to look again: NULL means "work it out" (a new ticket, or
+``refresh_deadlines`` after a change); a ticket whose thread moved on meanwhile is simply
+rescheduled when its time comes. Tickets waiting on the reporter get none. Hourly mails go
+only in business time; a daily summary that could not go out on its day is not sent a day
+late (the next one covers it). Idempotent per period: ``progress:<number>:<YYYY-MM-DDTHH>``
+(cadence) or ``progress:<number>:<YYYY-MM-DD>`` (daily summary).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import and_, func, select
+
+from maildesk.outbound.notify import fmt_time, person_name, ticket_context
+from maildesk.sla import progress_due
+from maildesk.statuses import OPEN_STATUSES, Status
+from maildesk.store.models import Event, Message, Ticket
+from maildesk.sweep.runner import Batch, Sweep, for_each_due
+from maildesk.sweep.words import unassigned
+
+ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
+# mails to staff: they tell the reporter nothing
+STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review")
+_ENTRY_ACTIONS = ("status", "reopened", "priority")
+_END_OF_DAY = time(23, 59, 59)
+
+
+def progress_phase(sweep: Sweep) -> None:
+    """Queue the progress mails due now; reschedule the tickets whose thread moved on."""
+    active = Ticket.status.in_(ACTIVE)
+    for_each_due(sweep, [and_(active, Ticket.next_progress_at.is_(None)),
+                         and_(active, Ticket.next_progress_at <= sweep.now)], _progress, prepare=_heard)
+
+
+def _heard(batch: Batch, tickets: list[Ticket]) -> None:
+    """Per ticket: when the reporter last got a mail, last got one that was no progress mail, left waiting."""
+    by_id = {t.id: t for t in tickets}
+    heard: dict[int, datetime] = {}
+    heard_other: dict[int, datetime] = {}
+    rows = batch.session.execute(
+        select(Message.ticket_id, Message.kind, Message.to_addrs, Message.cc_addrs, Message.created_at)
+        .where(Message.ticket_id.in_(list(by_id)), Message.direction == "out", Message.kind.not_in(STAFF_KINDS))
+    ).all()
+    for tid, kind, to, cc, at in rows:
+        ticket = by_id.get(tid or 0)
+        if ticket is None or ticket.reporter not in [*(to or []), *(cc or [])]:
+            continue
+        heard[ticket.id] = max(at, heard.get(ticket.id, at))
+        if kind != "progress":
+            heard_other[ticket.id] = max(at, heard_other.get(ticket.id, at))
+    resumed = batch.session.execute(
+        select(Event.ticket_id, func.max(Event.at))
+        .where(Event.ticket_id.in_(list(by_id)), Event.from_value == Status.WAITING_USER.value,
+               Event.action.in_(("status", "reopened")))
+        .group_by(Event.ticket_id)
+    ).all()
+    batch.facts.update(heard=heard, heard_other=heard_other,
+                       resumed={tid: at for tid, at in resumed if at is not None})
+
+
+def _since(batch: Batch, ticket: Ticket, *, with_progress: bool) -> datetime:
+    facts = batch.facts
+    heard = facts["heard" if with_progress else "heard_other"].get(ticket.id)
+    return max(a for a in (ticket.created_at, heard, facts["resumed"].get(ticket.id)) if a is not None)
+
+
+def _progress(batch: Batch, ticket: Ticket) -> None:
+    app, now, sweep = batch.app, batch.now, batch.sweep
+    target = app.targets.get(ticket.priority)
+    daily_at = app.settings.sla.daily_summary_at
+    if target is None:  # a priority no longer configured: look again tomorrow
+        ticket.next_progress_at = app.calendar.next_local_time(now, daily_at)
+        return
+    if target.progress_hours is None:
+        _daily(batch, ticket, daily_at)
+        return
+    anchor = _since(batch, ticket, with_progress=True)
+    due = progress_due(anchor, target, app.calendar, daily_at)
+    if due > now:
+        ticket.next_progress_at = due
+    elif not sweep.in_hours:
+        ticket.next_progress_at = app.calendar.next_business_moment(now)
+    else:
+        following = progress_due(now, target, app.calendar, daily_at)
+        _send(batch, ticket, f"{due.astimezone(app.settings.tz):%Y-%m-%dT%H}", anchor, following)
+        ticket.next_progress_at = following
+
+
+def _daily(batch: Batch, ticket: Ticket, daily_at: time) -> None:
+    """The summary of a working day in which the reporter heard nothing: at its time, that day only."""
+    app, now, sweep = batch.app, batch.now, batch.sweep
+    tz, calendar = app.settings.tz, app.calendar
+    written = _since(batch, ticket, with_progress=False).astimezone(tz)
+    due = calendar.next_local_time(datetime.combine(written.date(), _END_OF_DAY, tzinfo=tz), daily_at)
+    last = batch.facts["heard"].get(ticket.id)
+    if last is not None:  # one summary per day at most
+        due = max(due, calendar.next_local_time(last, daily_at))
+    following = calendar.next_local_time(now, daily_at)
+    if due > now:
+        ticket.next_progress_at = due
+        return
+    slot = datetime.combine(sweep.local_now.date(), daily_at, tzinfo=tz)
+    on_its_day = calendar.is_working_day(slot.date()) and due <= slot <= now
+    if on_its_day and (sweep.in_hours or not calendar.is_business_time(slot)):
+        _send(batch, ticket, f"{slot:%Y-%m-%d}", _since(batch, ticket, with_progress=True), following)
+    ticket.next_progress_at = following
+
+
+def _send(batch: Batch, ticket: Ticket, period: str, since: datetime, following: datetime) -> None:
+    app = batch.app
+    lang = ticket.language or app.settings.language
+    context = ticket_context(app, ticket)
+    context["assignee_name"] = person_name(app, ticket.assignee) or unassigned(lang)
+    context["status_name"] = _status_name(ticket.status, lang)
+    batch.to_reporter(ticket, "progress", {
+        "ticket": context, "reporter_name": ticket.reporter_name,
+        "entries": _entries(batch, ticket, since, lang), "next_update": fmt_time(following, app.settings),
+    }, dedup_key=f"progress:{ticket.number}:{period}")
+
+
+def _entries(batch: Batch, ticket: Ticket, since: datetime, lang: str) -> list[dict[str, str]]:
+    """What happened on the ticket since the reporter last heard: status and priority changes, never notes."""
+    events = batch.session.scalars(
+        select(Event).where(Event.ticket_id == ticket.id, Event.at > since, Event.action.in_(_ENTRY_ACTIONS))
+        .order_by(Event.id)
+    ).all()
+    tz = batch.app.settings.tz
+    out = []
+    for e in events:
+        if e.action == "priority":
+            action, result = ("优先级调整", f"{e.from_value} → {e.to_value}") if lang == "zh" else \
+                ("Priority changed", f"{e.from_value} → {e.to_value}")
+        else:
+            before, after = _status_name(e.from_value, lang), _status_name(e.to_value, lang)
+            action, result = ("状态变更", f"{before} → {after}") if lang == "zh" else \
+                ("Status changed", f"{before} → {after}")
+        out.append({"at": f"{e.at.astimezone(tz):%m-%d %H:%M}", "action": action, "result": result})
+    return out
+
+
+def _status_name(code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    try:
+        status = Status(code)
+    except ValueError:
+        return code
+    return status.zh if lang == "zh" else status.value.replace("_", " ")

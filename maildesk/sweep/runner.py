@@ -1,0 +1,162 @@
+"""The sweep's machinery: find due tickets with indexed queries, work them in short transactions.
+
+A phase names the tickets it must look at with SQL conditions on the deadline columns
+(``next_escalation_at <= now`` …), so a sweep over 100,000 open tickets reads only the
+few that are due. The ids are read first, then worked in chunks, each chunk in its own
+transaction: SQLite's single writer lock is never held for long, and on PostgreSQL the
+rows are locked with SKIP LOCKED so two daemons work disjoint tickets. Each ticket gets a
+savepoint: one that fails is logged and rolled back alone, and stays due for the next sweep.
+The outbox's unique ``dedup_key`` is the last word on "sent once" either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from maildesk.app import App
+from maildesk.errors import MaildeskError
+from maildesk.outbound.notify import queue_public, send_on_ticket, staff_reply_address
+from maildesk.store.models import OutboxMail, Ticket
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200  # tickets per transaction
+
+
+class SweepError(MaildeskError):
+    """The sweep was asked to run at a moment it cannot use (a naive datetime)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One mail a sweep put in the outbox."""
+
+    ticket: str | None
+    kind: str
+    to: tuple[str, ...]
+    level: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ticket": self.ticket, "kind": self.kind, "to": list(self.to), "level": self.level}
+
+
+@dataclass
+class Sweep:
+    """One sweep at one moment: the application, ``now``, and the mails queued so far."""
+
+    app: App
+    now: datetime
+    queued: list[Queued] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None or self.now.utcoffset() is None:
+            raise SweepError(f"the sweep needs an aware datetime, got {self.now.isoformat()}")
+
+    @cached_property
+    def in_hours(self) -> bool:
+        """Whether the team is at work now: most sweep mail waits for business time."""
+        return self.app.calendar.is_business_time(self.now)
+
+    @cached_property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.app.settings.tz)
+
+
+@dataclass
+class Batch:
+    """One chunk's transaction: its session, facts the phase prepared for it, mails queued in it."""
+
+    sweep: Sweep
+    session: Session
+    facts: dict[str, Any] = field(default_factory=dict)
+    pending: list[Queued] = field(default_factory=list)
+
+    @property
+    def app(self) -> App:
+        return self.sweep.app
+
+    @property
+    def now(self) -> datetime:
+        return self.sweep.now
+
+    def keep(self, row: OutboxMail | None, ticket: Ticket | None, kind: str, level: int | None = None) -> bool:
+        """Note a queued mail for the sweep's report; False when ``row`` is None (queued before)."""
+        if row is None:
+            return False
+        self.pending.append(Queued(ticket.number if ticket else None, kind, tuple(row.to_addrs), level))
+        return True
+
+    def to_staff(self, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
+                 dedup_key: str, level: int | None = None) -> bool:
+        """A mail to staff about ``ticket``, in the desk's language, answered at the staff reply address."""
+        app = self.app
+        row = send_on_ticket(self.session, app, ticket, kind, list(to), context, now=self.now,
+                             lang=app.settings.language, dedup_key=dedup_key,
+                             reply_to=staff_reply_address(app.settings, ticket))
+        return self.keep(row, ticket, kind, level)
+
+    def to_reporter(self, ticket: Ticket, kind: str, context: Mapping[str, Any], *, dedup_key: str,
+                    with_watchers: bool = True) -> bool:
+        """A mail to the reporter (and watchers), threaded on what they saw, in the ticket's language."""
+        row = queue_public(self.session, self.app, ticket, kind, context, now=self.now, dedup_key=dedup_key,
+                           with_watchers=with_watchers)
+        return self.keep(row, ticket, kind)
+
+
+Work = Callable[[Batch, Ticket], None]
+Prepare = Callable[[Batch, list[Ticket]], None]
+
+
+def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work, *,
+                 prepare: Prepare | None = None) -> None:
+    """Run ``work`` on every ticket matching any of ``wheres`` (each an indexed condition)."""
+    store = sweep.app.store
+    ids: set[int] = set()
+    with store.session() as session:
+        for where in wheres:  # one query per condition: an OR would defeat the indexes
+            ids.update(session.scalars(select(Ticket.id).where(where)))
+    if not ids:
+        return
+    condition = or_(*wheres) if len(wheres) > 1 else wheres[0]
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start:start + CHUNK]
+        done: list[Queued] = []
+        with store.session() as session:
+            # re-check the condition: another daemon may have worked these tickets meanwhile
+            stmt = select(Ticket).where(Ticket.id.in_(chunk), condition).order_by(Ticket.id)
+            if store.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            tickets = list(session.scalars(stmt))
+            batch = Batch(sweep, session)
+            if prepare is not None and tickets:
+                prepare(batch, tickets)
+            for ticket in tickets:
+                try:
+                    with session.begin_nested():
+                        work(batch, ticket)
+                except Exception:  # one ticket's failure must not stop the sweep; it stays due
+                    log.exception("sla sweep: %s failed on %s", getattr(work, "__name__", "work"), ticket.number)
+                    batch.pending.clear()
+                else:
+                    done.extend(batch.pending)
+                    batch.pending.clear()
+        sweep.queued.extend(done)
+
+
+def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are already in the outbox (one query, so a phase can skip rendering)."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        found.update(k for k in session.scalars(
+            select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(unique[start:start + 500]))) if k)
+    return found
