@@ -1,0 +1,78 @@
+"""The report as JSON, CSV and a terminal table.
+
+CSV is one figure a row (section, item, metric, value) with codes, not display
+names, so a spreadsheet or a script can pick any figure without parsing a layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table as RichTable
+
+from maildesk.reports.figures import Figures
+from maildesk.reports.sections import Labels, summary, tables
+
+__all__ = ["csv_rows", "render_csv", "render_json", "render_table"]
+
+CSV_HEADER = ("section", "item", "metric", "value")
+
+
+def render_json(fig: Figures) -> str:
+    return json.dumps(fig.as_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = [
+        ("period", "", "from", fig.first), ("period", "", "to", fig.last), ("summary", "", "tickets", str(fig.tickets)),
+        ("summary", "", "resolution_rate", _cell(fig.resolution_rate)),
+        ("summary", "", "reopen_rate", _cell(fig.reopen_rate)),
+    ]
+    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day"):
+        rows += [(section, key, "count", str(n)) for key, n in getattr(fig, section).items()]
+    for section in ("first_response_hours", "resolution_hours"):
+        stats = getattr(fig, section)
+        rows += [(section, "", metric, _cell(getattr(stats, metric))) for metric in ("avg", "median", "count")]
+    for section in ("sla_compliance", "response_compliance"):
+        rows += [(section, p, "share", _cell(v)) for p, v in getattr(fig, section).items()]
+    rows += [("satisfaction", "", k, _cell(v)) for k, v in fig.satisfaction.as_json().items()]
+    for g in fig.recurring:
+        rows += [("recurring", g.title, "type", g.type), ("recurring", g.title, "count", str(g.count)),
+                 ("recurring", g.title, "tickets", " ".join(g.tickets))]
+    rows += [("dominant_types", code, "share", str(share)) for code, share in fig.dominant_types]
+    for e in fig.engineers:
+        rows += [("engineers", e.address, k, _cell(v)) for k, v in e.as_json().items() if k != "address"]
+    return rows
+
+
+def render_csv(fig: Figures) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(fig))
+    return out.getvalue()
+
+
+def render_table(fig: Figures, labels: Labels, title: str, width: int = 140) -> str:
+    """The report for a terminal: a summary, then one table a section."""
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=False, color_system=None)
+    console.print(f"{title}  ({fig.first} – {fig.last})", markup=False)
+    head = RichTable(show_header=False, box=None)
+    for row in summary(fig, labels):
+        head.add_row(escape(row["label"]), escape(row["value"]))
+    console.print(head)
+    for section in tables(fig, labels):
+        table = RichTable(*section.columns, title=section.title, title_justify="left")
+        for r in section.rows:
+            table.add_row(*(escape(c) for c in r))
+        console.print(table)
+    return out.getvalue()
