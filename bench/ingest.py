@@ -56,6 +56,22 @@ def make_mails(n: int, seed: int = 7) -> list[bytes]:
     return out
 
 
+def _peak_rss_kb() -> int:
+    """This process's own peak RSS in KB.
+
+    ru_maxrss is not: Linux carries the parent's high-water mark across fork and exec,
+    so a child of a parent holding 10,000 mails would report the parent's size.
+    VmHWM belongs to the process image itself.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _child_raw(port: int, user: str, password: str, queue: Any) -> None:
     from imapclient import IMAPClient
 
@@ -72,7 +88,7 @@ def _child_raw(port: int, user: str, password: str, queue: Any) -> None:
                 parse_mail(item[b"BODY[]"])
                 count += 1
     queue.put((count, time.perf_counter() - start, time.process_time() - cpu,
-               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+               _peak_rss_kb()))
 
 
 def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: str, queue: Any) -> None:
@@ -97,7 +113,7 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
     elapsed, cpu_used = time.perf_counter() - start, time.process_time() - cpu
     source.close()
     created = sum(1 for o in outcomes if o.result == "created")
-    queue.put((created, elapsed, cpu_used, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    queue.put((created, elapsed, cpu_used, _peak_rss_kb()))
 
 
 def _run(target: Any, *args: Any) -> tuple[int, float, float, int]:
