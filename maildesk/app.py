@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,7 @@ class App:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._calendars: dict[tuple[int, bool], BusinessHours] = {}
 
     @classmethod
     def from_config(cls, path: Path | str | None) -> App:
@@ -56,9 +57,18 @@ class App:
         return Templates(self.settings.path(folder) if folder else None,
                          defaults={"desk_name": self.settings.support_name})
 
-    @cached_property
+    @property
     def calendar(self) -> BusinessHours:
-        return make_calendar(self.settings, datetime.now(UTC).date())
+        return self.calendar_on(datetime.now(self.settings.tz).date())
+
+    def calendar_on(self, today: date) -> BusinessHours:
+        """The calendar a daemon running on ``today`` uses: rebuilt when the year turns and in
+        December, when next year's holiday schedule is out, so a daemon that runs for months
+        never works through a holiday it was started too early to know."""
+        key = (today.year, today.month == 12)
+        if key not in self._calendars:
+            self._calendars = {key: make_calendar(self.settings, today)}
+        return self._calendars[key]
 
     @cached_property
     def targets(self) -> dict[str, PriorityTargets]:

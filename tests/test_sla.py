@@ -6,6 +6,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -284,3 +285,17 @@ def test_plain_calendar_without_holidays_counts_weekdays_only() -> None:
     assert plain.is_working_day(date(2026, 10, 1))
     assert not plain.is_working_day(date(2026, 10, 10))
     assert plain.business_seconds_between(at(2026, 11, 16), at(2026, 11, 23)) == 5 * 7.5 * 3600
+
+
+def test_a_long_running_daemon_learns_next_years_holidays_in_december(tmp_path: Path) -> None:
+    """Started in November, the desk does not yet know 2027; from December (and after New Year) it does."""
+    from maildesk.app import App
+    from maildesk.config import parse_settings
+
+    app = App(parse_settings({"database": f"sqlite:///{tmp_path / 'd.db'}"}, tmp_path))
+    new_year_2027 = date(2027, 1, 1)  # a Friday: a working day only to a calendar that has no 2027
+    november = app.calendar_on(date(2026, 11, 23))
+    assert november.is_working_day(new_year_2027)
+    assert app.calendar_on(date(2026, 11, 30)) is november  # not rebuilt every call
+    assert not app.calendar_on(date(2026, 12, 1)).is_working_day(new_year_2027)
+    assert not app.calendar_on(date(2027, 1, 4)).is_working_day(new_year_2027)
