@@ -145,6 +145,16 @@ INLINE_CASES = [
         Expect("software", "P1", "software", ("生产故障",)),
     ),
     (
+        "an outage naming nothing but production still reaches a team",
+        make_mail("紧急：生产环境订单系统全部无法访问", "所有门店都打不开下单页面。", sender=CHEN),
+        Expect("software", "P1", "software", ("生产故障",)),
+    ),
+    (
+        "an outage of a business system goes to the business team",
+        make_mail("生产环境 ERP 宕机", "ERP 全部打不开。", sender=CHEN),
+        Expect("business", "P1", "business", ("生产故障",)),
+    ),
+    (
         "requirement goes to product",
         make_mail("希望增加一个功能：报表自动发送", "每周一早上自动发到邮箱。", sender=CHEN),
         Expect("requirement", "P4", "product", (), ("requirement",)),
