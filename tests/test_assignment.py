@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
@@ -77,6 +78,17 @@ def test_least_loaded_evens_out_existing_load(tmp_path: Path, db_url: str) -> No
     with app.store.session() as s:
         load = Counter(s.scalars(select(Ticket.assignee)))
     assert load == {"a@example.com": 13, "b@example.com": 13, "c@example.com": 13}
+    app.close()
+
+
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
+def test_an_engineer_is_not_given_the_problem_they_reported(tmp_path: Path, db_url: str, strategy: str) -> None:
+    """Six faults reported by engineer a go to b and c, three each."""
+    app = _desk(tmp_path, db_url, strategy)
+    _feed(app, [_software_error(i, sender="a@example.com") for i in range(6)], T0)
+    with app.store.session() as s:
+        load = Counter(s.scalars(select(Ticket.assignee)))
+    assert load == {"b@example.com": 3, "c@example.com": 3}
     app.close()
 
 

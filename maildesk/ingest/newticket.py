@@ -68,7 +68,7 @@ def start_ticket(
     if decision.quarantine:
         return NewOutcome("quarantine", reason=f"rule {', '.join(decision.hits)} asked for quarantine")
     team = settings.team(decision.team) if decision.team else None
-    assignee = decision.assignee or (choose_assignee(session, app.directory, team) if team else None)
+    assignee = decision.assignee or (choose_assignee(session, app.directory, team, reporter=sender) if team else None)
     lead = team_lead(app.directory, team) if "collaboration" in decision.flags else None
     data = NewTicket(
         subject=mail.subject.strip() or "(无主题)", reporter=sender, priority=decision.priority, type=decision.type,

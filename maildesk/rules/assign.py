@@ -40,9 +40,16 @@ def _open_load(session: Session, addresses: list[str]) -> dict[str, int]:
     return {addr: int(n) for addr, n in rows if addr}
 
 
-def choose_assignee(session: Session, directory: Directory, team: TeamConfig) -> str | None:
-    """The next assignee of ``team`` by its strategy, or None when nobody is available."""
+def choose_assignee(
+    session: Session, directory: Directory, team: TeamConfig, *, reporter: str = "",
+) -> str | None:
+    """The next assignee of ``team`` by its strategy, or None when nobody is available.
+
+    An engineer who reports a problem of their own is not given it while a colleague is available.
+    """
     people = [p.address.lower() for p in candidates(directory, team.name)]
+    if len(people) > 1 and reporter.lower() in people:
+        people.remove(reporter.lower())
     if not people:
         return None
     row = _team_row(session, team.name)
