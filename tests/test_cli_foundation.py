@@ -88,6 +88,21 @@ def test_review_with_tickets_set_is_audited(installed: Path) -> None:
     assert [t["number"] for t in listed] == [number]
 
 
+def test_reassigning_with_tickets_set_tells_the_new_assignee_and_refuses_strangers(installed: Path) -> None:
+    """--assignee takes a staff member by address or name, moves the team along and mails them; others exit 2."""
+    number = _seed(installed)
+    config = ("--config", str(installed))
+    for who in ("nobody@example.com", "zhang.wei@example.com"):  # not in the directory; a reporter
+        result = run(*config, "tickets", "set", number, "--assignee", who)
+        assert result.returncode == 2 and "--assignee" in result.stderr, result.stderr
+    result = run(*config, "tickets", "set", number, "--assignee", "刘洋", "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert (shown["assignee"], shown["team"], shown["status"]) == ("liu.yang@example.com", "hardware", "assigned")
+    outbox = json.loads(run(*config, "outbox", "list", "--json").stdout)
+    assert [(m["kind"], m["to"], m["ticket"]) for m in outbox] == [("assignment", ["liu.yang@example.com"], number)]
+
+
 def test_exit_codes(installed: Path, tmp_path: Path) -> None:
     """Usage and config errors exit 2 with one line; a missing ticket or bad move exits 1."""
     number = _seed(installed)

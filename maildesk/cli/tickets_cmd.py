@@ -10,6 +10,9 @@ from rich.table import Table
 from sqlalchemy import select
 
 from maildesk.cli.common import print_json, state, usage_error
+from maildesk.kb.articles import first_problem_text
+from maildesk.outbound.notify import queue_assignment
+from maildesk.rules.directory import Directory, Person
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import Status, parse_status
 from maildesk.store.models import Ticket
@@ -67,7 +70,7 @@ def register(cli: click.Group) -> None:
     @click.option("--status", help="New status (code or Chinese name).")
     @click.option("--priority", help="New priority, e.g. P1.")
     @click.option("--type", "type_", help="New problem type (code or display name).")
-    @click.option("--assignee", help="New assignee address.")
+    @click.option("--assignee", help="New assignee: a staff member's address or name; they are told by mail.")
     @click.option("--team", help="New team.")
     @click.option("--note", help="An internal note (with or without changes).")
     @click.option("--by", default="supervisor", show_default=True, help="Who reviews (recorded in the history).")
@@ -94,15 +97,21 @@ def register(cli: click.Group) -> None:
             type_ = by_name[type_]
         if team is not None and settings.team(team) is None:
             raise usage_error("--team", f"unknown team {team!r}")
+        person = _staff_person(app_.directory, assignee) if assignee is not None else None
         now = datetime.now(UTC)
         actor = by.lower()
         with app_.store.session() as session:
             ticket = get_ticket(session, number, for_update=True)
             review = "复核 review"
-            for name, value in (("priority", priority), ("type", type_), ("team", team),
-                                ("assignee", assignee.lower() if assignee else assignee)):
+            for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
                     set_field(session, ticket, name, value, actor=actor, now=now, note=review)
+            if person is not None and set_field(session, ticket, "assignee", person.address.lower(), actor=actor,
+                                                now=now, note=review):
+                if team is None and person.team and settings.team(person.team) is not None:
+                    set_field(session, ticket, "team", person.team, actor=actor, now=now, note=review)
+                queue_assignment(session, app_, ticket, person.address.lower(), now=now,
+                                 description=first_problem_text(session, ticket))
             if target is not None:
                 change_status(session, ticket, target, actor=actor, now=now, note=review,
                               pause_meter=app_.calendar.business_seconds_between)
@@ -116,6 +125,16 @@ def register(cli: click.Group) -> None:
         else:
             click.echo(f"{detail['number']}: {Status(detail['status']).zh} {detail['priority']} "
                        f"{detail['type']} {detail['assignee'] or '-'}")
+
+
+def _staff_person(directory: Directory, wanted: str) -> Person:
+    """The staff member ``--assignee`` names, by address or by name; a usage error otherwise."""
+    person = directory.find(wanted)
+    if person is None:
+        raise usage_error("--assignee", f"nobody called {wanted!r} in the people directory")
+    if not person.is_staff:
+        raise usage_error("--assignee", f"{person.address} is not staff ({person.role}) and cannot be assigned")
+    return person
 
 
 def _statuses(values: list[str]) -> list[str]:

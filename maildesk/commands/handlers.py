@@ -118,12 +118,8 @@ def do_type(ctx: CommandContext, arg: str) -> None:
 
 
 def _staff_person(ctx: CommandContext, arg: str) -> Person:
-    wanted = arg.strip().strip("<>")
-    if wanted.lower() in _ME:
-        wanted = ctx.actor
-    directory = ctx.app.directory
-    person = directory.get(wanted) if "@" in wanted else next(
-        (p for p in directory.staff() if p.name == wanted), None)
+    wanted = ctx.actor if arg.strip().lower() in _ME else arg
+    person = ctx.app.directory.find(wanted)
     if person is None:
         ctx.fail(f"目录中没有这个人：{arg or '空'}", f"nobody called {arg!r} in the people directory")
     if not person.is_staff:

@@ -66,6 +66,13 @@ class Directory:
     def all(self) -> list[Person]:
         return list(self._people)
 
+    def find(self, wanted: str) -> Person | None:
+        """The person an engineer or supervisor means: by address, or a staff member by name."""
+        wanted = wanted.strip().strip("<>")
+        if "@" in wanted:
+            return self.get(wanted)
+        return next((p for p in self.staff() if p.name == wanted), None)
+
     def staff(self) -> list[Person]:
         return [p for p in self._people if p.is_staff]
 
