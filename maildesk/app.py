@@ -88,6 +88,8 @@ class App:
                 "smtp", host=smtp.host, port=smtp.port, security=smtp.security,
                 username=smtp.username or None, password=self.settings.secret(smtp.password_env) or None,
                 timeout=smtp.timeout,
+                # None: aiosmtplib's own context, which trusts the system's CAs
+                tls_context=self.settings.tls_context("smtp") if smtp.ca_file and smtp.security != "plain" else None,
             )
         if smtp.transport == "file":
             return make_transport("file", directory=self.settings.path(smtp.directory))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from datetime import time
@@ -40,6 +41,7 @@ class ImapConfig(_Section):
     idle: bool = True
     poll_seconds: float = Field(default=60.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
+    ca_file: str = ""  # PEM file of the CAs that verify the server, instead of the system's; relative: to base_dir
 
 
 class MailboxConfig(_Section):
@@ -57,6 +59,7 @@ class SmtpConfig(_Section):
     username: str = ""
     password_env: str = "MAILDESK_SMTP_PASSWORD"
     timeout: float = Field(default=30.0, gt=0)
+    ca_file: str = ""  # PEM file of the CAs that verify the server, instead of the system's; relative: to base_dir
     directory: str = "sent"  # for the file transport, relative to the config file's folder
     max_attempts: int = Field(default=12, ge=1)
     retry_base_seconds: float = Field(default=60.0, gt=0)
@@ -220,6 +223,13 @@ class Settings(_Section):
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")
+        for section in ("imap", "smtp"):
+            if not getattr(self, section).ca_file:
+                continue
+            try:  # a CA file that is missing or no PEM is a config error now, not a TLS failure later
+                self.tls_context(section)
+            except ConfigError as exc:
+                raise ValueError(f"{exc.key}: {exc.problem}") from None
         return self
 
     # -- derived values ---------------------------------------------------------------
@@ -235,6 +245,11 @@ class Settings(_Section):
         """A path from the config, resolved against the config file's folder."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    def tls_context(self, section: Literal["imap", "smtp"]) -> ssl.SSLContext:
+        """The TLS client context for the IMAP or SMTP server: verified against its ``ca_file`` when set."""
+        ca_file = self.imap.ca_file if section == "imap" else self.smtp.ca_file
+        return client_tls_context(self.path(ca_file) if ca_file else None, f"{section}.ca_file")
 
     @property
     def database_url(self) -> str:
@@ -256,6 +271,23 @@ class Settings(_Section):
     def secret(self, env_name: str) -> str:
         """A password from the environment; empty when the variable is unset."""
         return os.environ.get(env_name, "")
+
+
+def client_tls_context(ca_file: Path | str | None, key: str) -> ssl.SSLContext:
+    """A TLS client context that checks certificates and host names against ``ca_file``, a PEM
+    bundle of CA certificates, or against the system's trust store when there is none.
+
+    A file that cannot be read or holds no PEM certificate raises ConfigError naming ``key``.
+    """
+    if not ca_file:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except ssl.SSLError as exc:  # before OSError, whose subclass it is
+        reason = re.sub(r"^\[[^]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc.strerror or exc))
+        raise ConfigError(key, f"{ca_file} is not a PEM file of CA certificates ({reason})") from None
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read CA file {ca_file}: {exc.strerror or exc}") from None
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -44,7 +44,7 @@ def open_source(app: App) -> MailSource:
         host=i.host, port=i.port, security=i.security, username=i.username,
         password=s.secret(i.password_env), folder=i.folder, processed_folder=i.processed_folder,
         quarantine_folder=i.quarantine_folder, batch_size=i.batch_size, idle=i.idle,
-        poll_seconds=i.poll_seconds, timeout=i.timeout,
+        poll_seconds=i.poll_seconds, timeout=i.timeout, ca_file=str(s.path(i.ca_file)) if i.ca_file else "",
     ))
 
 

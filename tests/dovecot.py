@@ -40,7 +40,7 @@ state_dir = {dir}/run
 instance_name = maildesk-test-{port}
 protocols = imap
 listen = {host}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # a refused login answers at once instead of after the anti-guessing pause: tests try wrong passwords
@@ -76,7 +76,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -103,10 +104,14 @@ def free_port() -> int:
 class DovecotServer:
     """One private Dovecot whose config, mail and log live in `root`."""
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: (certificate, key) PEM files; the server then offers STARTTLS on ``port`` and
+        TLS from the first byte (imaps) on ``tls_port``. Without it: no TLS, ``tls_port`` is 0."""
         self.root = root
         self.host = HOST
         self.port = port or free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
         self.process: subprocess.Popen[bytes] | None = None
         self._users = itertools.count(1)
         # Dovecot refuses uid 0 for mail and for its login processes: as root, use the package's users
@@ -179,7 +184,8 @@ class DovecotServer:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _port_free(self.port):
+        ports = [p for p in (self.port, self.tls_port) if p]
+        while time.monotonic() < deadline and not all(_port_free(p) for p in ports):
             time.sleep(0.05)
 
     def _greets(self) -> bool:
@@ -209,6 +215,8 @@ class DovecotServer:
                 dir=self.root,
                 host=self.host,
                 port=self.port,
+                tls_port=self.tls_port,
+                ssl=self._ssl_settings(),
                 login_user=self._login_user,
                 internal_user=self._internal_user,
                 internal_group=self._internal_group,
@@ -217,6 +225,19 @@ class DovecotServer:
             )
         )
         self.add_user(DEFAULT_USER, DEFAULT_PASSWORD)
+
+    def _ssl_settings(self) -> str:
+        if self.tls is None:
+            return "ssl = no"
+        # copies beside the config: Dovecot reads them at start-up, wherever the originals live
+        (self.root / "ssl").mkdir(exist_ok=True)
+        cert, key = self.root / "ssl" / "server.pem", self.root / "ssl" / "server.key"
+        shutil.copyfile(self.tls[0], cert)
+        shutil.copyfile(self.tls[1], key)
+        key.chmod(0o600)
+        # "yes", not "required": the helpers below log in over the plain port (loopback counts as
+        # secure for Dovecot anyway); the tests that matter connect with TLS and check the certificate
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     # --- users and mail --------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from maildesk.config import client_tls_context
 from maildesk.errors import ConfigError, MaildeskError
 from maildesk.ingest.source import SourceMessage
 
@@ -62,6 +63,8 @@ class ImapSettings:
     idle: bool = True
     poll_seconds: float = 60.0
     timeout: float = 30.0
+    # PEM file of the CA certificates that verify the server (ssl, starttls); empty: the system's trust store
+    ca_file: str = ""
     # connection attempts after a drop (1 s, 2 s, 4 s … 60 s apart) before ImapConnectionError
     reconnect_attempts: int = 10
 
@@ -99,6 +102,10 @@ class ImapSource:
         self._handed_out: set[int] = set()
         self._reselect = False
         self._id_prefix = f"imap:{settings.username}@{settings.host}/{settings.folder};"
+        # built now: an unreadable CA file is a config error at start-up, not a connection failure later
+        self._ssl_context: ssl.SSLContext | None = (
+            None if settings.security == "plain" else client_tls_context(settings.ca_file, "imap.ca_file")
+        )
 
     # --- MailSource ------------------------------------------------------------------------
 
@@ -146,7 +153,7 @@ class ImapSource:
         if self._client is not None:
             return
         s = self.settings
-        context = ssl.create_default_context() if s.security != "plain" else None
+        context = self._ssl_context
         try:
             client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
         except ssl.SSLCertVerificationError as exc:
@@ -175,7 +182,10 @@ class ImapSource:
 
     def _certificate_error(self, exc: ssl.SSLCertVerificationError) -> ImapError:
         # an OSError, yet no reconnect will fix it: say so at once instead of retrying
-        return ImapError(f"TLS certificate of IMAP server {self.settings.host}:{self.settings.port} refused: {exc}")
+        s = self.settings
+        hint = (f"is imap.ca_file ({s.ca_file}) the CA that signed it?" if s.ca_file
+                else "if a private CA signed it, name that CA's PEM file in imap.ca_file")
+        return ImapError(f"TLS certificate of IMAP server {s.host}:{s.port} refused: {exc}; {hint}")
 
     def _login(self, client: Any) -> None:
         s = self.settings

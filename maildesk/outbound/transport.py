@@ -218,7 +218,8 @@ class SmtpTransport:
             except (aiosmtplib.SMTPException, OSError) as exc:
                 # Greeting, EHLO, STARTTLS or AUTH failed: the server's or the configuration's
                 # fault, never the mail's, so even a 5xx here must not fail the mail for good.
-                raise TemporaryFailure(f"{self._where}: {_describe(exc)}", _code(exc)) from None
+                reason = f"{self._where}: {_describe(exc)}{self._certificate_hint(exc)}"
+                raise TemporaryFailure(reason, _code(exc)) from None
             try:
                 errors, _ = await client.sendmail(sender, list(recipients), raw)
             except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -248,6 +249,14 @@ class SmtpTransport:
                 "; ".join(f"{addr}: {reply}" for addr, reply in refused.items()),
             )
         return SendResult(accepted=accepted, refused=refused)
+
+    def _certificate_hint(self, exc: BaseException) -> str:
+        """What to check when the server's certificate was refused (aiosmtplib wraps it for implicit TLS)."""
+        if not (isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)):
+            return ""
+        if self._tls_context is not None:
+            return "; is smtp.ca_file the CA that signed the server's certificate?"
+        return "; if a private CA signed the server's certificate, name that CA's PEM file in smtp.ca_file"
 
     def _all_refused(self, exc: aiosmtplib.SMTPRecipientsRefused) -> MaildeskError:
         refused = {r.recipient: _reply(r.code, r.message) for r in exc.recipients}
