@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from maildesk.app import App
+from maildesk.errors import ConfigError
 from maildesk.ingest.file_source import MaildirSource
 from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
 from maildesk.ingest.pipeline import Outcome, Pipeline
@@ -34,17 +35,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def open_source(app: App) -> MailSource:
+# ``run --once`` is a command someone waits for: a mailbox that does not answer within a few
+# seconds is an error to report, not an outage to sit out as the daemon does
+ONCE_RECONNECT_ATTEMPTS = 3
+
+
+def open_source(app: App, *, once: bool = False) -> MailSource:
     """The intake the config names: the IMAP mailbox, or a local Maildir."""
     s = app.settings
     if s.mailbox.kind == "maildir":
         return MaildirSource(s.path(s.mailbox.path))
     i = s.imap
+    if not i.username:
+        raise ConfigError("imap.username", "empty: the mailbox login is needed to read mail over IMAP "
+                          "(or set mailbox.kind = \"maildir\")")
+    if not s.secret(i.password_env):
+        raise ConfigError("imap.password_env", f"the environment variable {i.password_env} (the IMAP password "
+                          f"of {i.username}) is not set")
     return ImapSource(ImapSettings(
         host=i.host, port=i.port, security=i.security, username=i.username,
         password=s.secret(i.password_env), folder=i.folder, processed_folder=i.processed_folder,
         quarantine_folder=i.quarantine_folder, batch_size=i.batch_size, idle=i.idle,
         poll_seconds=i.poll_seconds, timeout=i.timeout, ca_file=str(s.path(i.ca_file)) if i.ca_file else "",
+        **({"reconnect_attempts": ONCE_RECONNECT_ATTEMPTS} if once else {}),
     ))
 
 

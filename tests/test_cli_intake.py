@@ -82,3 +82,30 @@ def test_rules_check_names_the_broken_rule(demo: Path) -> None:
     result = run(demo, "rules", "check")
     assert result.returncode == 2
     assert "printer-typo" in result.stderr and "op" in result.stderr and "Traceback" not in result.stderr
+
+
+def _imap_config(demo: Path, username: str, port: int) -> Path:
+    text = demo.read_text(encoding="utf-8").replace('kind = "maildir"', 'kind = "imap"', 1)
+    text = text.replace('username = ""', f'username = "{username}"', 1).replace("port = 993", f"port = {port}", 1)
+    text = text.replace('security = "ssl"', 'security = "plain"', 1)
+    demo.write_text(text, encoding="utf-8")
+    return demo
+
+
+def test_run_once_names_a_missing_login_or_password(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An IMAP mailbox without a login or without its password variable: exit 2 naming the key, no waiting."""
+    monkeypatch.delenv("MAILDESK_IMAP_PASSWORD", raising=False)
+    result = run(_imap_config(demo, "", 1), "run", "--once")
+    assert result.returncode == 2 and "imap.username" in result.stderr
+    result = run(_imap_config(demo, "desk", 1), "run", "--once")
+    assert result.returncode == 2 and "imap.password_env" in result.stderr and "MAILDESK_IMAP_PASSWORD" in result.stderr
+
+
+def test_run_once_gives_up_on_an_unreachable_mailbox_with_exit_1(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run --once` against a port nobody listens on fails within seconds (the daemon would wait it out)."""
+    from tests.dovecot import free_port
+
+    monkeypatch.setenv("MAILDESK_IMAP_PASSWORD", "secret-pw")
+    result = run(_imap_config(demo, "desk", free_port()), "run", "--once")
+    assert result.returncode == 1, result.stderr
+    assert "cannot reach IMAP server" in result.stderr and "secret-pw" not in result.stderr

@@ -47,7 +47,7 @@ def register(cli: click.Group) -> None:
         """The daemon: poll the mailbox, keep SLAs, send mail."""
         _logging(verbose) if not (once and as_json) else None
         app = state.app(upgrade=True)
-        daemon = Daemon(app, open_source(app), utc_now)
+        daemon = Daemon(app, open_source(app, once=once), utc_now)
         if once:
             try:
                 _report(daemon.run_once(), as_json)
