@@ -28,7 +28,7 @@ from maildesk.ingest.newticket import start_ticket
 from maildesk.ingest.parse import parse_mail
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
-from maildesk.ingest.storing import store_inbound
+from maildesk.ingest.storing import store_inbound, take_stored
 from maildesk.ingest.threading import find_thread
 from maildesk.store.models import Message, ProcessedSource
 
@@ -119,9 +119,13 @@ class Pipeline:
             return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail("no sender address (From) in the mail")
+        take_stored(session, mail.message_id)  # nothing left over from a mail rolled back earlier
         outcome = self._route(session, sm.source_id, mail, now)
+        stored = take_stored(session, mail.message_id)
+        # one UPDATE of the claim at the savepoint's release, with the stored message's id known already
         record.outcome = outcome.result
-        record.message_pk = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        record.message_pk = stored.id if stored is not None else session.scalar(
+            select(Message.id).where(Message.message_id == mail.message_id))
         return outcome
 
     def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
