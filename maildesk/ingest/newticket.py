@@ -39,10 +39,18 @@ def classify(app: App, mail: InboundMail, person: Person | None, now: datetime) 
 
 
 def acks_in_last_hour(session: Session, sender: str, now: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(OutboxMail).join(Ticket, Ticket.id == OutboxMail.ticket_id)
-        .where(OutboxMail.kind == "ack", Ticket.reporter == sender, OutboxMail.created_at > now - timedelta(hours=1))
-    ) or 0
+    """Acks to ``sender`` queued in the last hour, earlier mails of this batch included.
+
+    Without an autoflush: the acks of earlier mails in the batch were flushed when their
+    savepoints were released, and the pending changes of the current mail (its ticket's
+    counters and deadlines, events) do not change the count; they go out in one flush later.
+    """
+    with session.no_autoflush:
+        return session.scalar(
+            select(func.count()).select_from(OutboxMail).join(Ticket, Ticket.id == OutboxMail.ticket_id)
+            .where(OutboxMail.kind == "ack", Ticket.reporter == sender,
+                   OutboxMail.created_at > now - timedelta(hours=1))
+        ) or 0
 
 
 def start_ticket(
@@ -93,8 +101,10 @@ def start_ticket(
     for burst in decision.bursts:
         apply_burst(app, session, ticket, burst, now)
     if not decision.skip_ack and acks_in_last_hour(session, sender, now) < settings.intake.ack_limit_per_hour:
+        with session.no_autoflush:  # the knowledge base does not depend on this mail's pending rows
+            kb_articles = suggest_articles(session, ticket.subject)
         queue_ack(session, app, ticket, now=now, message_id=mail.message_id, references=mail.references,
-                  kb_articles=suggest_articles(session, ticket.subject))
+                  kb_articles=kb_articles)
     if ticket.assignee:
         queue_assignment(session, app, ticket, ticket.assignee, now=now, description=text,
                          in_reply_to=mail.message_id)

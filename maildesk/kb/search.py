@@ -50,10 +50,12 @@ def scores(session: Session, query: str) -> dict[int, float]:
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
     if not wanted:
         return {}
-    articles = session.scalar(select(func.count()).select_from(KbArticle)) or 0
     postings = session.execute(
         select(KbTerm.term, KbTerm.article_id, KbTerm.weight).where(KbTerm.term.in_(list(wanted)))
     ).all()
+    if not postings:  # no article holds a term: nothing to score, and no need to count the articles
+        return {}
+    articles = session.scalar(select(func.count()).select_from(KbArticle)) or 0
     holding: dict[str, int] = {}
     for term, _article, _weight in postings:
         holding[term] = holding.get(term, 0) + 1
