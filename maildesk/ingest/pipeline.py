@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,9 @@ from maildesk.ingest.threading import find_thread
 from maildesk.store.models import Message, ProcessedSource
 
 log = logging.getLogger(__name__)
+
+# built once: building a statement costs more than SQLite takes to run it
+_MESSAGE_PK = select(Message.id).where(Message.message_id == bindparam("message_id"))
 
 
 class QuarantineMail(MaildeskError):
@@ -113,7 +116,7 @@ class Pipeline:
         session.add(record)
         session.flush()
         mail = parse_mail(sm.raw)
-        existing = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        existing = session.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
         if existing is not None:
             record.outcome, record.message_pk = "duplicate", existing
             return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
@@ -125,7 +128,7 @@ class Pipeline:
         # one UPDATE of the claim at the savepoint's release, with the stored message's id known already
         record.outcome = outcome.result
         record.message_pk = stored.id if stored is not None else session.scalar(
-            select(Message.id).where(Message.message_id == mail.message_id))
+            _MESSAGE_PK, {"message_id": mail.message_id})
         return outcome
 
     def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
