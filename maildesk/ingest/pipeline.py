@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # built once: building a statement costs more than SQLite takes to run it
 _MESSAGE_PK = select(Message.id).where(Message.message_id == bindparam("message_id"))
+_CLAIMED = select(ProcessedSource.source_id).where(ProcessedSource.source_id == bindparam("source_id"))
 
 
 class QuarantineMail(MaildeskError):
@@ -109,7 +110,7 @@ class Pipeline:
             return Outcome(sm.source_id, "quarantined", reason=reason)
 
     def _one(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
-        if session.get(ProcessedSource, sm.source_id) is not None:
+        if session.scalar(_CLAIMED, {"source_id": sm.source_id}) is not None:
             return Outcome(sm.source_id, "already")
         # claim the source first: a second daemon with the same mail waits here, then backs off
         record = ProcessedSource(source_id=sm.source_id, outcome="processing", reason="", at=now)
