@@ -28,7 +28,8 @@ def day_key(prefix: str, now: datetime, tz: ZoneInfo) -> str:
 def next_ticket_number(session: Session, prefix: str, now: datetime, tz: ZoneInfo) -> str:
     """Allocate the next number of the local day of ``now`` inside the caller's transaction."""
     key = day_key(prefix, now, tz)
-    last = session.execute(_upsert(session.get_bind().dialect.name), {"day": key}).scalar_one()
+    with session.no_autoflush:  # the sequence table is never written through the ORM: nothing pending matters
+        last = session.execute(_upsert(session.get_bind().dialect.name), {"day": key}).scalar_one()
     return f"{key}-{last:04d}"
 
 
