@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # built once: building a statement costs more than SQLite takes to run it
 _MESSAGE_PK = select(Message.id).where(Message.message_id == bindparam("message_id"))
 _CLAIMED = select(ProcessedSource.source_id).where(ProcessedSource.source_id == bindparam("source_id"))
+_SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
+_CLAIM = insert(_SOURCES).values(outcome="processing", message_pk=None, reason="", raw=None)
+_SETTLE = (
+    update(_SOURCES).where(_SOURCES.c.source_id == bindparam("source"))
+    .values(outcome=bindparam("outcome_"), message_pk=bindparam("message_pk_"))
+)
 
 
 class QuarantineMail(MaildeskError):
@@ -113,24 +119,25 @@ class Pipeline:
         if session.scalar(_CLAIMED, {"source_id": sm.source_id}) is not None:
             return Outcome(sm.source_id, "already")
         # claim the source first: a second daemon with the same mail waits here, then backs off
-        record = ProcessedSource(source_id=sm.source_id, outcome="processing", reason="", at=now)
-        session.add(record)
-        session.flush()
+        # (plain INSERT and UPDATE statements: the row is never needed as an ORM object)
+        session.execute(_CLAIM, {"source_id": sm.source_id, "at": now})
         mail = parse_mail(sm.raw)
         existing = session.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
         if existing is not None:
-            record.outcome, record.message_pk = "duplicate", existing
+            self._settle(session, sm.source_id, "duplicate", existing)
             return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail("no sender address (From) in the mail")
         take_stored(session, mail.message_id)  # nothing left over from a mail rolled back earlier
         outcome = self._route(session, sm.source_id, mail, now)
-        stored = take_stored(session, mail.message_id)
-        # one UPDATE of the claim at the savepoint's release, with the stored message's id known already
-        record.outcome = outcome.result
-        record.message_pk = stored.id if stored is not None else session.scalar(
-            _MESSAGE_PK, {"message_id": mail.message_id})
+        stored = take_stored(session, mail.message_id)  # the stored mail's id, without selecting it again
+        self._settle(session, sm.source_id, outcome.result, stored.id if stored is not None else session.scalar(
+            _MESSAGE_PK, {"message_id": mail.message_id}))
         return outcome
+
+    @staticmethod
+    def _settle(session: Session, source_id: str, outcome: str, message_pk: int | None) -> None:
+        session.execute(_SETTLE, {"source": source_id, "outcome_": outcome, "message_pk_": message_pk})
 
     def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
         app = self.app
