@@ -87,11 +87,11 @@ def create_ticket(
     if data.assignee:
         events.append(_event_row(ticket, actor, "assignee", now, new=data.assignee))
     events.extend(_event_row(ticket, actor, action, now, note=note) for action, note in data.extra_events)
-    session.execute(insert(_EVENTS), events)
+    session.execute(_INSERT_EVENTS, events)
     return ticket
 
 
-_EVENTS = Event.metadata.tables[Event.__tablename__]
+_INSERT_EVENTS = insert(Event.metadata.tables[Event.__tablename__])
 
 
 def _event_row(

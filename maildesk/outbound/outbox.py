@@ -94,14 +94,14 @@ def queue_mail(
             # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
             # which the mails were written; the pending rest is flushed later as usual.
             with session.no_autoflush:
-                session.execute(insert(_MESSAGES), values)
+                session.execute(_INSERT_MESSAGE, values)
         else:
             session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1
     return row
 
 
-_MESSAGES = Message.metadata.tables[Message.__tablename__]
+_INSERT_MESSAGE = insert(Message.metadata.tables[Message.__tablename__])
 
 
 def thread_ids(session: Session, ticket: Ticket) -> tuple[str | None, list[str]]:
