@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.app import App
@@ -39,10 +39,21 @@ def classify(app: App, mail: InboundMail, person: Person | None, now: datetime) 
 
 
 def acks_in_last_hour(session: Session, sender: str, now: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(OutboxMail).join(Ticket, Ticket.id == OutboxMail.ticket_id)
-        .where(OutboxMail.kind == "ack", Ticket.reporter == sender, OutboxMail.created_at > now - timedelta(hours=1))
-    ) or 0
+    """Acks to ``sender`` queued in the last hour, earlier mails of this batch included.
+
+    Without an autoflush: the acks of earlier mails in the batch were flushed when their
+    savepoints were released, and the pending changes of the current mail (its ticket's
+    counters and deadlines, events) do not change the count; they go out in one flush later.
+    """
+    with session.no_autoflush:
+        return session.scalar(_ACKS_SINCE, {"sender": sender, "since": now - timedelta(hours=1)}) or 0
+
+
+_ACKS_SINCE = (  # built once: building it costs more than running it
+    select(func.count()).select_from(OutboxMail).join(Ticket, Ticket.id == OutboxMail.ticket_id)
+    .where(OutboxMail.kind == "ack", Ticket.reporter == bindparam("sender"),
+           OutboxMail.created_at > bindparam("since"))
+)
 
 
 def start_ticket(
@@ -93,8 +104,10 @@ def start_ticket(
     for burst in decision.bursts:
         apply_burst(app, session, ticket, burst, now)
     if not decision.skip_ack and acks_in_last_hour(session, sender, now) < settings.intake.ack_limit_per_hour:
+        with session.no_autoflush:  # the knowledge base does not depend on this mail's pending rows
+            kb_articles = suggest_articles(session, ticket.subject)
         queue_ack(session, app, ticket, now=now, message_id=mail.message_id, references=mail.references,
-                  kb_articles=suggest_articles(session, ticket.subject))
+                  kb_articles=kb_articles)
     if ticket.assignee:
         queue_assignment(session, app, ticket, ticket.assignee, now=now, description=text,
                          in_reply_to=mail.message_id)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,11 +28,21 @@ from maildesk.ingest.newticket import start_ticket
 from maildesk.ingest.parse import parse_mail
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
-from maildesk.ingest.storing import store_inbound
+from maildesk.ingest.storing import store_inbound, take_stored
 from maildesk.ingest.threading import find_thread
 from maildesk.store.models import Message, ProcessedSource
 
 log = logging.getLogger(__name__)
+
+# built once: building a statement costs more than SQLite takes to run it
+_MESSAGE_PK = select(Message.id).where(Message.message_id == bindparam("message_id"))
+_CLAIMED = select(ProcessedSource.source_id).where(ProcessedSource.source_id == bindparam("source_id"))
+_SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
+_CLAIM = insert(_SOURCES).values(outcome="processing", message_pk=None, reason="", raw=None)
+_SETTLE = (
+    update(_SOURCES).where(_SOURCES.c.source_id == bindparam("source"))
+    .values(outcome=bindparam("outcome_"), message_pk=bindparam("message_pk_"))
+)
 
 
 class QuarantineMail(MaildeskError):
@@ -106,23 +116,28 @@ class Pipeline:
             return Outcome(sm.source_id, "quarantined", reason=reason)
 
     def _one(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
-        if session.get(ProcessedSource, sm.source_id) is not None:
+        if session.scalar(_CLAIMED, {"source_id": sm.source_id}) is not None:
             return Outcome(sm.source_id, "already")
         # claim the source first: a second daemon with the same mail waits here, then backs off
-        record = ProcessedSource(source_id=sm.source_id, outcome="processing", reason="", at=now)
-        session.add(record)
-        session.flush()
+        # (plain INSERT and UPDATE statements: the row is never needed as an ORM object)
+        session.execute(_CLAIM, {"source_id": sm.source_id, "at": now})
         mail = parse_mail(sm.raw)
-        existing = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        existing = session.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
         if existing is not None:
-            record.outcome, record.message_pk = "duplicate", existing
+            self._settle(session, sm.source_id, "duplicate", existing)
             return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail("no sender address (From) in the mail")
+        take_stored(session, mail.message_id)  # nothing left over from a mail rolled back earlier
         outcome = self._route(session, sm.source_id, mail, now)
-        record.outcome = outcome.result
-        record.message_pk = session.scalar(select(Message.id).where(Message.message_id == mail.message_id))
+        stored = take_stored(session, mail.message_id)  # the stored mail's id, without selecting it again
+        self._settle(session, sm.source_id, outcome.result, stored.id if stored is not None else session.scalar(
+            _MESSAGE_PK, {"message_id": mail.message_id}))
         return outcome
+
+    @staticmethod
+    def _settle(session: Session, source_id: str, outcome: str, message_pk: int | None) -> None:
+        session.execute(_SETTLE, {"source": source_id, "outcome_": outcome, "message_pk_": message_pk})
 
     def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
         app = self.app

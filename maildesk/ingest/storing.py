@@ -9,6 +9,22 @@ from sqlalchemy.orm import Session
 from maildesk.ingest.mail import InboundMail
 from maildesk.store.models import Attachment, Blob, Message, Ticket
 
+_STORED = "maildesk.stored_inbound"
+
+
+def _stored(session: Session) -> dict[str, Message]:
+    stored: dict[str, Message] = session.info.setdefault(_STORED, {})
+    return stored
+
+
+def take_stored(session: Session, message_id: str) -> Message | None:
+    """The message ``store_inbound`` saved under ``message_id`` in this session, forgotten once taken.
+
+    Lets the pipeline link its processed-source row to the stored mail without selecting it again;
+    call it once before routing a mail too, so an entry left by a mail rolled back earlier never counts.
+    """
+    return _stored(session).pop(message_id, None)
+
 
 def store_inbound(
     session: Session, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str, now: datetime,
@@ -24,6 +40,7 @@ def store_inbound(
     )
     session.add(message)
     session.flush()
+    _stored(session)[mail.message_id] = message
     for part in mail.attachments:
         digest = part.sha256
         if session.get(Blob, digest) is None:

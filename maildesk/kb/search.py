@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.kb.articles import ticket_numbers
@@ -40,6 +40,12 @@ class Hit:
         return {"id": self.id, "title": self.title, "score": round(self.score, 4), "tickets": list(self.tickets)}
 
 
+# built once (every new ticket's acknowledgement searches): building costs more than SQLite takes to run them
+_POSTINGS = select(KbTerm.term, KbTerm.article_id, KbTerm.weight).where(
+    KbTerm.term.in_(bindparam("terms", expanding=True)))
+_ARTICLE_COUNT = select(func.count()).select_from(KbArticle)
+
+
 def _idf(articles: int, holding: int) -> float:
     # smoothed: a term no article holds weighs like the rarest one, not infinitely more
     return math.log(1.0 + articles / (holding + 1.0))
@@ -50,10 +56,10 @@ def scores(session: Session, query: str) -> dict[int, float]:
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
     if not wanted:
         return {}
-    articles = session.scalar(select(func.count()).select_from(KbArticle)) or 0
-    postings = session.execute(
-        select(KbTerm.term, KbTerm.article_id, KbTerm.weight).where(KbTerm.term.in_(list(wanted)))
-    ).all()
+    postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
+    if not postings:  # no article holds a term: nothing to score, and no need to count the articles
+        return {}
+    articles = session.scalar(_ARTICLE_COUNT) or 0
     holding: dict[str, int] = {}
     for term, _article, _weight in postings:
         holding[term] = holding.get(term, 0) + 1

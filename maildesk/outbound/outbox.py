@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,14 +83,25 @@ def queue_mail(
     else:
         session.add(row)
     if ticket is not None and mail.record_on_ticket:
-        session.add(Message(
+        values = dict(
             ticket_id=ticket.id, direction="out", kind=mail.kind, message_id=message_id,
             in_reply_to=mail.in_reply_to, from_addr=settings.support_address, from_name=settings.support_name,
             to_addrs=list(mail.to), cc_addrs=list(mail.cc), subject=mail.subject, text=mail.text,
             raw=None, defects=[], rule_hits=[], created_at=now,
-        ))
+        )
+        if ticket.id is not None and not any(isinstance(o, Message) for o in session.new):
+            # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
+            # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
+            # which the mails were written; the pending rest is flushed later as usual.
+            with session.no_autoflush:
+                session.execute(_INSERT_MESSAGE, values)
+        else:
+            session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1
     return row
+
+
+_INSERT_MESSAGE = insert(Message.metadata.tables[Message.__tablename__])
 
 
 def thread_ids(session: Session, ticket: Ticket) -> tuple[str | None, list[str]]:

@@ -58,6 +58,12 @@ def strip_subject(subject: str, number: str | None = None) -> str:
 
 
 def _without_tag(subject: str, number: str) -> str:
+    # A tag of ``number`` holds the number's trailing digits and dashes as they are (they have no case
+    # to ignore); without them the pattern cannot match, so skip compiling it: a new ticket's number
+    # is new to the regex cache every time, and compiling costs ~90 µs.
+    tail = number[len(number.rstrip("0123456789-")):]
+    if tail and tail not in subject:
+        return " ".join(subject.split())
     own_tag = re.compile(r"[\[【]\s*" + re.escape(number) + r"\s*[\]】]", re.IGNORECASE)
     return " ".join(own_tag.sub(" ", subject).split())
 

@@ -6,7 +6,7 @@ is shared by several daemons (the row is locked while choosing).
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.config import TeamConfig
@@ -23,8 +23,18 @@ def candidates(directory: Directory, team: str) -> list[Person]:
     return people
 
 
+# built once: building a statement costs more than SQLite takes to run it
+_TEAM_ROW = select(Team).where(Team.name == bindparam("name")).with_for_update()
+_OPEN_LOAD = (
+    select(Ticket.assignee, func.count())
+    .where(Ticket.assignee.in_(bindparam("addresses", expanding=True)),
+           Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+    .group_by(Ticket.assignee)
+)
+
+
 def _team_row(session: Session, name: str) -> Team:
-    row = session.scalars(select(Team).where(Team.name == name).with_for_update()).one_or_none()
+    row = session.scalars(_TEAM_ROW, {"name": name}).one_or_none()
     if row is None:
         row = Team(name=name, last_assignee=None)
         session.add(row)
@@ -32,11 +42,7 @@ def _team_row(session: Session, name: str) -> Team:
 
 
 def _open_load(session: Session, addresses: list[str]) -> dict[str, int]:
-    rows = session.execute(
-        select(Ticket.assignee, func.count())
-        .where(Ticket.assignee.in_(addresses), Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-        .group_by(Ticket.assignee)
-    ).all()
+    rows = session.execute(_OPEN_LOAD, {"addresses": addresses}).all()
     return {addr: int(n) for addr, n in rows if addr}
 
 

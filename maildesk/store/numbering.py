@@ -10,10 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from maildesk.store.models import TicketSequence
+
+_SEQUENCES = TicketSequence.metadata.tables[TicketSequence.__tablename__]
+_UPSERTS: dict[str, ReturningInsert[tuple[int]]] = {}
 
 
 def day_key(prefix: str, now: datetime, tz: ZoneInfo) -> str:
@@ -23,13 +28,20 @@ def day_key(prefix: str, now: datetime, tz: ZoneInfo) -> str:
 def next_ticket_number(session: Session, prefix: str, now: datetime, tz: ZoneInfo) -> str:
     """Allocate the next number of the local day of ``now`` inside the caller's transaction."""
     key = day_key(prefix, now, tz)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(TicketSequence)
-        .values(day=key, last=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketSequence.last + 1})
-        .returning(TicketSequence.last)
-    )
-    last = session.execute(stmt).scalar_one()
+    with session.no_autoflush:  # the sequence table is never written through the ORM: nothing pending matters
+        last = session.execute(_upsert(session.get_bind().dialect.name), {"day": key}).scalar_one()
     return f"{key}-{last:04d}"
+
+
+def _upsert(dialect: str) -> ReturningInsert[tuple[int]]:
+    """The upsert for ``dialect``, built once: building it costs more than running it."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _UPSERTS[dialect] = (
+            insert(_SEQUENCES)  # the table, not the entity: no ORM bulk-insert machinery for one row
+            .values(day=bindparam("day"), last=1)
+            .on_conflict_do_update(index_elements=["day"], set_={"last": _SEQUENCES.c.last + 1})
+            .returning(_SEQUENCES.c.last)
+        )
+    return stmt
