@@ -49,12 +49,13 @@ def open_source(app: App, *, once: bool = False) -> MailSource:
     if not i.username:
         raise ConfigError("imap.username", "empty: the mailbox login is needed to read mail over IMAP "
                           "(or set mailbox.kind = \"maildir\")")
-    if not s.secret(i.password_env):
+    password = s.secret(i.password_env)
+    if not password:
         raise ConfigError("imap.password_env", f"the environment variable {i.password_env} (the IMAP password "
                           f"of {i.username}) is not set")
     return ImapSource(ImapSettings(
         host=i.host, port=i.port, security=i.security, username=i.username,
-        password=s.secret(i.password_env), folder=i.folder, processed_folder=i.processed_folder,
+        password=password, folder=i.folder, processed_folder=i.processed_folder,
         quarantine_folder=i.quarantine_folder, batch_size=i.batch_size, idle=i.idle,
         poll_seconds=i.poll_seconds, timeout=i.timeout, ca_file=str(s.path(i.ca_file)) if i.ca_file else "",
         **({"reconnect_attempts": ONCE_RECONNECT_ATTEMPTS} if once else {}),
