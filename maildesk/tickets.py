@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
@@ -54,8 +55,7 @@ def record(
     old: str | None = None, new: str | None = None, note: str = "",
 ) -> Event:
     """Append one audit event to the ticket's history."""
-    event = Event(ticket_id=ticket.id, at=now, actor=actor, action=action,
-                  from_value=old, to_value=new, note=note)
+    event = Event(**_event_row(ticket, actor, action, now, old=old, new=new, note=note))
     session.add(event)
     ticket.updated_at = now
     return event
@@ -95,10 +95,11 @@ _INSERT_EVENTS = insert(Event.metadata.tables[Event.__tablename__])
 
 
 def _event_row(
-    ticket: Ticket, actor: str, action: str, now: datetime, *, new: str | None = None, note: str = "",
-) -> dict[str, object]:
-    """The values of one audit event, as ``record`` writes them."""
-    return {"ticket_id": ticket.id, "at": now, "actor": actor, "action": action, "from_value": None,
+    ticket: Ticket, actor: str, action: str, now: datetime, *, old: str | None = None, new: str | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """The values of one audit event: ``record`` adds them as an object, ``create_ticket`` inserts them."""
+    return {"ticket_id": ticket.id, "at": now, "actor": actor, "action": action, "from_value": old,
             "to_value": new, "note": note}
 
 
