@@ -12,6 +12,7 @@ from sqlalchemy import select
 from maildesk.cli.common import print_json, state, usage_error
 from maildesk.kb.articles import first_problem_text
 from maildesk.outbound.notify import queue_assignment
+from maildesk.rules.assign import assign_person
 from maildesk.rules.directory import Directory, Person
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import Status, parse_status
@@ -106,10 +107,8 @@ def register(cli: click.Group) -> None:
             for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
                     set_field(session, ticket, name, value, actor=actor, now=now, note=review)
-            if person is not None and set_field(session, ticket, "assignee", person.address.lower(), actor=actor,
-                                                now=now, note=review):
-                if team is None and person.team and settings.team(person.team) is not None:
-                    set_field(session, ticket, "team", person.team, actor=actor, now=now, note=review)
+            if person is not None and assign_person(session, settings, ticket, person, actor=actor, now=now,
+                                                    note=review, move_team=team is None):
                 queue_assignment(session, app_, ticket, person.address.lower(), now=now,
                                  description=first_problem_text(session, ticket))
             if target is not None:

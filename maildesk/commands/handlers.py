@@ -16,6 +16,7 @@ from maildesk.errors import NotFoundError, TransitionError
 from maildesk.kb.articles import create_article_from_ticket, get_article, link_ticket
 from maildesk.outbound.compose import ticket_tag_pattern
 from maildesk.outbound.notify import person_name, queue_assignment, queue_closed, queue_confirm, queue_survey
+from maildesk.rules.assign import assign_person
 from maildesk.rules.directory import Person
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import DISPLAY_ZH, Status, allowed_moves, parse_status
@@ -130,11 +131,9 @@ def _staff_person(ctx: CommandContext, arg: str) -> Person:
 
 def do_assign(ctx: CommandContext, arg: str) -> None:
     person = _staff_person(ctx, arg)
-    address = person.address.lower()
-    if not set_field(ctx.session, ctx.ticket, "assignee", address, actor=ctx.actor, now=ctx.now):
+    if not assign_person(ctx.session, ctx.app.settings, ctx.ticket, person, actor=ctx.actor, now=ctx.now):
         return
-    if person.team and ctx.app.settings.team(person.team) is not None:
-        set_field(ctx.session, ctx.ticket, "team", person.team, actor=ctx.actor, now=ctx.now)
+    address = person.address.lower()
     if address != ctx.actor:
         queue_assignment(ctx.session, ctx.app, ctx.ticket, address, now=ctx.now, description=ctx.first_text())
 

@@ -6,13 +6,16 @@ is shared by several daemons (the row is locked while choosing).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from maildesk.config import TeamConfig
+from maildesk.config import Settings, TeamConfig
 from maildesk.rules.directory import Directory, Person
 from maildesk.statuses import OPEN_STATUSES
 from maildesk.store.models import Team, Ticket
+from maildesk.tickets import set_field
 
 
 def candidates(directory: Directory, team: str) -> list[Person]:
@@ -79,3 +82,18 @@ def team_lead(directory: Directory, team: TeamConfig | None) -> str | None:
         return team.lead.lower()
     leads = [p for p in directory.members(team.name) if p.role == "lead" and not p.away]
     return leads[0].address.lower() if leads else None
+
+
+def assign_person(
+    session: Session, settings: Settings, ticket: Ticket, person: Person, *, actor: str, now: datetime,
+    note: str = "", move_team: bool = True,
+) -> bool:
+    """Make ``person`` the assignee (audited); their team comes along when it is a configured one.
+
+    False when they already were: the caller then has nobody new to tell.
+    """
+    if not set_field(session, ticket, "assignee", person.address.lower(), actor=actor, now=now, note=note):
+        return False
+    if move_team and person.team and settings.team(person.team) is not None:
+        set_field(session, ticket, "team", person.team, actor=actor, now=now, note=note)
+    return True
