@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -12,9 +13,13 @@ from maildesk.outbound.transport import Transport, make_transport
 from maildesk.rules.directory import Directory, load_directory
 from maildesk.rules.loader import load_rules
 from maildesk.rules.model import Defaults, RuleSet
+from maildesk.secret import ServerSecret, create_secret_file, read_secret_file, secret_from_env
 from maildesk.sla import BusinessHours, EscalationStep, PriorityTargets
 from maildesk.store.db import Store
 from maildesk.store.migrate import upgrade
+from maildesk.tokens import ReplyAddresses
+
+log = logging.getLogger(__name__)
 
 
 class App:
@@ -50,6 +55,22 @@ class App:
     @property
     def rule_defaults(self) -> Defaults:
         return Defaults(type=self.settings.default_type, priority=self.settings.default_priority)
+
+    @cached_property
+    def secret(self) -> ServerSecret:
+        """The server secret: from ``secret_env`` when set, else ``secret_file`` (made on first use)."""
+        s = self.settings
+        if s.secret_env:
+            return secret_from_env(s.secret_env)
+        path = s.path(s.secret_file)
+        if create_secret_file(path):
+            log.info("created the server secret %s (mode 0600): back it up with the database", path)
+        return read_secret_file(path)
+
+    @cached_property
+    def addresses(self) -> ReplyAddresses:
+        """The per-ticket reply addresses and their tokens."""
+        return ReplyAddresses(self.settings.support_address, self.settings.ticket_prefix, self.secret)
 
     @cached_property
     def templates(self) -> Templates:

@@ -6,7 +6,6 @@ acting person and ``now`` explicitly, and never commits.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,7 +74,7 @@ def create_ticket(
         channel=data.channel, language=data.language, tags=list(dict.fromkeys(data.tags)),
         flags=list(dict.fromkeys(data.flags)),
         watchers=list(dict.fromkeys(w.lower() for w in data.watchers)), system=data.system,
-        impact=data.impact, occurred_at=data.occurred_at, reply_token=secrets.token_hex(8),
+        impact=data.impact, occurred_at=data.occurred_at, reply_token="",
         created_at=now, updated_at=now, paused_seconds=0.0, escalation_level=0, reopen_count=0,
         message_count=0,
     )

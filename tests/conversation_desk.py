@@ -16,7 +16,6 @@ from sqlalchemy import select
 from maildesk.app import App
 from maildesk.ingest.pipeline import Outcome, Pipeline
 from maildesk.ingest.source import SourceMessage
-from maildesk.outbound.notify import reply_address, staff_reply_address
 from maildesk.store.models import Event, OutboxMail, Ticket
 from tests.desk import desk_settings, mail, make_app
 
@@ -71,13 +70,13 @@ class Desk:
     def staff(self, ticket: Ticket, body: str, *, sender: str = ENGINEER, proven: bool = True,
               **kw: Any) -> Outcome:
         """A reply of a staff member; ``proven`` sends it to the ticket's staff reply address."""
-        to = staff_reply_address(self.app.settings, ticket) if proven else self.app.settings.support_address
+        to = self.app.addresses.staff(ticket.number) if proven else self.app.settings.support_address
         return self.feed(mail(sender, f"回复: [{ticket.number}] {ticket.subject}", body, to=to, **kw))
 
     def reporter(self, ticket: Ticket, body: str, *, sender: str = REPORTER, **kw: Any) -> Outcome:
         """A reply of the reporter to the ticket's reply address (the Reply-To of our mails)."""
         return self.feed(mail(sender, f"回复: [{ticket.number}] {ticket.subject}", body,
-                              to=reply_address(self.app.settings, ticket), **kw))
+                              to=self.app.addresses.reporter(ticket.number), **kw))
 
 
 def parsed(row: OutboxMail) -> EmailMessage:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
-from maildesk.outbound.notify import staff_reply_address
 from maildesk.statuses import Status
 from maildesk.store.models import Event, OutboxMail
 from maildesk.tickets import get_ticket
@@ -60,7 +59,7 @@ def test_each_level_is_told_once_at_its_time_saying_what_was_missed(desk: App) -
         raw = s.scalars(select(OutboxMail.raw).where(OutboxMail.dedup_key == first.key)).one()
         t = get_ticket(s, number)
         # answered at the staff address, so a manager's reply can carry commands
-        assert message_from_bytes(raw)["Reply-To"] == staff_reply_address(app.settings, t)
+        assert message_from_bytes(raw)["Reply-To"] == app.addresses.staff(t.number)
     later = sweep(app, at(MON, 17)) + sweep(app, at(MON, 17, 30)) + sweep(app, at(TUE, 10))
     assert [q for q in later if q.kind == "escalation"] == []
     t = ticket(app, number)

@@ -14,6 +14,7 @@ from maildesk.cli import (
     outbox_cmd,
     report_cmd,
     rules_cmd,
+    secret_cmd,
     sla_cmd,
     tickets_cmd,
 )
@@ -32,7 +33,8 @@ def cli(config: str | None) -> None:
     state.config_path = config
 
 
-for module in (init_cmd, db_cmd, tickets_cmd, intake_cmd, outbox_cmd, rules_cmd, kb_cmd, sla_cmd, report_cmd):
+for module in (init_cmd, db_cmd, tickets_cmd, intake_cmd, outbox_cmd, rules_cmd, kb_cmd, sla_cmd, report_cmd,
+               secret_cmd):
     module.register(cli)
 
 

@@ -68,6 +68,7 @@ def register(cli: click.Group) -> None:
         application = App(load_settings(config))
         try:
             revision = application.upgrade()
+            application.secret  # noqa: B018 - made now, with the install, not at the first reply
         finally:
             application.close()
         click.echo(f"wrote {config} and its companions; database at revision {revision}")

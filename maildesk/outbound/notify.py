@@ -6,8 +6,6 @@ outbox rows (and their outgoing messages on the ticket) in the caller's transact
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,6 +20,7 @@ from maildesk.outbound.templates import Templates
 from maildesk.rules.directory import Directory
 from maildesk.statuses import Status
 from maildesk.store.models import Message, OutboxMail, Ticket
+from maildesk.tokens import ReplyAddresses
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -36,6 +35,9 @@ class Desk(Protocol):
 
     @property
     def directory(self) -> Directory: ...
+
+    @property
+    def addresses(self) -> ReplyAddresses: ...
 
 
 def language_of(text: str, default: str) -> str:
@@ -74,45 +76,6 @@ def ticket_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def reply_address(settings: Settings, ticket: Ticket) -> str:
-    """The per-ticket reply address: support+NUMBER-TOKEN@domain proves a reply came from this thread."""
-    local, domain = settings.support_address.split("@", 1)
-    return f"{local}+{ticket.number.lower()}-{ticket.reply_token}@{domain}"
-
-
-def staff_token(ticket: Ticket) -> str:
-    """The token of the staff reply address, derived from the ticket's secret.
-
-    The reporter sees the plain reply address (in the ack's Reply-To), so it cannot
-    prove that a mail comes from staff; only mails to staff carry this one.
-    """
-    return hmac.new(ticket.reply_token.encode("ascii"), b"staff", hashlib.sha256).hexdigest()[:20]
-
-
-def staff_reply_address(settings: Settings, ticket: Ticket) -> str:
-    """The per-ticket address for staff: a mail sent to it proves its sender received our mail to staff."""
-    local, domain = settings.support_address.split("@", 1)
-    return f"{local}+{ticket.number.lower()}-{staff_token(ticket)}@{domain}"
-
-
-def parse_reply_address(settings: Settings, address: str) -> tuple[str, str] | None:
-    """(ticket number, token) of a per-ticket reply address, or None for any other address."""
-    local, domain = settings.support_address.split("@", 1)
-    pattern = (re.escape(local) + r"\+(?P<number>" + re.escape(settings.ticket_prefix.lower())
-               + r"-\d{8}-\d{4,})-(?P<token>[0-9a-f]{8,64})@" + re.escape(domain))
-    match = re.fullmatch(pattern, address.strip().lower())
-    return (match.group("number").upper(), match.group("token")) if match else None
-
-
-def token_role(ticket: Ticket, token: str) -> str | None:
-    """"staff" or "reporter" for a valid token of ``ticket``'s reply addresses, else None."""
-    if ticket.reply_token and hmac.compare_digest(token, staff_token(ticket)):
-        return "staff"
-    if ticket.reply_token and hmac.compare_digest(token, ticket.reply_token):
-        return "reporter"
-    return None
-
-
 def send_on_ticket(
     session: Session, desk: Desk, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
     now: datetime, lang: str | None = None, in_reply_to: str | None = None, references: Sequence[str] = (),
@@ -140,7 +103,7 @@ def queue_ack(
     return send_on_ticket(
         session, desk, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)}, now=now,
         in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
-        reply_to=reply_address(desk.settings, ticket),
+        reply_to=desk.addresses.reporter(ticket.number),
     )
 
 
@@ -161,7 +124,7 @@ def queue_assignment(
     }
     return send_on_ticket(
         session, desk, ticket, "assignment", [assignee], context, now=now,
-        lang=desk.settings.language, reply_to=staff_reply_address(desk.settings, ticket),
+        lang=desk.settings.language, reply_to=desk.addresses.staff(ticket.number),
         in_reply_to=in_reply_to, references=[in_reply_to] if in_reply_to else (),
     )
 
@@ -208,7 +171,7 @@ def queue_public(
     return send_on_ticket(
         session, desk, ticket, kind, to, context, now=now, cc=cc if with_watchers else (), in_reply_to=in_reply_to,
         references=references, dedup_key=dedup_key, attachments=attachments, template=template,
-        auto_submitted=auto_submitted, reply_to=reply_address(desk.settings, ticket),
+        auto_submitted=auto_submitted, reply_to=desk.addresses.reporter(ticket.number),
     )
 
 
@@ -222,7 +185,7 @@ def queue_staff_relay(
     return send_on_ticket(
         session, desk, ticket, kind, to, context, now=now, lang=desk.settings.language, template="relay",
         attachments=attachments, dedup_key=dedup_key, auto_submitted=None,
-        reply_to=staff_reply_address(desk.settings, ticket),
+        reply_to=desk.addresses.staff(ticket.number),
     )
 
 
@@ -236,7 +199,7 @@ def queue_command_error(
     return send_on_ticket(
         session, desk, ticket, "command_error", [to], context, now=now, lang=desk.settings.language,
         in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
-        dedup_key=f"command_error:{message_id}", reply_to=staff_reply_address(desk.settings, ticket),
+        dedup_key=f"command_error:{message_id}", reply_to=desk.addresses.staff(ticket.number),
     )
 
 

@@ -73,6 +73,7 @@ class Ticket(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     watchers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the reply-address token of tickets made before the server secret (maildesk.tokens): proves nothing
     reply_token: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.app import App
 from maildesk.errors import MaildeskError
-from maildesk.outbound.notify import queue_public, send_on_ticket, staff_reply_address
+from maildesk.outbound.notify import queue_public, send_on_ticket
 from maildesk.store.models import OutboxMail, Ticket
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Batch:
         app = self.app
         row = send_on_ticket(self.session, app, ticket, kind, list(to), context, now=self.now,
                              lang=app.settings.language, dedup_key=dedup_key,
-                             reply_to=staff_reply_address(app.settings, ticket))
+                             reply_to=app.addresses.staff(ticket.number))
         return self.keep(row, ticket, kind, level)
 
     def to_reporter(self, ticket: Ticket, kind: str, context: Mapping[str, Any], *, dedup_key: str,
