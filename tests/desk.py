@@ -100,3 +100,9 @@ def mail(
         maintype, subtype = ctype.split("/")
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return m.as_bytes()
+
+
+def stamped(raw: bytes, *fields: tuple[str, str]) -> bytes:
+    """``raw`` as the receiving mail server hands it on: its trace fields prepended, above the sender's own."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in fields)
+    return lines.encode("utf-8") + raw

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from maildesk.commands import Command, parse_commands, split_request
-from maildesk.commands.proof import authenticated_domain
+from maildesk.commands.proof import MailAuth, header_fields, mail_auth, trusted_results
 
 
 def test_english_and_chinese_commands_at_the_top_are_taken_and_removed() -> None:
@@ -65,12 +65,36 @@ def test_split_request_takes_the_first_line_only() -> None:
 def test_authentication_results_count_only_from_a_trusted_server_and_for_the_senders_domain() -> None:
     """DKIM/DMARC pass proves the sender only in our own server's header and for the From domain."""
     trusted = ["mx.example.com"]
+    sender = "liu.yang@example.com"
+
+    def auth(*results: str, trusted_ids: list[str] = trusted) -> MailAuth:
+        top = "".join(f"Authentication-Results: {r}\r\n" for r in results)
+        raw = (top + "Received: from mail.example.com by mx.example.com\r\nFrom: liu.yang@example.com\r\n"
+               "Subject: x\r\n\r\nbody").encode()
+        return mail_auth(raw, trusted_ids, sender)
+
     ok = "mx.example.com; spf=pass smtp.mailfrom=example.com; dkim=pass (2048-bit key) header.d=example.com"
-    assert authenticated_domain([ok], trusted, "example.com") == "dkim"
-    dmarc = "MX.example.com 1; dmarc=pass (p=reject) header.from=example.com"
-    assert authenticated_domain([dmarc], trusted, "example.com") == "dmarc"
-    assert authenticated_domain([ok.replace("mx.", "evil.")], trusted, "example.com") is None
-    assert authenticated_domain([ok.replace("dkim=pass", "dkim=fail")], trusted, "example.com") is None
-    other = "mx.example.com; dkim=pass header.d=attacker.example.net"
-    assert authenticated_domain([other], trusted, "example.com") is None
-    assert authenticated_domain([ok], [], "example.com") is None
+    assert auth(ok).passed == "dkim"
+    assert auth("MX.example.com 1; dmarc=pass (p=reject) header.from=example.com").passed == "dmarc"
+    assert auth(ok.replace("mx.", "evil.")) == MailAuth()
+    assert auth(ok.replace("dkim=pass", "dkim=fail")) == MailAuth()
+    assert auth("mx.example.com; dkim=pass header.d=attacker.example.net") == MailAuth()
+    assert auth(ok, trusted_ids=[]) == MailAuth()
+    assert auth("mx.example.com; dmarc=fail header.from=example.com").failed == "dmarc=fail"
+    assert auth("mx.example.com; spf=fail smtp.mailfrom=example.com; dkim=none").failed == "spf=fail"
+
+
+def test_only_the_topmost_results_of_our_server_count() -> None:
+    """RFC 8601: a trusted-looking header below our server's own, or among the sender's fields, is ignored."""
+    fields = [("return-path", "<x@example.com>"), ("authentication-results", "mx.example.com; dkim=fail"),
+              ("received", "from a by mx.example.com"), ("authentication-results", "mx.example.com; dkim=pass"),
+              ("from", "x@example.com")]
+    assert trusted_results(fields, ["mx.example.com"]) == ["mx.example.com; dkim=fail"]
+    sender_written = [("received", "from a by mx.example.com"), ("from", "x@example.com"),
+                      ("authentication-results", "mx.example.com; dkim=pass")]
+    assert trusted_results(sender_written, ["mx.example.com"]) == []
+    two = [("authentication-results", "mx.example.com; dkim=pass header.d=example.com"),
+           ("authentication-results", "mx.example.com; dmarc=pass header.from=example.com"), ("received", "x")]
+    assert len(trusted_results(two, ["mx.example.com"])) == 2
+    raw = b"Authentication-Results: mx.example.com;\r\n\tdkim=pass header.d=example.com\r\nFrom: a@b\r\n\r\nx"
+    assert header_fields(raw)[0] == ("authentication-results", "mx.example.com; dkim=pass header.d=example.com")
