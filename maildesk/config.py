@@ -66,6 +66,12 @@ class SmtpConfig(_Section):
     retry_max_seconds: float = Field(default=3600.0, gt=0)
 
 
+DEFAULT_WATCHER_EXCLUDE = (
+    "all@*", "all-*@*", "everyone@*", "staff@*", "list@*", "*-list@*", "list-*@*", "*@lists.*",
+    "*@googlegroups.com", "noreply*@*", "no-reply*@*", "donotreply*@*", "mailer-daemon@*", "postmaster@*",
+)
+
+
 class IntakeConfig(_Section):
     unknown_senders: Literal["accept", "flag", "reject"] = "accept"
     ack_limit_per_hour: int = Field(default=5, ge=0)
@@ -73,6 +79,12 @@ class IntakeConfig(_Section):
     batch_size: int = Field(default=100, ge=1)
     # authserv-ids of the operator's own mail server: only its Authentication-Results prove a staff sender
     trusted_authserv_ids: list[str] = Field(default_factory=list)
+    # other addresses that reach this desk (aliases): never answered, never made watchers
+    own_addresses: list[str] = Field(default_factory=list)
+    # people copied (Cc) by the reporter or staff who may follow a ticket; more are ignored
+    max_watchers: int = Field(default=10, ge=0)
+    # addresses never made watchers: lists and role addresses (shell patterns, case ignored)
+    watcher_exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHER_EXCLUDE))
 
 
 class BusinessHoursConfig(_Section):
@@ -184,6 +196,10 @@ class Settings(_Section):
     message_id_domain: str = ""  # defaults to the support address's domain
     directory: str = "people.csv"
     rules: str = "rules.toml"
+    # the server secret behind reply-address tokens: a file (mode 0600, made on first start) or, when
+    # secret_env names a variable, that variable's value
+    secret_file: str = "secret.key"
+    secret_env: str = ""
     templates: str = ""  # a folder that overrides packaged templates; empty: packaged only
     default_type: str = "other"
     default_priority: str = "P3"
@@ -240,6 +256,19 @@ class Settings(_Section):
     @property
     def mail_domain(self) -> str:
         return self.message_id_domain or self.support_address.rsplit("@", 1)[1]
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """The addresses that reach this desk: the support address and its aliases."""
+        return frozenset({self.support_address, *(a.strip().lower() for a in self.intake.own_addresses)})
+
+    def is_own_address(self, address: str) -> bool:
+        """Whether mail to ``address`` reaches this desk (an alias, or any plus-address of the support address)."""
+        address = address.strip().lower()
+        if address in self.own_addresses:
+            return True
+        local, _, domain = self.support_address.partition("@")
+        return address.startswith(local + "+") and address.endswith("@" + domain)
 
     def path(self, value: str) -> Path:
         """A path from the config, resolved against the config file's folder."""

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from maildesk.app import App
 from maildesk.commands import parse_commands, split_request
+from maildesk.commands.proof import FROM_FAILED_FLAG, failed_from
 from maildesk.confirm import Confirmation, parse_confirmation
 from maildesk.errors import MaildeskError
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.newticket import start_ticket
 from maildesk.ingest.storing import store_inbound
 from maildesk.outbound.compose import strip_subject
-from maildesk.outbound.notify import parse_reply_address, person_name, queue_staff_relay
+from maildesk.outbound.notify import person_name, queue_staff_relay
 from maildesk.sla_state import refresh_deadlines
 from maildesk.staff_reply import ReplyOutcome, attachments_of, staff_reply
 from maildesk.statuses import Status
@@ -35,6 +36,7 @@ from maildesk.store.models import OutboxMail, Ticket
 from maildesk.survey import SurveyScores, parse_survey
 from maildesk.tickets import add_tags, change_status, record
 from maildesk.verification import apply_confirmation, record_survey, staff_notice, survey_sent
+from maildesk.watchers import added_watchers
 
 __all__ = ["ReplyOutcome", "on_reply", "reopen_window_open", "starts_new_ticket"]
 
@@ -85,6 +87,9 @@ def on_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail, text
     """
     if acts_as_staff(app, ticket, mail, text):
         return staff_reply(app, session, ticket, mail, text, now)
+    failed = failed_from(mail, app.settings.intake.trusted_authserv_ids)
+    if failed is not None:
+        return failed_from_reply(app, session, ticket, mail, text, failed, now)
     split = split_request(text)
     if split is not None:
         return split_off(app, session, ticket, mail, split, now)
@@ -106,10 +111,18 @@ def split_off(app: App, session: Session, ticket: Ticket, mail: InboundMail, spl
     return ReplyOutcome("created", made.ticket.number, f"split from {ticket.number}")
 
 
-def _new_watchers(app: App, ticket: Ticket, mail: InboundMail) -> list[str]:
-    own = app.settings.support_address
-    return [a.addr for a in mail.cc
-            if a.addr not in (own, ticket.reporter) and parse_reply_address(app.settings, a.addr) is None]
+def failed_from_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail, text: str, why: str,
+                      now: datetime) -> ReplyOutcome:
+    """A reply whose From our mail server says failed: kept and shown to the engineer, it decides nothing."""
+    store_inbound(session, mail, ticket=ticket, kind="unverified", text=text, now=now)
+    add_tags(ticket, [FROM_FAILED_FLAG], field_name="flags")
+    record(session, ticket, actor=mail.sender, action="unverified", now=now,
+           note=f"our mail server says the From address failed ({why}): nothing of this mail was applied")
+    _tell_engineer(app, session, ticket, mail, text, now, notice=staff_notice(
+        app, f"注意：我方邮件服务器判定此邮件的发件人地址未通过验证（{why}），可能是伪造的，工单未作任何更改。",
+        f"Note: our mail server says this mail's From address failed ({why}); it may be forged, and nothing "
+        "of it was applied."))
+    return ReplyOutcome(note=f"From address failed ({why}): stored and flagged, nothing applied")
 
 
 def replies_to_survey(session: Session, ticket: Ticket, mail: InboundMail) -> bool:
@@ -125,7 +138,9 @@ def reporter_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail
     sender = mail.sender
     scores = survey_answer(session, ticket, mail, text)
     message = store_inbound(session, mail, ticket=ticket, kind="normal", text=text, now=now)
-    add_tags(ticket, _new_watchers(app, ticket, mail), field_name="watchers")
+    if sender == ticket.reporter:  # only the reporter (or staff) may widen the audience
+        add_tags(ticket, added_watchers(ticket.watchers or [], [a.addr for a in mail.cc], reporter=ticket.reporter,
+                                        settings=app.settings, directory=app.directory), field_name="watchers")
     if scores is not None:
         record_survey(app, session, ticket, scores, message=message, now=now)
         return ReplyOutcome(note="survey answer")
@@ -147,9 +162,16 @@ def reporter_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail
                                   "The reporter wrote to the closed ticket; it is reopened.")
             note = "reply reopened the ticket"
     refresh_deadlines(ticket, app.targets, app.calendar, now)
+    _tell_engineer(app, session, ticket, mail, text, now, notice=notice)
+    return ReplyOutcome(note=note)
+
+
+def _tell_engineer(app: App, session: Session, ticket: Ticket, mail: InboundMail, text: str, now: datetime, *,
+                   notice: str) -> None:
+    """Whatever the reporter's side writes reaches the assignee (or the lead), who answers by replying."""
     engineer = ticket.assignee or ticket.lead
     if engineer:
+        sender = mail.sender
         author = ticket.reporter_name if sender == ticket.reporter else person_name(app, sender)
         queue_staff_relay(session, app, ticket, [engineer], author_name=author or sender, body=text, notice=notice,
                           now=now, attachments=attachments_of(mail))
-    return ReplyOutcome(note=note)

@@ -25,6 +25,7 @@ from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import Status
 from maildesk.store.models import Ticket
 from maildesk.tickets import add_tags, change_status, record
+from maildesk.watchers import added_watchers
 
 UNVERIFIED_FLAG = "unverified_staff_mail"
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -40,9 +41,16 @@ class ReplyOutcome:
 
 
 def without_staff_addresses(app: App, text: str) -> str:
-    """The text with staff addresses (a signature's, a colleague's) replaced by the support address."""
+    """The text with staff addresses (a signature's, a colleague's) and the desk's per-ticket reply
+    addresses (the staff one above all) replaced by the support address."""
     support = app.settings.support_address
-    return _ADDRESS.sub(lambda m: support if app.directory.is_staff(m.group(0)) else m.group(0), text)
+
+    def public(match: re.Match[str]) -> str:
+        address = match.group(0)
+        private = app.directory.is_staff(address) or app.addresses.is_reply_address(address)
+        return support if private else address
+
+    return _ADDRESS.sub(public, text)
 
 
 def attachments_of(mail: InboundMail) -> tuple[tuple[str, str, bytes], ...]:
@@ -72,13 +80,15 @@ def staff_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail, t
                 now: datetime) -> ReplyOutcome:
     """Apply a staff member's reply (``text`` is the reply without the quoted mail)."""
     sender = mail.sender
-    proof = sender_proof(mail, ticket, app.settings)
+    proof = sender_proof(mail, ticket, app.addresses, app.settings.intake.trusted_authserv_ids, now)
     if not proof.proven:
         return _unproven(app, session, ticket, mail, text, proof.how, now)
     parsed = parse_commands(text)
     body = without_staff_addresses(app, parsed.body)
     public = bool(body)
     store_inbound(session, mail, ticket=ticket, kind="normal" if public else "note", text=parsed.body, now=now)
+    add_tags(ticket, added_watchers(ticket.watchers or [], [a.addr for a in mail.cc], reporter=ticket.reporter,
+                                    settings=app.settings, directory=app.directory), field_name="watchers")
     attachments = attachments_of(mail)
     if public:
         # a progress entry (time, who, text), and the work has started

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from maildesk.kb.articles import create_article
-from maildesk.outbound.notify import reply_address
 from maildesk.store.models import TicketLink
 from maildesk.store.models_kb import KbArticle, KbArticleTicket
 from tests.conversation_desk import (
@@ -17,7 +16,7 @@ from tests.conversation_desk import (
     desk_fixture,  # noqa: F401
     parsed,
 )
-from tests.desk import mail
+from tests.desk import mail, stamped
 
 
 def test_status_resolved_asks_the_reporter_to_confirm_with_the_engineers_words(desk: Desk) -> None:
@@ -204,25 +203,27 @@ def test_a_forged_staff_mail_runs_no_command_and_is_not_relayed(desk: Desk) -> N
 def test_the_reporters_reply_address_is_no_proof_of_staff(desk: Desk) -> None:
     """The address in the reporter's ack cannot run commands: a reporter could forge a staff From with it."""
     t = desk.open_ticket()
-    desk.feed(mail(ENGINEER, f"Re: [{t.number}] x", "#status closed", to=reply_address(desk.app.settings, t)))
+    desk.feed(mail(ENGINEER, f"Re: [{t.number}] x", "#status closed", to=desk.app.addresses.reporter(t.number)))
     assert desk.ticket(t.number).status == "assigned" and "unverified_staff_mail" in desk.ticket(t.number).flags
 
 
 def test_dkim_pass_from_our_own_server_proves_the_sender(desk: Desk) -> None:
     """A reply to the plain support address counts when our MTA's Authentication-Results says dkim=pass."""
     t = desk.open_ticket()
-    trusted = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com header.s=s1"}
-    desk.staff(t, "#priority P2", proven=False, headers=trusted)
+    subject = f"回复: [{t.number}] {t.subject}"
+    received = ("Received", "from mail.example.com (mail.example.com [192.0.2.7]) by mx.example.com")
+    trusted = ("Authentication-Results", "mx.example.com; dkim=pass header.d=example.com header.s=s1")
+    desk.feed(stamped(mail(ENGINEER, subject, "#priority P2"), trusted, received))
     assert desk.ticket(t.number).priority == "P2"
-    forged = {"Authentication-Results": "mail.attacker.net; dkim=pass header.d=example.com"}
-    desk.staff(t, "#priority P1", proven=False, headers=forged)
+    forged = ("Authentication-Results", "mail.attacker.net; dkim=pass header.d=example.com")
+    desk.feed(stamped(mail(ENGINEER, subject, "#priority P1"), forged, received))
     assert desk.ticket(t.number).priority == "P2"
 
 
 def test_relay_carries_attachments_and_no_staff_address(desk: Desk) -> None:
     """The reporter's copy has the attachment and no staff address: not in the copy list, not in a signature."""
     t = desk.open_ticket(cc="chen.jing@example.com, sun.hao@example.com")
-    assert set(t.watchers) == {"chen.jing@example.com", "sun.hao@example.com"}
+    assert t.watchers == ["chen.jing@example.com"]  # sun.hao is staff: staff hear of the ticket anyway
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
     signature = "\n\n刘洋 | 技术支持部 | liu.yang@example.com"  # an Outlook signature has no "-- " line
     desk.staff(t, "张老师，请按截图设置默认打印机。" + signature, attachments=(("设置步骤.png", "image/png", png),))
@@ -230,8 +231,17 @@ def test_relay_carries_attachments_and_no_staff_address(desk: Desk) -> None:
     message = parsed(relay)
     assert message["To"] == REPORTER and message["Cc"] == "chen.jing@example.com"
     assert message["From"].addresses[0].addr_spec == desk.app.settings.support_address
-    assert message["Reply-To"].addresses[0].addr_spec == reply_address(desk.app.settings, t)
+    assert message["Reply-To"].addresses[0].addr_spec == desk.app.addresses.reporter(t.number)
     assert b"sun.hao" not in relay.raw and ENGINEER not in body_of(relay)
     assert "技术支持部 | support@example.com" in body_of(relay)
     [part] = [p for p in message.iter_attachments()]
     assert part.get_filename() == "设置步骤.png" and part.get_content() == png
+
+
+def test_no_reply_address_of_the_desk_reaches_the_reporter_in_a_relay(desk: Desk) -> None:
+    """An engineer who pastes the staff reply address into an answer does not hand the reporter its token."""
+    t = desk.open_ticket()
+    staff_address = desk.app.addresses.staff(t.number)
+    desk.staff(t, f"张老师，如需补充请写信至 {staff_address} 或直接回复。")
+    [relay] = desk.outbox("relay")
+    assert staff_address.encode() not in relay.raw and "support@example.com" in body_of(relay)

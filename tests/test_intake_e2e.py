@@ -133,7 +133,7 @@ def test_a_strangers_tag_does_not_join_someone_elses_ticket(desk: App, mailbox: 
         incoming = s.scalars(select(Message.from_addr).where(Message.ticket_id == first.id,
                                                              Message.direction == "in")).all()
     assert incoming == ["li.na@example.com"]
-    assert "foreign_tag" in second.flags
+    assert "foreign_thread" in second.flags
 
 
 @pytest.mark.parametrize("fixture", ["autoreply_exchange_zh.eml", "bounce_postfix_dsn.eml", "bounce_qq_zh.eml",

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.app import App
+from maildesk.commands.proof import FROM_FAILED_FLAG, failed_from
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.storing import store_inbound
 from maildesk.kb import suggest_articles
@@ -24,6 +25,7 @@ from maildesk.rules.model import BurstHit, Decision
 from maildesk.sla_state import refresh_deadlines
 from maildesk.store.models import OutboxMail, RuleHit, Ticket
 from maildesk.tickets import NewTicket, create_ticket, link_tickets, record, set_field
+from maildesk.watchers import added_watchers
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def start_ticket(
     sender = mail.sender
     person = app.directory.get(sender)
     extra_flags: list[str] = list(flags)
+    if failed_from(mail, settings.intake.trusted_authserv_ids) is not None:
+        extra_flags.append(FROM_FAILED_FLAG)  # our mail server says this From is forged: a person looks
     lang = language_of(f"{mail.subject}\n{text}", settings.language)
     if person is None:
         policy = settings.intake.unknown_senders
@@ -89,7 +93,8 @@ def start_ticket(
         reporter_employee_id=person.employee_id if person else "",
         reporter_extension=person.extension if person else "",
         language=lang, tags=decision.tags, flags=(*decision.flags, *extra_flags),
-        watchers=tuple(a.addr for a in mail.cc if a.addr != settings.support_address),
+        watchers=tuple(added_watchers((), [a.addr for a in mail.cc], reporter=sender, settings=settings,
+                                      directory=app.directory)),
         extra_events=(("rules", "; ".join(line for line in decision.explain() if line.startswith("hit"))),)
         if decision.hits else (),
     )

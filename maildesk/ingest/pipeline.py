@@ -29,7 +29,7 @@ from maildesk.ingest.parse import parse_mail
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
 from maildesk.ingest.storing import store_inbound, take_stored
-from maildesk.ingest.threading import find_thread
+from maildesk.ingest.threading import FOREIGN_FLAG, find_thread
 from maildesk.store.models import Message, ProcessedSource
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,10 @@ class Pipeline:
     def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
         app = self.app
         settings = app.settings
-        loop = classify(mail, frozenset({settings.support_address}))
+        loop = classify(mail, settings.own_addresses)
         text = strip_quoted(mail.text)
-        thread = find_thread(session, mail, prefix=settings.ticket_prefix, directory=app.directory, settings=settings)
+        thread = find_thread(session, mail, prefix=settings.ticket_prefix, directory=app.directory,
+                             addresses=app.addresses, now=now)
         ticket = thread.ticket
         number = ticket.number if ticket else None
         if loop.kind != MailKind.NORMAL:
@@ -156,9 +157,9 @@ class Pipeline:
             return Outcome(source_id, reply.result, reply.ticket or number, reply.note)
         if ticket is not None:
             made = start_ticket(app, session, mail, text, now, related=ticket, link_kind="follow_up")
-        elif thread.foreign_tag is not None:
-            made = start_ticket(app, session, mail, text, now, flags=("foreign_tag",),
-                                related=thread.foreign_tag)
+        elif thread.foreign is not None:
+            # a stranger naming someone else's ticket: a ticket of their own, linked, for a person to look at
+            made = start_ticket(app, session, mail, text, now, flags=(FOREIGN_FLAG,), related=thread.foreign)
         else:
             made = start_ticket(app, session, mail, text, now)
         if made.result == "quarantine":

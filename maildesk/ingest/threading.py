@@ -1,80 +1,104 @@
-"""Which ticket a mail belongs to: its per-ticket reply address, the subject's tag, the ids it answers.
+"""Which ticket a mail is about, and whether its sender may join that ticket's conversation.
 
-A mail sent to a ticket's reply address (support+NUMBER-TOKEN@domain, the Reply-To
-of our mails) belongs to that ticket whoever sends it: the secret token proves the
-sender has a mail of the thread.
+A mail names its ticket by the per-ticket reply address it was sent to (a valid
+token, ``maildesk.tokens``), by the tag in its subject, or by In-Reply-To and
+References matched against every stored Message-ID (the nearest ancestor
+wins). None of these proves who wrote the mail: reply addresses travel in every
+mail to the reporter, tags can be typed, Message-IDs are quoted in forwards.
 
-A tag is taken only from someone the ticket knows (its reporter, a watcher, or
-staff): anyone can type a ticket number into a subject, and a stranger's mail
-must not land in another person's conversation. In-Reply-To and References are
-matched against every stored Message-ID, incoming and outgoing, which proves
-the sender has a mail of the thread.
+So a mail joins a ticket only when its sender is one of the ticket's people: the
+reporter, a watcher, or staff (whose commands still need proof, see
+``commands/proof``). Anyone else who names a ticket gets a ticket of their own,
+linked to it and flagged ``foreign_thread``, and never sees or adds to the other
+conversation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk.config import Settings
 from maildesk.ingest.mail import InboundMail
-from maildesk.outbound.compose import find_ticket_number
-from maildesk.outbound.notify import parse_reply_address, token_role
+from maildesk.outbound.subjects import find_ticket_number
 from maildesk.rules.directory import Directory
 from maildesk.store.models import Message, Ticket
+from maildesk.tokens import ReplyAddresses
+
+FOREIGN_FLAG = "foreign_thread"
 
 
 @dataclass(frozen=True)
 class Thread:
+    """The ticket a mail joins, how it was found, or the ticket it names but may not join."""
+
     ticket: Ticket | None
     via: str = ""  # "address", "tag", "in-reply-to", "references", or "" for a new conversation
-    foreign_tag: Ticket | None = None  # a tagged ticket the sender may not write to
+    foreign: Ticket | None = None  # a ticket the mail names whose conversation its sender is no part of
 
 
 def may_write_to(ticket: Ticket, sender: str, directory: Directory) -> bool:
+    """Whether ``sender`` is one of the ticket's people: its reporter, a watcher, or staff."""
     sender = sender.lower()
     return sender == ticket.reporter or sender in (ticket.watchers or []) or directory.is_staff(sender)
 
 
-def by_reply_address(session: Session, mail: InboundMail, settings: Settings) -> Ticket | None:
+def _by_number(session: Session, number: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.number == number)).one_or_none()
+
+
+def by_reply_address(session: Session, mail: InboundMail, addresses: ReplyAddresses, now: datetime) -> Ticket | None:
     """The ticket whose reply address (with a valid token) the mail was sent to."""
     for address in (a.addr for a in (*mail.to, *mail.cc)):
-        parsed = parse_reply_address(settings, address)
+        parsed = addresses.parse(address)
         if parsed is None:
             continue
-        ticket = session.scalars(select(Ticket).where(Ticket.number == parsed[0])).one_or_none()
-        if ticket is not None and token_role(ticket, parsed[1]) is not None:
+        ticket = _by_number(session, parsed[0])
+        if ticket is not None and addresses.role(parsed[0], parsed[1], now=now,
+                                                 legacy_token=ticket.reply_token) is not None:
             return ticket
     return None
 
 
-def find_thread(
-    session: Session, mail: InboundMail, *, prefix: str, directory: Directory, settings: Settings | None = None,
-) -> Thread:
-    if settings is not None and (addressed := by_reply_address(session, mail, settings)) is not None:
-        return Thread(addressed, "address")
-    foreign: Ticket | None = None
-    number = find_ticket_number(mail.subject, prefix)
-    if number:
-        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one_or_none()
-        if ticket is not None:
-            if may_write_to(ticket, mail.sender, directory):
-                return Thread(ticket, "tag")
-            foreign = ticket
+def by_message_ids(session: Session, mail: InboundMail) -> tuple[Ticket, str] | None:
+    """The ticket of the nearest stored ancestor in In-Reply-To, then References."""
     for via, ids in (("in-reply-to", [mail.in_reply_to] if mail.in_reply_to else []),
                      ("references", list(reversed(mail.references)))):
         if not ids:
             continue
-        found = session.execute(
+        found = dict(session.execute(
             select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(ids),
                                                                 Message.ticket_id.is_not(None))
-        ).all()
-        by_id = {mid: tid for mid, tid in found}
+        ).all())
         for mid in ids:  # the nearest ancestor wins
-            if mid in by_id:
-                ticket = session.get(Ticket, by_id[mid])
-                if ticket is not None and (foreign is None or ticket.id == foreign.id):
-                    return Thread(ticket, via)
-    return Thread(None, "", foreign)
+            if mid in found and (ticket := session.get(Ticket, found[mid])) is not None:
+                return ticket, via
+    return None
+
+
+def named_ticket(
+    session: Session, mail: InboundMail, *, prefix: str, addresses: ReplyAddresses, now: datetime,
+) -> tuple[Ticket, str] | None:
+    """The ticket the mail is about, by reply address, subject tag or Message-ID, and how it was found."""
+    if (addressed := by_reply_address(session, mail, addresses, now)) is not None:
+        return addressed, "address"
+    number = find_ticket_number(mail.subject, prefix)
+    if number and (tagged := _by_number(session, number)) is not None:
+        return tagged, "tag"
+    return by_message_ids(session, mail)
+
+
+def find_thread(
+    session: Session, mail: InboundMail, *, prefix: str, directory: Directory, addresses: ReplyAddresses,
+    now: datetime,
+) -> Thread:
+    """The ticket ``mail`` joins, or the one it names but its sender may not join, or neither."""
+    named = named_ticket(session, mail, prefix=prefix, addresses=addresses, now=now)
+    if named is None:
+        return Thread(None)
+    ticket, via = named
+    if may_write_to(ticket, mail.sender, directory):
+        return Thread(ticket, via)
+    return Thread(None, via, foreign=ticket)
