@@ -114,6 +114,20 @@ def test_the_conversation_still_reads_the_real_data(desk: Desk) -> None:
     assert any(to == [ENGINEER] and f"手机 {MOBILE}" in text for to, text in relays)
 
 
+def test_a_command_error_to_someone_outside_shows_the_ticket_masked(desk: Desk) -> None:
+    """A manager's wrong command (or a forged one in the manager's name) is answered without the real subject."""
+    t = desk.open_ticket(SUBJECT, BODY, name=NAME)
+    desk.staff(t, "#优先级 P9", sender=MANAGER)
+    desk.staff(t, "#关闭", sender=MANAGER, proven=False)
+    errors = desk.outbox("command_error")
+    assert [row.to_addrs for row in errors] == [[MANAGER], [MANAGER]]
+    for row in errors:
+        text = readable(row.raw)
+        assert leaks(text) == [] and "张*：打印机卡纸，请回电 138****5678" in text
+    desk.staff(t, "#优先级 P9")  # the assignee's own mistake: the conversation's real subject
+    assert MOBILE in readable(desk.outbox("command_error")[-1].raw)
+
+
 def test_kb_new_masks_title_problem_and_solution(desk: Desk) -> None:
     """``#kb new``: the article other reporters will be shown names nobody and carries no contact or number."""
     t = desk.open_ticket(SUBJECT, BODY, name=NAME)
