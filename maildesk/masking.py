@@ -179,8 +179,10 @@ def _mobile(m: re.Match[str], _text: str) -> str:
     return f"{m['head']}****{m['last']}"
 
 
-def _landline(m: re.Match[str], _text: str) -> str:
+def _landline(m: re.Match[str], _text: str) -> str | None:
     area = m["paren"] or m["spaced"] or m["joined"] or "0" + m["intl"]
+    if len(area) == 3 and len(m["head"]) != 4:  # 010 and 02X numbers have eight digits: "INC-0101234567" is none
+        return None
     return f"{area}-****{m['last']}"
 
 
