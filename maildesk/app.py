@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from maildesk.config import Settings, load_settings
+from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.outbound.transport import Transport, make_transport
 from maildesk.rules.directory import Directory, load_directory
@@ -45,6 +46,11 @@ class App:
         if not self.settings.directory:
             return Directory([])
         return load_directory(self.settings.path(self.settings.directory))
+
+    @cached_property
+    def masker(self) -> Masker:
+        """Masking (脱敏) that also knows every name in the people directory."""
+        return Masker(p.name for p in self.directory)
 
     @cached_property
     def rules(self) -> RuleSet:

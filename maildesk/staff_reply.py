@@ -20,6 +20,7 @@ from maildesk.app import App
 from maildesk.commands import CommandContext, CommandOutcome, apply_commands, parse_commands, sender_proof
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.storing import store_inbound
+from maildesk.outbound.audience import ticket_context_for
 from maildesk.outbound.notify import person_name, queue_command_error, queue_public
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import Status
@@ -72,7 +73,8 @@ def _unproven(app: App, session: Session, ticket: Ticket, mail: InboundMail, tex
                   "we sent you.")
         lines = [*(c.line for c in parsed.commands), *parsed.unknown]
         queue_command_error(session, app, ticket, sender, errors=[(line, reason) for line in lines], applied=(),
-                            now=now, message_id=mail.message_id, references=mail.references)
+                            now=now, message_id=mail.message_id, references=mail.references,
+                            ticket_view=ticket_context_for(app, ticket, [sender]))
     return ReplyOutcome(note=f"staff mail without proof ({how}): stored and flagged, nothing applied")
 
 
@@ -108,8 +110,10 @@ def staff_reply(app: App, session: Session, ticket: Ticket, mail: InboundMail, t
                      {"engineer_name": person_name(app, sender), "body": body, "notice": ""},
                      now=now, attachments=attachments, auto_submitted=None)
     if outcome.errors:
+        # a supervisor answering an escalation is outside the conversation: the ticket stays masked
         queue_command_error(session, app, ticket, sender, errors=outcome.errors, applied=outcome.applied,
-                            now=now, message_id=mail.message_id, references=mail.references)
+                            now=now, message_id=mail.message_id, references=mail.references,
+                            ticket_view=ticket_context_for(app, ticket, [sender]))
     refresh_deadlines(ticket, app.targets, app.calendar, now)
     parts = [f"staff reply ({proof.how})"]
     if outcome.applied:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from maildesk.app import App
 from maildesk.confirm import Confirmation
-from maildesk.outbound.notify import fmt_time, queue_staff_relay, queue_survey
+from maildesk.outbound.audience import masked_reporter, queue_supervisor_relay
+from maildesk.outbound.notify import fmt_time, queue_survey
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import Status
 from maildesk.store.models import Event, Message, OutboxMail, Ticket
@@ -136,7 +137,8 @@ def open_review(
         notice = staff_notice(
             app, f"满意度回访：{why}（{marks}）。请在 {fmt_time(due, app.settings)} 之前组织复盘。",
             f"Satisfaction survey: {why} ({marks}). Please review the ticket before {fmt_time(due, app.settings)}.")
-        queue_staff_relay(session, app, ticket, owners, author_name=ticket.reporter_name or ticket.reporter,
-                          body=scores.comment or staff_notice(app, "（无意见）", "(no comment)"), notice=notice,
-                          now=now, kind="review", dedup_key=f"review:{ticket.number}:{answer.id}")
+        # the supervisors are outside the conversation: the reporter and their words reach them masked
+        queue_supervisor_relay(session, app, ticket, owners, author_name=masked_reporter(ticket),
+                               body=scores.comment or staff_notice(app, "（无意见）", "(no comment)"), notice=notice,
+                               now=now, kind="review", dedup_key=f"review:{ticket.number}:{answer.id}")
     return task

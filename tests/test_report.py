@@ -180,6 +180,7 @@ def test_csv_report_has_one_exact_figure_a_row(desk: tuple[App, str], capsys: py
         "TS-20261117-0001 TS-20261118-0001 TS-20261119-0001"
     assert cells[("engineers", SUN, "open_now")] == "3"
     assert cells[("engineers", LIU, "satisfaction")] == "4.67"
+    assert cells[("engineers", LIU, "name")] == "刘洋"
     assert cells[("dominant_types", "software", "share")] == "0.5714"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from maildesk.masking import Masker
 from maildesk.reports.recurring import Item, find_groups
 
 T0 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
@@ -54,6 +55,15 @@ def test_group_titles_mask_contact_details_and_drop_reply_prefixes() -> None:
             ("software", "VPN连不上", "VPN一直连不上，提示错误809")]
     groups = find_groups(_items(rows))
     assert [g.title for g in groups] == ["VPN连不上 回电138****1188"]
+
+
+def test_group_titles_mask_the_reporter_and_the_directory_names() -> None:
+    """The title masks the first ticket's reporter by name, and any name the desk's masker knows."""
+    rows = [("software", "张伟：VPN连不上，李娜也不行", "在家VPN连不上，错误809"),
+            ("software", "VPN连不上", "VPN一直连不上，提示错误809")]
+    items = [Item(i.number, i.type, i.subject, i.text, i.created_at, reporter_name="张伟") for i in _items(rows)]
+    groups = find_groups(items, masker=Masker(["李娜"]))
+    assert [g.title for g in groups] == ["张*：VPN连不上，李*也不行"]
 
 
 def test_a_month_of_tickets_is_grouped_quickly() -> None:

@@ -110,7 +110,7 @@ def test_a_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESK_SECRET_PREVIOUS", "p" * 40)
     assert secret_from_env("DESK_SECRET").keys_at(NOW) == [b"s" * 40, b"p" * 40]
     monkeypatch.setenv("DESK_SECRET", "short")
-    with pytest.raises(ConfigError, match="^secret_env: the environment variable DESK_SECRET holds fewer"):
+    with pytest.raises(ConfigError, match=r"^secret_env: the environment variable DESK_SECRET holds fewer"):
         secret_from_env("DESK_SECRET")
 
 

@@ -9,7 +9,8 @@ from here instead of repeating it.
 from __future__ import annotations
 
 from maildesk.commands.context import CommandContext
-from maildesk.outbound.notify import person_name, queue_staff_relay
+from maildesk.outbound.audience import mask_for_ticket, queue_supervisor_relay
+from maildesk.outbound.notify import person_name
 from maildesk.rules.assign import team_lead
 from maildesk.sla_state import refresh_deadlines
 from maildesk.tickets import add_tags, record
@@ -54,8 +55,9 @@ def do_escalate(ctx: CommandContext, arg: str) -> None:
            new=str(level + 1), note=f"{role}: {', '.join(to)}" + (f" — {arg}" if arg else ""))
     refresh_deadlines(ticket, ctx.app.targets, ctx.app.calendar, ctx.now)
     who = person_name(ctx.app, ctx.actor)
-    notice = ctx.say(f"{who} 将本工单升级至第 {level + 1} 级，由您（{zh_role}）跟进。{arg}",
-                     f"{who} escalated this ticket to level {level + 1}; over to you ({en_role}). {arg}").strip()
-    queue_staff_relay(ctx.session, ctx.app, ticket, to, author_name=who, now=ctx.now, notice=notice,
-                      body=ctx.body or ctx.first_text(), kind="escalation",
-                      dedup_key=f"escalation:{ticket.number}:{level + 1}")
+    why = mask_for_ticket(ctx.app, ticket, arg)  # supervisors are outside the conversation
+    notice = ctx.say(f"{who} 将本工单升级至第 {level + 1} 级，由您（{zh_role}）跟进。{why}",
+                     f"{who} escalated this ticket to level {level + 1}; over to you ({en_role}). {why}").strip()
+    queue_supervisor_relay(ctx.session, ctx.app, ticket, to, author_name=who, now=ctx.now, notice=notice,
+                           body=ctx.body or ctx.first_text(), kind="escalation",
+                           dedup_key=f"escalation:{ticket.number}:{level + 1}")

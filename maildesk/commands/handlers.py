@@ -154,7 +154,7 @@ def do_kb(ctx: CommandContext, arg: str) -> None:
         if not solution:
             ctx.fail("新建知识库文章需要解决方法：请写在本邮件正文中", "a new article needs the solution: write it in "
                      "the body of this mail")
-        create_article_from_ticket(ctx.session, ctx.ticket, solution, ctx.actor, ctx.now)
+        create_article_from_ticket(ctx.session, ctx.ticket, solution, ctx.actor, ctx.now, masker=ctx.app.masker)
         return
     match = re.fullmatch(r"\s*(?:kb)?[-#＃\s]*(\d+)\s*", arg, re.IGNORECASE)
     if match is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.errors import MaildeskError, NotFoundError
 from maildesk.kb.text import terms
-from maildesk.masking import mask_text
+from maildesk.masking import Masker
 from maildesk.outbound.compose import strip_subject
 from maildesk.store.models import Message, Ticket
 from maildesk.store.models_kb import KbArticle, KbArticleTicket, KbTerm
@@ -80,20 +80,25 @@ def first_problem_text(session: Session, ticket: Ticket) -> str:
 
 
 def create_article_from_ticket(
-    session: Session, ticket: Ticket, solution_text: str, author: str, now: datetime,
+    session: Session, ticket: Ticket, solution_text: str, author: str, now: datetime, *,
+    masker: Masker | None = None,
 ) -> KbArticle:
     """An article from a solved ticket (``#kb new`` in a staff reply): its subject, first mail and the solution.
 
-    The reporter's own words become the problem statement with phone numbers and
-    mail addresses masked, since articles are suggested to other reporters.
+    Articles are suggested to other reporters, so the title, the reporter's words (the problem)
+    and the engineer's (the solution, which often names whom they called) are masked: contact
+    details, ID and card numbers, the reporter's name and, with the desk's ``masker``, every
+    name in the people directory.
     """
     if not solution_text.strip():
         raise KbError(f"{ticket.number}: an article needs the solution text")
+    masker = masker or Masker()
+    names = (ticket.reporter_name,) if ticket.reporter_name else ()
     title = strip_subject(ticket.subject, ticket.number) or ticket.number
     tags = [*(ticket.tags or []), ticket.type]
     return create_article(
-        session, title=mask_text(title), problem=mask_text(first_problem_text(session, ticket)),
-        solution=solution_text, tags=tags, author=author, now=now, tickets=[ticket],
+        session, title=masker.text(title, names), problem=masker.text(first_problem_text(session, ticket), names),
+        solution=masker.text(solution_text, names), tags=tags, author=author, now=now, tickets=[ticket],
     )
 
 

@@ -192,10 +192,14 @@ def queue_staff_relay(
 def queue_command_error(
     session: Session, desk: Desk, ticket: Ticket, to: str, *, errors: Sequence[tuple[str, str]],
     applied: Sequence[str], now: datetime, message_id: str, references: Sequence[str],
+    ticket_view: Mapping[str, Any] | None = None,
 ) -> OutboxMail | None:
-    """Tell a staff member which command lines of their mail were not applied, and why."""
+    """Tell a staff member which command lines of their mail were not applied, and why.
+
+    ``ticket_view`` replaces the ticket's context, e.g. masked for a sender outside its conversation.
+    """
     context = {"staff_name": person_name(desk, to), "errors": [{"line": ln, "reason": r} for ln, r in errors],
-               "applied": list(applied)}
+               "applied": list(applied), **({"ticket": ticket_view} if ticket_view is not None else {})}
     return send_on_ticket(
         session, desk, ticket, "command_error", [to], context, now=now, lang=desk.settings.language,
         in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",

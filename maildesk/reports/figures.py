@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from maildesk.masking import Masker
 from maildesk.reports.recurring import Group, Item, find_groups
 from maildesk.sla import BusinessHours
 from maildesk.statuses import DONE_STATUSES, OPEN_STATUSES, Status
@@ -79,6 +80,8 @@ class Engineer:
     satisfaction: float | None
 
     def as_json(self) -> dict[str, object]:
+        """The engineer in a report's JSON and CSV. A work address identifies the engineer (supervisors join
+        reports on it); the masking is for reporters' personal data."""
         return dict(self.__dict__)
 
 
@@ -183,13 +186,15 @@ def _first_texts(session: Session, ids: list[int]) -> dict[int, str]:
 def compute_figures(
     session: Session, start: datetime, end: datetime, calendar: BusinessHours, *,
     priorities: Sequence[str] = (), names: Mapping[str, str] | None = None, as_of: datetime | None = None,
+    masker: Masker | None = None,
 ) -> Figures:
     """Every figure of the report on tickets created in [start, end).
 
     ``priorities`` orders the per-priority figures (and lists those without tickets);
     ``names`` gives engineers' display names; ``as_of`` (default ``end``, pass
     min(end, now) for a period not over yet) is when an unresolved ticket past its
-    due time counts as a missed target.
+    due time counts as a missed target. Recurring-problem titles are masked by ``masker`` (give
+    the desk's, which knows the directory's names).
     """
     clock = _Clock(calendar, as_of or end)
     tickets = list(session.scalars(
@@ -199,7 +204,8 @@ def compute_figures(
     by_type = _counted(t.type for t in tickets)
     ever_resolved = [t for t in tickets if t.status in _DONE or (t.reopen_count or 0) > 0]
     texts = _first_texts(session, [t.id for t in tickets])
-    recurring = find_groups([Item(t.number, t.type, t.subject, texts.get(t.id, ""), t.created_at) for t in tickets])
+    recurring = find_groups([Item(t.number, t.type, t.subject, texts.get(t.id, ""), t.created_at, t.reporter_name or "")
+                             for t in tickets], masker=masker)
     answers = [(answer, assignee) for answer, assignee in session.execute(
         select(SurveyAnswer, Ticket.assignee).join(Ticket, Ticket.id == SurveyAnswer.ticket_id)
         .where(SurveyAnswer.at >= start, SurveyAnswer.at < end).order_by(SurveyAnswer.id)

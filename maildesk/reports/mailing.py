@@ -56,7 +56,7 @@ def build_figures(app: App, period: Period, now: datetime) -> Figures:
     with app.store.session() as session:
         return compute_figures(session, period.start, period.end, app.calendar,
                                priorities=app.settings.priority_order(), names=names,
-                               as_of=min(period.end, now))
+                               as_of=min(period.end, now), masker=app.masker)
 
 
 def _dedup(prefix: str, period: Period, address: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from maildesk.kb.text import UNIGRAM_WEIGHT, is_unigram, terms
-from maildesk.masking import mask_text
+from maildesk.masking import Masker
 from maildesk.outbound.compose import strip_subject
 
 __all__ = ["SIMILARITY", "Group", "Item", "find_groups"]
@@ -45,6 +45,7 @@ class Item:
     subject: str
     text: str
     created_at: datetime
+    reporter_name: str = ""  # masked in the group's title, like the directory's names
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,13 @@ def _bags(items: Sequence[Item]) -> list[set[str]]:
     return [set(terms(_words(i, 1))) for i in items]
 
 
-def find_groups(items: Sequence[Item], *, similarity: float = SIMILARITY, min_count: int = 2) -> list[Group]:
-    """Groups of at least ``min_count`` similar tickets, largest first (ties: the earliest first)."""
+def find_groups(items: Sequence[Item], *, similarity: float = SIMILARITY, min_count: int = 2,
+                masker: Masker | None = None) -> list[Group]:
+    """Groups of at least ``min_count`` similar tickets, largest first (ties: the earliest first).
+
+    A group is named after its first ticket's subject, masked by ``masker`` (supervisors read it).
+    """
+    masker = masker or Masker()
     items = sorted(items, key=lambda i: (i.created_at, i.number))
     holding: dict[str, int] = defaultdict(int)
     for bag in _bags(items):
@@ -118,9 +124,13 @@ def find_groups(items: Sequence[Item], *, similarity: float = SIMILARITY, min_co
     for index in range(len(items)):
         members[root(index)].append(index)
     groups = [
-        Group(type=items[m[0]].type, title=mask_text(strip_subject(items[m[0]].subject, items[m[0]].number)),
-              tickets=tuple(items[i].number for i in m))
+        Group(type=items[m[0]].type, title=_title(items[m[0]], masker), tickets=tuple(items[i].number for i in m))
         for m in members.values() if len(m) >= min_count
     ]
     first_seen = {g.tickets[0]: n for n, g in enumerate(groups)}
     return sorted(groups, key=lambda g: (-g.count, first_seen[g.tickets[0]]))
+
+
+def _title(item: Item, masker: Masker) -> str:
+    names = (item.reporter_name,) if item.reporter_name else ()
+    return masker.text(strip_subject(item.subject, item.number), names)

@@ -2,6 +2,7 @@
 
 CSV is one figure a row (section, item, metric, value) with codes, not display
 names, so a spreadsheet or a script can pick any figure without parsing a layout.
+No cell starts a formula: a recurring problem's title is a reporter's subject.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,7 +19,7 @@ from rich.table import Table as RichTable
 from maildesk.reports.figures import Figures
 from maildesk.reports.sections import Labels, summary, tables
 
-__all__ = ["csv_rows", "render_csv", "render_json", "render_table"]
+__all__ = ["csv_rows", "render_csv", "render_json", "render_table", "safe_cell"]
 
 CSV_HEADER = ("section", "item", "metric", "value")
 
@@ -49,15 +51,29 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
                  ("recurring", g.title, "tickets", " ".join(g.tickets))]
     rows += [("dominant_types", code, "share", str(share)) for code, share in fig.dominant_types]
     for e in fig.engineers:
-        rows += [("engineers", e.address, k, _cell(v)) for k, v in e.as_json().items() if k != "address"]
+        fields = e.as_json()
+        rows += [("engineers", str(fields["address"]), k, _cell(v)) for k, v in fields.items() if k != "address"]
     return rows
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…), +cmd|…, @SUM(…));
+# tab and carriage return too, by OWASP's advice on CSV injection.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def safe_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it without running it: a formula-like start gets a leading quote."""
+    if value.lstrip(" ").startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def render_csv(fig: Figures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(fig))
+    writer.writerows([safe_cell(cell) for cell in row] for row in csv_rows(fig))
     return out.getvalue()
 
 

@@ -6,8 +6,8 @@ every priority, to leads, managers and directors. One mail per supervisor and pe
 (``digest:hourly:2026-11-23T10:<address>``, ``digest:daily:2026-11-23:<address>``), so a
 restart or a second daemon sends nothing twice; the daily digest stands in for the hourly one
 in its hour. "At risk" means due before the next digest of the same kind. Subjects and
-addresses pass through ``maildesk.masking``: a reporter's mobile number in a subject does not
-travel on to supervisors.
+addresses pass through ``maildesk.masking`` (with the reporter's and the directory's names): a
+reporter's mobile number or name in a subject does not travel on to supervisors.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
-from maildesk.masking import mask_email, mask_text
+from maildesk.masking import mask_email
+from maildesk.outbound.audience import mask_for_ticket
 from maildesk.outbound.notify import fmt_time
 from maildesk.outbound.outbox import Outgoing, queue_mail
 from maildesk.statuses import OPEN_STATUSES, Status
@@ -135,7 +136,8 @@ def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) 
         "breaches_total": breach_total,
         "at_risk": [{**_row(batch, t, lang), "due": f"{due.astimezone(tz):%Y-%m-%d %H:%M}"} for t, due in at_risk],
         "at_risk_total": risk_total,
-        "oldest": [{"number": t.number, "subject": mask_text(t.subject), "status_name": _status(t.status, lang),
+        "oldest": [{"number": t.number, "subject": mask_for_ticket(batch.app, t, t.subject),
+                    "status_name": _status(t.status, lang),
                     "age": age((now - t.created_at).total_seconds(), lang)} for t in oldest],
         "load": _load(session, batch, lang),
     }
@@ -157,7 +159,8 @@ def _listed(session: Session, parts: list[tuple[ColumnElement[bool], Any]]) -> L
 
 
 def _row(batch: Batch, ticket: Ticket, lang: str) -> dict[str, str]:
-    return {"number": ticket.number, "subject": mask_text(ticket.subject), "priority": ticket.priority,
+    return {"number": ticket.number, "subject": mask_for_ticket(batch.app, ticket, ticket.subject),
+            "priority": ticket.priority,
             "assignee_name": _engineer(batch, ticket.assignee, lang)}
 
 
@@ -165,7 +168,8 @@ def _engineer(batch: Batch, address: str | None, lang: str) -> str:
     if not address:
         return unassigned(lang)
     person = batch.app.directory.get(address)
-    return mask_text(person.name) if person and person.name else mask_email(address)
+    # supervisors know their engineers by name; an address that the directory does not name is masked
+    return person.name if person and person.name else mask_email(address)
 
 
 def _status(code: str, lang: str) -> str:

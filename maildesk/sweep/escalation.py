@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from maildesk.outbound.audience import ticket_context_for
 from maildesk.outbound.notify import fmt_time
 from maildesk.rules.assign import team_lead
 from maildesk.sla import EscalationStep, escalation_due
@@ -93,6 +94,7 @@ def _announce(batch: Batch, ticket: Ticket, level: int, step: EscalationStep, du
     else:
         names = "、".join(_name(batch, a) for a in to) if lang == "zh" else ", ".join(_name(batch, a) for a in to)
         batch.to_staff(ticket, "escalation", to, {
+            "ticket": ticket_context_for(app, ticket, to),  # masked for supervisors
             "recipient_name": names, "level": level, "role": role_name(step.to_role, lang),
             "missed": missed, "due": fmt_time(missed_at, app.settings), "overdue_by": overdue,
         }, dedup_key=f"escalation:{ticket.number}:{level}", level=level)

@@ -12,6 +12,7 @@ from functools import partial
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
+from maildesk.outbound.audience import ticket_context_for
 from maildesk.outbound.notify import fmt_time, person_name
 from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import OPEN_STATUSES, Status
@@ -83,8 +84,9 @@ def _remind(target: str, window: float, batch: Batch, ticket: Ticket) -> None:
     if not to:
         return
     lang = app.settings.language
+    # the team's lead stands in for a missing assignee and sees the ticket masked
     batch.to_staff(ticket, "reminder", to, {
-        "assignee_name": "、".join(person_name(app, a) for a in to),
+        "ticket": ticket_context_for(app, ticket, to), "assignee_name": "、".join(person_name(app, a) for a in to),
         "target_name": target_name(target, lang), "due": fmt_time(due, app.settings),
         "remaining": hours_minutes(remaining, lang),
     }, dedup_key=_key(ticket, target))
