@@ -49,17 +49,31 @@ def _flush_until_done(url: str, sink: SmtpSink, lease: float, results: list[Flus
         store.close()
 
 
+def test_a_claim_takes_one_group_oldest_first_and_leaves_the_rest_to_others(db_url: str) -> None:
+    """Of 60 due mails a flusher claims the 25 due first; the next flusher the next 25, the third the last 10."""
+    store = Store(db_url)
+    queue(store, 30, NOW)
+    queue(store, 30, NOW - timedelta(minutes=1))  # due earlier, queued later
+    ids = [r.id for r in sorted(outbox_rows(store), key=lambda r: (r.next_attempt_at, r.id))]
+    lease = timedelta(minutes=2)
+    taken = [[c.id for c in claims.claim(store, f"host:{n}:abcd", NOW, lease, 25)] for n in range(4)]
+    by = {r.id: r.claimed_by for r in outbox_rows(store)}
+    store.close()
+    assert taken == [ids[:25], ids[25:50], ids[50:], []]
+    assert [by[i] for i in ids] == ["host:0:abcd"] * 25 + ["host:1:abcd"] * 25 + ["host:2:abcd"] * 10
+
+
 def test_two_flushers_with_a_lease_shorter_than_their_sending_send_every_mail_once(db_url: str) -> None:
     """Two flushers sharing an outbox of 60 mails, each sending longer than the 1-second lease it holds
-    the mails for, deliver every Message-ID exactly once and leave every row sent."""
+    the mails for, share the work, deliver every Message-ID exactly once and leave every row sent."""
     store = Store(db_url)
     ids = queue(store, 60, utc_now())
-    results: list[FlushResult] = []
+    results: tuple[list[FlushResult], list[FlushResult]] = ([], [])
     errors: list[BaseException] = []
     with SmtpSink(delay=0.2) as sink:
         deadline = time.monotonic() + 60
-        threads = [threading.Thread(target=_flush_until_done, args=(db_url, sink, 1.0, results, errors, deadline))
-                   for _ in range(2)]
+        threads = [threading.Thread(target=_flush_until_done, args=(db_url, sink, 1.0, mine, errors, deadline))
+                   for mine in results]
         for t in threads:
             t.start()
         for t in threads:
@@ -70,7 +84,8 @@ def test_two_flushers_with_a_lease_shorter_than_their_sending_send_every_mail_on
     rows = outbox_rows(store)
     store.close()
     assert {r.status for r in rows} == {"sent"} and all(r.claimed_by is None for r in rows)
-    assert sum(r.sent for r in results) == 60
+    sent = [sum(r.sent for r in mine) for mine in results]
+    assert sum(sent) == 60 and min(sent) > 0
 
 
 def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothing_twice(

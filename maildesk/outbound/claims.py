@@ -65,12 +65,18 @@ def claim(store: Store, me: str, now: datetime, lease: timedelta, limit: int) ->
     if store.dialect == "postgresql":
         # a second flusher skips the rows this one is claiming instead of waiting for them
         due = due.with_for_update(skip_locked=True)
-    # the outer conditions again: on PostgreSQL the subquery may see rows another claim just took
-    stmt = (update(_T).where(_T.c.id.in_(due.scalar_subquery()), _free(now))
-            .values(claimed_by=me, claimed_until=now + lease)
-            .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
-                       _T.c.next_attempt_at))
     with store.session() as session:
+        # Two statements, not UPDATE ... WHERE id IN (that select): PostgreSQL may run such a
+        # subquery more than once, each run skipping the rows the last one locked, and so claim
+        # far more than ``limit`` rows.
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        # the conditions again, should a row have changed since the select (SQLite: it cannot)
+        stmt = (update(_T).where(_T.c.id.in_(ids), _free(now))
+                .values(claimed_by=me, claimed_until=now + lease)
+                .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
+                           _T.c.next_attempt_at))
         rows = sorted(session.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
     return [Claimed(r.id, r.kind, r.sender, tuple(r.to_addrs), r.raw, r.attempts) for r in rows]
 
