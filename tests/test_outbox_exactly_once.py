@@ -88,6 +88,31 @@ def test_two_flushers_with_a_lease_shorter_than_their_sending_send_every_mail_on
     assert sum(sent) == 60 and min(sent) > 0
 
 
+def test_a_flusher_sending_longer_than_its_lease_keeps_its_mails_from_others(db_url: str) -> None:
+    """A flusher sending 20 mails for 2 seconds under a 1-second lease renews it and sends all 20 in one
+    flush, while another flusher flushing every tenth of a second meanwhile gets none of them."""
+    store = Store(db_url)
+    ids = queue(store, 20, utc_now())
+    other: list[FlushResult] = []
+    with SmtpSink(delay=0.1) as sink:
+        smtp = smtp_config(sink, connections=1, lease_seconds=1.0)
+        first: list[FlushResult] = []
+        sender = threading.Thread(target=lambda: first.append(flush_outbox_sync(store, transports(sink), smtp,
+                                                                                utc_now)))
+        sender.start()
+        deadline = time.monotonic() + 30
+        while not sink.messages and time.monotonic() < deadline:  # the first has claimed and is sending
+            time.sleep(0.01)
+        while sender.is_alive():
+            other.append(flush_outbox_sync(store, transports(sink), smtp, utc_now))
+            time.sleep(0.1)
+        sender.join()
+        got = received_ids(sink)
+    store.close()
+    assert [r.sent for r in first] == [20] and sum(r.sent for r in other) == 0 and len(other) >= 10
+    assert got == dict.fromkeys(ids, 1)
+
+
 def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothing_twice(
     tmp_path: Path, db_url: str,
 ) -> None:

@@ -151,8 +151,9 @@ class _Flush:
 
     def _give_up(self, row: Claimed) -> None:
         if not self._unsent:  # said once per flush
-            log.warning("outbox: the lease of the mails being sent was not renewed since %s; leaving the rest "
-                        "to the next flush", (self._held_until or self.clock()).astimezone(self.tz).isoformat())
+            ends = (self._held_until or self.clock()).astimezone(self.tz).isoformat()
+            log.warning("outbox: could not renew the claim on the mails being sent (it ends at %s); leaving "
+                        "the rest to the next flush", ends)
         self._exhausted = True
         self._unsent.append(row.id)
 
@@ -214,17 +215,16 @@ class _Flush:
 
 async def flush_outbox(
     store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
-    *, tz: tzinfo = UTC, group: int = GROUP, flusher: str | None = None,
+    *, tz: tzinfo = UTC, group: int = GROUP,
 ) -> FlushResult:
     """Send every due outbox row once over ``smtp.connections`` transports made by ``transport_factory``;
     return how many went, wait for a retry, or failed. ``tz`` is the zone of the times logged."""
-    return await _Flush(store, transport_factory, smtp, clock, tz=tz, group=group,
-                        me=flusher or claims.flusher_id()).run()
+    return await _Flush(store, transport_factory, smtp, clock, tz=tz, group=group, me=claims.flusher_id()).run()
 
 
 def flush_outbox_sync(
     store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
-    *, tz: tzinfo = UTC, group: int = GROUP, flusher: str | None = None,
+    *, tz: tzinfo = UTC, group: int = GROUP,
 ) -> FlushResult:
     """``flush_outbox`` for synchronous callers (the daemon loop, the scheduler and the CLI)."""
-    return asyncio.run(flush_outbox(store, transport_factory, smtp, clock, tz=tz, group=group, flusher=flusher))
+    return asyncio.run(flush_outbox(store, transport_factory, smtp, clock, tz=tz, group=group))
