@@ -64,6 +64,10 @@ class SmtpConfig(_Section):
     max_attempts: int = Field(default=12, ge=1)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
+    connections: int = Field(default=4, ge=1, le=64)  # SMTP connections sending at once (file/console: one)
+    # how long a claimed mail stays reserved for its sender, renewed while it sends; a sender that
+    # died holding mails leaves them to others after this long
+    lease_seconds: float = Field(default=120.0, ge=1)
 
 
 DEFAULT_WATCHER_EXCLUDE = (

@@ -87,14 +87,19 @@ class Daemon:
         self.pipeline = Pipeline(app, clock)
         self._stop = threading.Event()
         self._waiting = False
+        # the main loop and the scheduler's outbox job take turns: the outbox's claims keep them
+        # from sending a mail twice anyway, but one flush at a time keeps to smtp.connections
+        self._flushing = threading.Lock()
 
     def flush(self) -> FlushResult:
-        return self.flush_only(self.app, self.clock)
+        """Deliver the due outbox rows; waits for a flush already running in this daemon."""
+        with self._flushing:
+            return self.flush_only(self.app, self.clock)
 
     @staticmethod
     def flush_only(app: App, clock: Clock) -> FlushResult:
         """Deliver the due outbox rows (no mailbox needed)."""
-        return flush_outbox_sync(app.store, app.transport, app.settings.smtp, clock)
+        return flush_outbox_sync(app.store, app.transport, app.settings.smtp, clock, tz=app.settings.tz)
 
     def run_once(self) -> PassSummary:
         """One ingest pass, one pass of the periodic jobs, one outbox flush."""
@@ -124,7 +129,7 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        scheduler = start_scheduler(self.app, self.clock)
+        scheduler = start_scheduler(self.app, self.clock, self.flush)
         wait = self.app.settings.imap.poll_seconds
         try:
             while not self._stop.is_set():

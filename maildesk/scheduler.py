@@ -13,7 +13,6 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from maildesk.app import App
-from maildesk.outbound.sender import flush_outbox_sync
 from maildesk.reports.mailing import monthly_report_job, recurring_alert_job, weekly_report_job
 from maildesk.sweep import sweep_job as sla_sweep_job
 
@@ -51,15 +50,16 @@ def _guard(name: str, job: Job, app: App, clock: Clock) -> Callable[[], None]:
     return run
 
 
-def start_scheduler(app: App, clock: Clock) -> BackgroundScheduler:
+def start_scheduler(app: App, clock: Clock, flush: Callable[[], object]) -> BackgroundScheduler:
+    """Start the periodic jobs, and ``flush`` (the daemon's own outbox flush) every 30 seconds."""
     scheduler = BackgroundScheduler(timezone=app.settings.tz)
     defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     for name, every, job in PERIODIC:
         scheduler.add_job(_guard(name, job, app, clock), "interval", seconds=every, id=name, **defaults)
 
-    def flush(app_: App, _now: datetime) -> str:
-        return str(flush_outbox_sync(app_.store, app_.transport, app_.settings.smtp, clock))
+    def outbox(_app: App, _now: datetime) -> str:
+        return str(flush())
 
-    scheduler.add_job(_guard("outbox", flush, app, clock), "interval", seconds=30, id="outbox", **defaults)
+    scheduler.add_job(_guard("outbox", outbox, app, clock), "interval", seconds=30, id="outbox", **defaults)
     scheduler.start()
     return scheduler

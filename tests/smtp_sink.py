@@ -8,10 +8,14 @@ The failures it can produce are the server's real replies, not mocks:
     sink.fail_next(2, "451 4.3.0 try later")      # the next two DATA commands get 451
     sink.refuse("nobody@example.cn", "550 5.1.1 no such user")   # at RCPT TO
     sink.stop(); ...; sink.start()                # SMTP down, then up on the same port
+
+``SmtpSink(delay=0.2)`` answers each DATA after 0.2 s, as a busy server does, serving other
+sessions meanwhile; ``peak_data`` is the most DATA commands it was ever answering at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -38,11 +42,13 @@ class Received:
 class _Handler:
     """The server's behaviour: keep every accepted envelope, fail or refuse when told to."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[Received] = []
         self.lock = threading.Lock()  # the server runs in the controller's thread
         self.failures: list[str] = []
         self.refusals: dict[str, str] = {}
+        self.delay = delay
+        self.in_data = self.peak_data = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         with self.lock:
@@ -53,6 +59,13 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            with self.lock:
+                self.in_data += 1
+                self.peak_data = max(self.peak_data, self.in_data)
+            await asyncio.sleep(self.delay)  # other sessions go on meanwhile
+            with self.lock:
+                self.in_data -= 1
         with self.lock:
             if self.failures:
                 return self.failures.pop(0)
@@ -77,11 +90,13 @@ class SmtpSink:
         credentials: tuple[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
+        delay: float = 0.0,
     ) -> None:
-        """``credentials`` offers AUTH; ``tls_context`` offers STARTTLS, or TLS from the first byte."""
+        """``credentials`` offers AUTH; ``tls_context`` offers STARTTLS, or TLS from the first byte;
+        ``delay`` is how long each DATA takes to be answered."""
         self.host = "127.0.0.1"
         self.port = _free_port()
-        self._handler = _Handler()
+        self._handler = _Handler(delay)
         self._credentials = credentials
         self._tls_context = tls_context
         self._implicit_tls = implicit_tls
@@ -91,6 +106,12 @@ class SmtpSink:
     def messages(self) -> list[Received]:
         with self._handler.lock:
             return list(self._handler.messages)
+
+    @property
+    def peak_data(self) -> int:
+        """The most DATA commands the server was answering at one time (counted when ``delay`` is set)."""
+        with self._handler.lock:
+            return self._handler.peak_data
 
     def fail_next(self, count: int, reply: str) -> None:
         """Answer the next ``count`` DATA commands with ``reply`` (e.g. "451 4.3.0 try later")."""

@@ -1,30 +1,50 @@
-"""Delivering the outbox: claim due rows, send their stored bytes, record the outcome.
+"""Delivering the outbox: claim due rows a small group at a time, send them over several SMTP
+connections at once, record the outcomes a group at a time.
 
-Rows are claimed for a few minutes before sending, so two daemons on one
-database never send the same row; a daemon that dies mid-send leaves its claim
-to expire and the row is retried with the same Message-ID. Temporary failures
-back off exponentially until ``max_attempts``; permanent ones are marked failed
-with the server's reason at once. Per-mail failure is handled here and only here.
+Exactly once. Each run of the sender (a flusher) has its own identity and claims rows for
+itself under a lease it renews while it sends (``maildesk.outbound.claims``): a row held by a
+live flusher is never claimed by another, whether that is the same daemon's other flush or
+another daemon on the database. A flusher that dies (SIGKILL, power cut) stops renewing; when
+its lease (``smtp.lease_seconds``) ends another flusher sends its rows, with the same
+Message-ID. A flusher sends a row only while its last renewal leaves more than half a lease
+to run, so one cut off from the database stops sending well before anyone else may start.
+The lease is measured by each flusher's clock: hosts sharing a database must agree on the time
+to within a fraction of the lease.
+
+The one window for a second copy. Results are written one group at a time, in one
+transaction (not one commit per mail). A mail the SMTP server accepted whose result was not
+yet written when its flusher died is sent once more after the lease, with the same
+Message-ID: at most one group (``GROUP`` mails) plus one mail per connection.
+
+Outcomes. Temporary failures back off exponentially until ``smtp.max_attempts``; permanent
+ones are marked failed with the server's reason at once; a partial refusal counts as sent,
+with the refused recipients noted. Per-mail failure is handled here and only here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import ParamSpec, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.config import SmtpConfig
+from maildesk.outbound import claims
+from maildesk.outbound.claims import Claimed, Result
 from maildesk.outbound.transport import PermanentFailure, TemporaryFailure, Transport
 from maildesk.store.db import Store
-from maildesk.store.models import OutboxMail
 
 log = logging.getLogger(__name__)
 
-CLAIM = timedelta(minutes=5)
+GROUP = 25  # rows claimed, and results written, per transaction
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -37,83 +57,174 @@ class FlushResult:
         return f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
 
 
-def _claim(store: Store, now: datetime, limit: int) -> list[OutboxMail]:
-    with store.session() as session:
-        stmt = (
-            select(OutboxMail)
-            .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now,
-                   or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now))
-            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-            .limit(limit)
-        )
-        if store.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = list(session.scalars(stmt))
-        if rows:
-            session.execute(update(OutboxMail).where(OutboxMail.id.in_([r.id for r in rows]))
-                            .values(claimed_until=now + CLAIM))
-        return rows
-
-
 def _backoff(smtp: SmtpConfig, attempts: int) -> timedelta:
     seconds = min(smtp.retry_base_seconds * 2 ** max(attempts - 1, 0), smtp.retry_max_seconds)
     return timedelta(seconds=seconds)
 
 
-def _record(store: Store, row_id: int, **values: object) -> None:
-    with store.session() as session:
-        session.execute(update(OutboxMail).where(OutboxMail.id == row_id).values(claimed_until=None, **values))
+class _Flush:
+    """One flusher: ``connections`` workers take claimed rows from a shared queue and send them;
+    whichever worker finds the queue empty claims the next group while the others keep sending."""
+
+    def __init__(
+        self, store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig,
+        clock: Callable[[], datetime], *, tz: tzinfo, group: int, me: str,
+    ) -> None:
+        self.store, self.smtp, self.clock, self.tz, self.group, self.me = store, smtp, clock, tz, group, me
+        self.new_transport = transport_factory
+        # file and console transports write one mail at a time
+        self.connections = smtp.connections if smtp.transport == "smtp" else 1
+        self.lease = timedelta(seconds=smtp.lease_seconds)
+        self.result = FlushResult()
+        self._queue: deque[Claimed] = deque()  # claimed, not yet started
+        self._done: list[Result] = []  # sent or failed, not yet written
+        self._unsent: list[int] = []  # claimed but left alone: given back at the end
+        self._exhausted = False  # no more due rows (or no more claiming)
+        self._held_until: datetime | None = None  # the earliest lease end of the rows held
+        self._db_lock = asyncio.Lock()
+        self._claim_lock = asyncio.Lock()
+        self._transports: list[Transport] = []
+
+    async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one transaction off the event loop (SQLite may wait for another writer's lock),
+        one at a time for this flusher."""
+        async with self._db_lock:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def run(self) -> FlushResult:
+        stop = asyncio.Event()
+        renewer = asyncio.create_task(self._renew_until(stop))
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.connections)]
+        try:
+            try:
+                await asyncio.gather(*workers)
+            except BaseException:
+                for w in workers:  # a mail cancelled mid-dialogue stays claimed until its lease ends
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                raise
+            finally:
+                stop.set()
+                await renewer
+                await self._record()
+        finally:
+            self._unsent.extend(row.id for row in self._queue)
+            self._queue.clear()
+            try:
+                await self._db(claims.release, self.store, self.me, self._unsent)
+            except SQLAlchemyError as exc:  # they become free when the lease ends
+                log.warning("outbox: could not give back %d unsent mails: %s", len(self._unsent), exc)
+            await asyncio.gather(*(t.close() for t in self._transports), return_exceptions=True)
+        return self.result
+
+    async def _worker(self) -> None:
+        transport: Transport | None = None
+        while (row := await self._next()) is not None:
+            if not self._lease_holds():
+                self._give_up(row)
+                continue
+            if transport is None:  # a worker that never gets a row never connects
+                # off the loop: making an SMTP transport looks up this host's name, which may be slow
+                transport = await asyncio.to_thread(self.new_transport)
+                self._transports.append(transport)
+            result = await self._send(transport, row)
+            # appended only now: ``self._done`` may have been handed to _record during the send
+            self._done.append(result)
+            if len(self._done) >= self.group:
+                await self._record()
+
+    async def _next(self) -> Claimed | None:
+        async with self._claim_lock:
+            if not self._queue and not self._exhausted:
+                now = self.clock()
+                rows = await self._db(claims.claim, self.store, self.me, now, self.lease, self.group)
+                self._exhausted = len(rows) < self.group
+                if rows and self._held_until is None:
+                    # rows held before this claim end their lease no later than these
+                    self._held_until = now + self.lease
+                self._queue.extend(rows)
+            return self._queue.popleft() if self._queue else None
+
+    def _lease_holds(self) -> bool:
+        """True while the lease, as last written, has more than half of it to run."""
+        return self._held_until is not None and self.clock() + self.lease / 2 < self._held_until
+
+    def _give_up(self, row: Claimed) -> None:
+        if not self._unsent:  # said once per flush
+            ends = (self._held_until or self.clock()).astimezone(self.tz).isoformat()
+            log.warning("outbox: could not renew the claim on the mails being sent (it ends at %s); leaving "
+                        "the rest to the next flush", ends)
+        self._exhausted = True
+        self._unsent.append(row.id)
+
+    async def _renew_until(self, stop: asyncio.Event) -> None:
+        interval = self.lease.total_seconds() / 4
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            until = self.clock() + self.lease
+            try:
+                await self._db(claims.renew, self.store, self.me, until)
+            except SQLAlchemyError as exc:
+                log.warning("outbox: could not renew the lease of the mails being sent: %s", exc)
+                continue
+            self._held_until = until
+
+    async def _record(self) -> None:
+        results, self._done = self._done, []
+        if not results:
+            return
+        try:
+            written = await self._db(claims.record, self.store, self.me, results)
+        except BaseException:
+            self._done[:0] = results  # tried again at the end of the flush
+            raise
+        for r in results:
+            if r.row_id not in written:
+                log.warning("outbox %d: another sender took this mail over after this one's lease ended; "
+                            "its result here (%s) is not recorded", r.row_id, r.values.get("status", "retry"))
+
+    async def _send(self, transport: Transport, row: Claimed) -> Result:
+        attempts = row.attempts + 1
+        try:
+            sent = await transport.send(row.raw, row.sender, row.to_addrs)
+        except TemporaryFailure as exc:
+            if attempts >= self.smtp.max_attempts:
+                log.error("outbox %d (%s to %s) failed after %d attempts: %s", row.id, row.kind,
+                          ", ".join(row.to_addrs), attempts, exc)
+                self.result.failed += 1
+                return Result(row.id, {"status": "failed", "attempts": attempts, "last_error": str(exc)})
+            retry_at = self.clock() + _backoff(self.smtp, attempts)
+            log.warning("outbox %d: temporary failure, retry at %s: %s", row.id,
+                        retry_at.astimezone(self.tz).isoformat(), exc)
+            self.result.retrying += 1
+            return Result(row.id, {"attempts": attempts, "next_attempt_at": retry_at, "last_error": str(exc)})
+        except PermanentFailure as exc:
+            log.error("outbox %d (%s to %s) refused: %s", row.id, row.kind, ", ".join(row.to_addrs), exc)
+            self.result.failed += 1
+            return Result(row.id, {"status": "failed", "attempts": attempts, "last_error": str(exc)})
+        note = "; ".join(f"{addr}: {reply}" for addr, reply in sent.refused.items())
+        if note:
+            log.warning("outbox %d: some recipients refused: %s", row.id, note)
+        self.result.sent += 1
+        return Result(row.id, {"status": "sent", "attempts": attempts, "sent_at": self.clock(), "last_error": note})
 
 
 async def flush_outbox(
-    store: Store, transport: Transport, smtp: SmtpConfig, clock: Callable[[], datetime], *, limit: int = 500,
+    store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
+    *, tz: tzinfo = UTC, group: int = GROUP,
 ) -> FlushResult:
-    """Send every due outbox row once; return how many went, wait for a retry, or failed."""
-    result = FlushResult()
-    try:
-        while rows := _claim(store, clock(), limit):
-            for row in rows:
-                await _send_one(store, transport, smtp, clock, row, result)
-            if len(rows) < limit:
-                break
-    finally:
-        await transport.close()
-    return result
-
-
-async def _send_one(
-    store: Store, transport: Transport, smtp: SmtpConfig, clock: Callable[[], datetime], row: OutboxMail,
-    result: FlushResult,
-) -> None:
-    attempts = row.attempts + 1
-    try:
-        sent = await transport.send(row.raw, row.sender, row.to_addrs)
-    except TemporaryFailure as exc:
-        if attempts >= smtp.max_attempts:
-            log.error("outbox %d (%s to %s) failed after %d attempts: %s", row.id, row.kind,
-                      ", ".join(row.to_addrs), attempts, exc)
-            _record(store, row.id, status="failed", attempts=attempts, last_error=str(exc))
-            result.failed += 1
-            return
-        retry_at = clock() + _backoff(smtp, attempts)
-        log.warning("outbox %d: temporary failure, retry at %s: %s", row.id, retry_at.isoformat(), exc)
-        _record(store, row.id, attempts=attempts, next_attempt_at=retry_at, last_error=str(exc))
-        result.retrying += 1
-        return
-    except PermanentFailure as exc:
-        log.error("outbox %d (%s to %s) refused: %s", row.id, row.kind, ", ".join(row.to_addrs), exc)
-        _record(store, row.id, status="failed", attempts=attempts, last_error=str(exc))
-        result.failed += 1
-        return
-    note = "; ".join(f"{addr}: {reply}" for addr, reply in sent.refused.items())
-    if note:
-        log.warning("outbox %d: some recipients refused: %s", row.id, note)
-    _record(store, row.id, status="sent", attempts=attempts, sent_at=clock(), last_error=note)
-    result.sent += 1
+    """Send every due outbox row once over ``smtp.connections`` transports made by ``transport_factory``;
+    return how many went, wait for a retry, or failed. ``tz`` is the zone of the times logged."""
+    return await _Flush(store, transport_factory, smtp, clock, tz=tz, group=group, me=claims.flusher_id()).run()
 
 
 def flush_outbox_sync(
     store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
+    *, tz: tzinfo = UTC, group: int = GROUP,
 ) -> FlushResult:
-    """``flush_outbox`` for synchronous callers (the daemon loop and the CLI)."""
-    return asyncio.run(flush_outbox(store, transport_factory(), smtp, clock))
+    """``flush_outbox`` for synchronous callers (the daemon loop, the scheduler and the CLI)."""
+    return asyncio.run(flush_outbox(store, transport_factory, smtp, clock, tz=tz, group=group))

@@ -262,6 +262,8 @@ class OutboxMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # the flusher sending the row (host:pid:random) and until when, unless it renews the lease
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -269,6 +271,7 @@ class OutboxMail(Base):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_ticket_kind", "ticket_id", "kind"),
+        Index("ix_outbox_claimed_by", "claimed_by"),  # a flusher renews its rows without reading the outbox
     )
 
 

@@ -1,0 +1,122 @@
+"""Who may send an outbox row: claims tied to one flusher's identity, under a lease it renews.
+
+A flusher (one run of the outbox sender) has a unique id, ``host:pid:random``. It claims a
+small group of due rows by writing its id and a lease end (``claimed_until``) on them in one
+transaction; a row is free to claim only while it has no claim or its lease has run out.
+While it sends, the flusher renews the lease of every row it still holds, so a row held by a
+live flusher never becomes free; a flusher that dies stops renewing and its rows become free
+when the lease ends. Results are written only on rows whose ``claimed_by`` is still the
+writer's id, so a flusher that lost its rows cannot overwrite another's result.
+
+Every function here is one short transaction; the sender runs them off its event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from maildesk.store.db import Store
+from maildesk.store.models import OutboxMail
+
+_T = OutboxMail.metadata.tables[OutboxMail.__tablename__]
+
+
+def flusher_id() -> str:
+    """A new flusher's identity: the host and process for the operator, a random part for uniqueness."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this flusher holds: what sending it needs."""
+
+    id: int
+    kind: str
+    sender: str
+    to_addrs: tuple[str, ...]
+    raw: bytes
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """What to write on a sent, retried or failed row: column values (claim cleared by ``record``)."""
+
+    row_id: int
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _free(now: datetime) -> Any:
+    return and_(_T.c.status == "pending", _T.c.next_attempt_at <= now,
+                or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now))
+
+
+def claim(store: Store, me: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Claim up to ``limit`` due, free rows for ``me`` until ``now + lease``; oldest due first."""
+    due = select(_T.c.id).where(_free(now)).order_by(_T.c.next_attempt_at, _T.c.id).limit(limit)
+    if store.dialect == "postgresql":
+        # a second flusher skips the rows this one is claiming instead of waiting for them
+        due = due.with_for_update(skip_locked=True)
+    with store.session() as session:
+        # Two statements, not UPDATE ... WHERE id IN (that select): PostgreSQL may run such a
+        # subquery more than once, each run skipping the rows the last one locked, and so claim
+        # far more than ``limit`` rows.
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        # the conditions again, should a row have changed since the select (SQLite: it cannot)
+        stmt = (update(_T).where(_T.c.id.in_(ids), _free(now))
+                .values(claimed_by=me, claimed_until=now + lease)
+                .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
+                           _T.c.next_attempt_at))
+        rows = sorted(session.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
+    return [Claimed(r.id, r.kind, r.sender, tuple(r.to_addrs), r.raw, r.attempts) for r in rows]
+
+
+def renew(store: Store, me: str, until: datetime) -> None:
+    """Extend the lease of every row ``me`` still holds to ``until``."""
+    with store.session() as session:
+        session.execute(update(_T).where(_T.c.claimed_by == me, _T.c.status == "pending")
+                        .values(claimed_until=until))
+
+
+def record(store: Store, me: str, results: Sequence[Result]) -> set[int]:
+    """Write ``results`` and clear their claims in one transaction, on the rows ``me`` still holds;
+    returns the ids written (a row missing from it was taken over after ``me``'s lease ran out)."""
+    if not results:
+        return set()
+    ids = [r.row_id for r in results]
+    with store.session() as session:
+        mine = select(_T.c.id).where(_T.c.id.in_(ids), _T.c.claimed_by == me)
+        if store.dialect == "postgresql":
+            mine = mine.with_for_update()  # no one takes them between this check and the writes
+        held = set(session.scalars(mine))
+        # one executemany per shape of result (sent, retry, failed): a statement per group, not per mail
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for r in results:
+            if r.row_id in held:
+                shapes.setdefault(tuple(sorted(r.values)), []).append(
+                    {"b_id": r.row_id, **{f"b_{k}": v for k, v in r.values.items()}})
+        for keys, params in shapes.items():
+            stmt = (update(_T).where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == me)
+                    .values(claimed_by=None, claimed_until=None, **{k: bindparam(f"b_{k}") for k in keys}))
+            session.execute(stmt, params)
+    return held
+
+
+def release(store: Store, me: str, ids: Iterable[int]) -> None:
+    """Give back rows ``me`` claimed but did not start sending, so the next flush need not wait out the lease."""
+    id_list = list(ids)
+    if not id_list:
+        return
+    with store.session() as session:
+        session.execute(update(_T).where(_T.c.id.in_(id_list), _T.c.claimed_by == me)
+                        .values(claimed_by=None, claimed_until=None))
