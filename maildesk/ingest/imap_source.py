@@ -158,6 +158,10 @@ class ImapSource:
             client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
         except ssl.SSLCertVerificationError as exc:
             raise self._certificate_error(exc) from exc
+        # imapclient turns imaplib's protocol trace on (debug 5), and imaplib formats the repr of
+        # every response before the logger can drop it: for a fetched mail, twice its size in
+        # text and CPU seconds for a big one. maildesk never logs the protocol: turn it off.
+        client._imap.debug = 0
         try:
             if s.security == "starttls":
                 client.starttls(context)
