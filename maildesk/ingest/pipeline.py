@@ -72,9 +72,12 @@ class Pipeline:
     def drain(self, source: MailSource, *, limit: int | None = None) -> list[Outcome]:
         """Process everything the source has now, batch by batch; move each mail once it is committed."""
         outcomes: list[Outcome] = []
-        batch_size = self.app.settings.intake.batch_size
+        intake = self.app.settings.intake
+        batch_size = intake.batch_size
         while limit is None or len(outcomes) < limit:
-            batch = source.fetch_batch(batch_size if limit is None else min(batch_size, limit - len(outcomes)))
+            # bounded by bytes too: a batch is in memory whole, and mail can be huge
+            count = batch_size if limit is None else min(batch_size, limit - len(outcomes))
+            batch = source.fetch_batch(count, intake.batch_bytes)
             if not batch:
                 break
             results = self.process(batch)
