@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import hashlib
 import random
 import time
@@ -286,3 +287,61 @@ def test_parsing_a_typical_mail_is_fast() -> None:
         parse_mail(raw)
     per_mail = (time.perf_counter() - started) / rounds
     assert per_mail < 0.005, f"{per_mail * 1000:.2f} ms per mail"
+
+
+# --- odd and huge mail ---------------------------------------------------------------------
+
+def _head(**headers: str) -> bytes:
+    lines = [f"{name.replace('_', '-')}: {value}" for name, value in
+             {"From": "李娜 <li.na@example.com>", "To": "support@example.com", "Subject": "VPN",
+              **headers}.items()]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _base64_lines(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def _mixed(*parts: bytes, boundary: bytes = b"=_b") -> bytes:
+    head = _head(MIME_Version="1.0", Content_Type=f'multipart/mixed; boundary="{boundary.decode()}"')
+    body = b"".join(b"--" + boundary + b"\r\n" + part for part in parts)
+    return head + b"\r\n" + body + b"--" + boundary + b"--\r\n"
+
+
+TEXT_PART = "Content-Type: text/plain; charset=utf-8\r\n\r\n附件是导出的日志。\r\n".encode()
+
+
+@pytest.mark.parametrize("size", [2_000_000, 57 * 30_000, 57 * 30_000 + 1])
+def test_a_big_base64_attachment_decodes_exactly(size: int) -> None:
+    """A multi-megabyte attachment (any padding) comes out byte for byte, as the standard library decodes it."""
+    data = random.Random(size).randbytes(size)
+    attachment = (b'Content-Type: application/zip; name="logs.zip"\r\nContent-Transfer-Encoding: base64\r\n'
+                  b'Content-Disposition: attachment; filename="logs.zip"\r\n\r\n' + _base64_lines(data))
+    mail = parse_mail(_mixed(TEXT_PART, attachment))
+    (part,) = mail.attachments
+    assert (part.filename, part.size, part.data == data) == ("logs.zip", size, True)
+    assert mail.text == "附件是导出的日志。"
+    assert not any("base64" in defect for defect in mail.defects)
+
+
+def test_base64_pasted_into_a_text_comes_back_whole() -> None:
+    """A long base64 blob pasted into a plain-text mail stays in the text exactly as the stdlib reads it."""
+    blob = _base64_lines(random.Random(3).randbytes(120_000))
+    raw = _mixed(b"Content-Type: text/plain\r\n\r\nthe key is:\r\n" + blob + b"thanks\r\n")
+    mail = parse_mail(raw)
+    whole = email.message_from_bytes(raw).get_payload(0).get_payload()
+    assert mail.text == whole.replace("\r\n", "\n")
+    assert blob.decode().replace("\r\n", "\n") in mail.text
+
+
+def test_a_forwarded_mail_with_a_big_attachment_is_kept_byte_for_byte() -> None:
+    """A message/rfc822 part holding a big attachment is the same .eml attachment as the stdlib makes it."""
+    data = random.Random(5).randbytes(300_000)
+    inner = (_head(Subject="Original request", Message_ID="<inner@client.example>", MIME_Version="1.0",
+                   Content_Type='multipart/mixed; boundary="in"')
+             + b"\r\n--in\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             + _base64_lines(data) + b"--in--\r\n")
+    mail = parse_mail(_mixed(TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n" + inner))
+    (forwarded,) = mail.attachments
+    assert forwarded.filename == "Original request.eml"
+    assert parse_mail(forwarded.data).attachments[0].data == data
