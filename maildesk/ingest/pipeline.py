@@ -30,6 +30,7 @@ from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
 from maildesk.ingest.storing import store_inbound, take_stored
 from maildesk.ingest.threading import find_thread
+from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Message, ProcessedSource
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,12 @@ class Pipeline:
             if not isinstance(exc, QuarantineMail):
                 log.exception("mail %s could not be processed; quarantined", sm.source_id)
             with session.begin_nested():
+                raw_later = written_later(session, sm.raw)
                 session.add(ProcessedSource(source_id=sm.source_id, outcome="quarantined", reason=reason,
-                                            raw=sm.raw, at=now))
+                                            raw=None if raw_later else sm.raw, at=now))
+                if raw_later:
+                    session.flush()
+                    write_big(session, _SOURCES, "raw", _SOURCES.c.source_id == sm.source_id, sm.raw)
             return Outcome(sm.source_id, "quarantined", reason=reason)
 
     def _one(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
