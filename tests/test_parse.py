@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.ingest.mail import InboundMail
-from maildesk.ingest.parse import parse_mail
+from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
+from maildesk.ingest.parse import MAX_REFERENCES, parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 CST = timezone(timedelta(hours=8))
@@ -300,6 +301,41 @@ def _head(**headers: str) -> bytes:
 
 def _base64_lines(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("message_id", "stored"),
+    [
+        ("<abc123>", "abc123"),
+        ("<ab c@client.example>", "abc@client.example"),
+        ("=?utf-8?b?" + base64.b64encode("<工单7@例子.中国>".encode()).decode() + "?=", "工单7@例子.中国"),
+    ],
+)
+def test_unusual_message_ids_are_kept_normalised(message_id: str, stored: str) -> None:
+    """A Message-ID without "@", with spaces or in Chinese is kept (cleaned), not replaced by a made-up one."""
+    mail = parse_mail(_head(Message_ID=message_id) + b"\r\nhello\r\n")
+    assert mail.message_id == stored
+    assert not any("Message-ID" in defect for defect in mail.defects)
+
+
+def test_raw_8bit_and_huge_ids_in_every_threading_header_are_normalised() -> None:
+    """Raw UTF-8 ids and a 100 kB id come out the same from Message-ID, In-Reply-To and References."""
+    huge = "<" + "q" * 100_000 + "@client.example>"
+    raw = _head(Message_ID=huge, In_Reply_To=huge, References=f"<root> {huge}") + b"\r\nhello\r\n"
+    mail = parse_mail(raw.replace(b"<root>", "<根@例子.中国>".encode()))
+    assert mail.message_id == mail.in_reply_to == mail.references[-1] == normalise_message_id(huge)
+    assert len(mail.message_id.encode()) <= MAX_ID_BYTES
+    assert mail.references[0] == "根@例子.中国"
+
+
+def test_a_references_header_of_thousands_of_ids_keeps_the_root_and_the_latest() -> None:
+    """3,000 references shrink to the first and the last 99, and the trimming is a defect."""
+    refs = " ".join(f"<r{n}@client.example>" for n in range(3000))
+    mail = parse_mail(_head(References=refs) + b"\r\nhello\r\n")
+    assert len(mail.references) == MAX_REFERENCES
+    assert mail.references[0] == "r0@client.example" and mail.references[-1] == "r2999@client.example"
+    assert mail.references[1] == "r2901@client.example"
+    assert any("References" in defect for defect in mail.defects)
 
 
 def _mixed(*parts: bytes, boundary: bytes = b"=_b") -> bytes:

@@ -8,6 +8,7 @@ cases wrong (and is ~5x slower), so it is not used on this path.
 
 Memory: the parser is fed through ``maildesk.ingest.mimefeed``, which keeps big attachments
 out of it, so parsing a 57 MB mail costs about its decoded attachments, not nine times the mail.
+Ids are normalised by ``maildesk.ingest.msgids`` so that they store and match alike everywhere.
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ from maildesk.ingest.htmltext import html_to_text
 from maildesk.ingest.mail import Address, InboundMail
 from maildesk.ingest.mimebody import Body, walk
 from maildesk.ingest.mimefeed import MimeFeed
+from maildesk.ingest.msgids import normalise_message_id
 
 _log = logging.getLogger(__name__)
 
-_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+# inside the brackets an id may be folded or hold stray spaces: normalisation removes them
+_ANGLE_ID = re.compile(r"<([^<>]+)>")
 _SPACES = re.compile(r"\s+")
+# References kept for threading: the root and the most recent ones (RFC 5322 §3.6.4 allows
+# trimming); a header of thousands of ids would otherwise become one huge database lookup.
+MAX_REFERENCES = 100
 
 
 def _addresses(values: list[str], defects: Defects, name: str) -> tuple[Address, ...]:
@@ -44,11 +50,19 @@ def _addresses(values: list[str], defects: Defects, name: str) -> tuple[Address,
 
 
 def _bare_ids(value: str | None) -> tuple[str, ...]:
-    """Message ids without angle brackets, in order, each once; bare ids are accepted too."""
+    """Normalised message ids without angle brackets, in order, each once; bare ids are accepted too."""
     if not value:
         return ()
-    ids = _ANGLE_ID.findall(value) or [t.strip("<>,;") for t in value.split() if "@" in t]
-    return tuple(dict.fromkeys(ids))
+    found = _ANGLE_ID.findall(value) or [t.strip("<>,;") for t in value.split() if "@" in t]
+    return tuple(dict.fromkeys(i for i in map(normalise_message_id, found) if i))
+
+
+def _references(value: str, defects: Defects) -> tuple[str, ...]:
+    ids = _bare_ids(value)
+    if len(ids) > MAX_REFERENCES:
+        defects.add(f"References: {len(ids)} ids; kept the first and the last {MAX_REFERENCES - 1}")
+        ids = ids[:1] + ids[-(MAX_REFERENCES - 1):]
+    return ids
 
 
 def _date(value: str | None, defects: Defects) -> datetime | None:
@@ -104,7 +118,7 @@ def _build(raw: bytes, defects: Defects) -> InboundMail:
 
     message_id = next(iter(_bare_ids(_first(decoded, "message-id"))), "")
     if not message_id and (_first(decoded, "message-id") or "").strip():
-        message_id = (_first(decoded, "message-id") or "").split()[0].strip("<>")
+        message_id = normalise_message_id((_first(decoded, "message-id") or "").split()[0])
     if not message_id:
         defects.add("no Message-ID; synthesised from the raw bytes")
         message_id = hashlib.sha256(raw).hexdigest()[:32] + "@maildesk.invalid"
@@ -121,7 +135,7 @@ def _build(raw: bytes, defects: Defects) -> InboundMail:
         reply_to=_addresses(raw_values.get("reply-to", []), defects, "reply-to"),
         date=_date(_first(decoded, "date"), defects),
         in_reply_to=next(iter(_bare_ids(_first(decoded, "in-reply-to"))), None),
-        references=_bare_ids(" ".join(decoded.get("references", ()))),
+        references=_references(" ".join(decoded.get("references", ())), defects),
         text=text,
         html=html,
         attachments=tuple(body.attachments),
