@@ -14,7 +14,7 @@ import pytest
 
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
-from maildesk.ingest.parse import MAX_REFERENCES, parse_mail
+from maildesk.ingest.parse import MAX_REFERENCES, UNREADABLE_BODY, parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 CST = timezone(timedelta(hours=8))
@@ -381,3 +381,20 @@ def test_a_forwarded_mail_with_a_big_attachment_is_kept_byte_for_byte() -> None:
     (forwarded,) = mail.attachments
     assert forwarded.filename == "Original request.eml"
     assert parse_mail(forwarded.data).attachments[0].data == data
+
+
+def _nested(depth: int, sender: str = "From: 王哲 <wangzhe@example.com>\r\n") -> bytes:
+    raw = (sender + "To: support@example.com\r\nSubject: 打印机卡纸\r\nMessage-ID: <deep@client.example>\r\n").encode()
+    for level in range(depth):
+        raw += b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+    raw += "Content-Type: text/plain; charset=utf-8\r\n\r\n三楼打印机卡纸\r\n".encode()
+    for level in reversed(range(depth)):
+        raw += b"--b%d--\r\n" % level
+    return raw
+
+
+def test_mime_nested_ten_thousand_deep_still_gives_the_headers() -> None:
+    """When the body cannot be walked (the parser's recursion fails), sender, subject and id are still read."""
+    mail = parse_mail(_nested(10_000))
+    assert (mail.sender, mail.subject, mail.message_id) == ("wangzhe@example.com", "打印机卡纸", "deep@client.example")
+    assert any(defect.startswith(UNREADABLE_BODY) and "RecursionError" in defect for defect in mail.defects)

@@ -35,6 +35,11 @@ _SPACES = re.compile(r"\s+")
 # References kept for threading: the root and the most recent ones (RFC 5322 §3.6.4 allows
 # trimming); a header of thousands of ids would otherwise become one huge database lookup.
 MAX_REFERENCES = 100
+# The blank line after the headers.
+_HEADERS_END = re.compile(rb"\r?\n\r?\n")
+# Defects that say the body, or the whole mail, could not be read; the pipeline names them.
+UNREADABLE_BODY = "MIME structure unreadable, only the headers were read"
+UNPARSABLE = "unparsable mail"
 
 
 def _addresses(values: list[str], defects: Defects, name: str) -> tuple[Address, ...]:
@@ -91,8 +96,14 @@ def _first(headers: dict[str, tuple[str, ...]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _build(raw: bytes, defects: Defects) -> InboundMail:
-    feed = MimeFeed(raw)
+def _header_block(raw: bytes) -> bytes:
+    """The mail up to the blank line that ends its headers (all of it when there is none)."""
+    end = _HEADERS_END.search(raw)
+    return raw[: end.end()] if end else raw
+
+
+def _build(raw: bytes, defects: Defects, *, headers_only: bool = False) -> InboundMail:
+    feed = MimeFeed(_header_block(raw) if headers_only else raw)
     msg = feed.message()
     items = list(msg.raw_items())
     if not raw or raw.isspace():  # not raw.strip(): that copies a mail ending in a line break
@@ -109,7 +120,8 @@ def _build(raw: bytes, defects: Defects) -> InboundMail:
         raw_values.setdefault(name.strip().lower(), []).append(str(value))
 
     body = Body(feed)
-    walk(msg, body, defects)
+    if not headers_only:
+        walk(msg, body, defects)
     del msg  # the parsed tree holds the mail's text: free it before the rest is built
     html = "\n".join(body.html) if body.html else None
     text = "\n".join(body.plain)
@@ -145,16 +157,27 @@ def _build(raw: bytes, defects: Defects) -> InboundMail:
 
 
 def parse_mail(raw: bytes) -> InboundMail:
-    """Parse one mail; never raises: anything odd about it ends up in ``defects``."""
+    """Parse one mail; never raises: anything odd about it ends up in ``defects``.
+
+    When the body cannot be read (MIME nested ten thousand deep makes the standard library's
+    parser recurse until Python stops it), the headers still are: sender, subject and ids
+    make a ticket, and the raw bytes are kept with the mail.
+    """
+    raw = bytes(raw)
     defects = Defects()
     try:
-        return _build(bytes(raw), defects)
+        return _build(raw, defects)
+    except Exception as exc:
+        _log.warning("mail body could not be parsed, reading the headers only: %s: %s", type(exc).__name__, exc)
+        defects.add(f"{UNREADABLE_BODY}: {type(exc).__name__}: {str(exc)[:200]}")
+    try:
+        return _build(raw, defects, headers_only=True)
     except Exception as exc:  # the last line of defence: a mail we cannot read is still a mail
         _log.warning("mail could not be parsed: %s: %s", type(exc).__name__, exc)
-        defects.add(f"unparsable mail: {type(exc).__name__}: {exc}")
+        defects.add(f"{UNPARSABLE}: {type(exc).__name__}: {str(exc)[:200]}")
         return InboundMail(
-            raw=bytes(raw),
-            message_id=hashlib.sha256(bytes(raw)).hexdigest()[:32] + "@maildesk.invalid",
+            raw=raw,
+            message_id=hashlib.sha256(raw).hexdigest()[:32] + "@maildesk.invalid",
             subject="",
             from_addr=None,
             defects=tuple(defects),
