@@ -398,3 +398,36 @@ def test_mime_nested_ten_thousand_deep_still_gives_the_headers() -> None:
     mail = parse_mail(_nested(10_000))
     assert (mail.sender, mail.subject, mail.message_id) == ("wangzhe@example.com", "打印机卡纸", "deep@client.example")
     assert any(defect.startswith(UNREADABLE_BODY) and "RecursionError" in defect for defect in mail.defects)
+
+
+def _report(content_type: str, *, report_part: str = "message/delivery-status", wrap: bool = False) -> bytes:
+    parts = [b"Content-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n",
+             f"Content-Type: {report_part}\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+             "Final-Recipient: rfc822; li.na@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n".encode()]
+    body = b"".join(b"--r\r\n" + p for p in parts) + b"--r--\r\n"
+    if wrap:  # the report inside a multipart/mixed, as some gateways forward it
+        body = (b"--w\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n" + body + b"--w--\r\n")
+        content_type = "multipart/mixed; boundary=w"
+    head = _head(From="Mail Delivery <notices@mail.example.net>", Subject="Message not delivered: VPN",
+                 Content_Type=content_type)
+    return head + b"\r\n" + body
+
+
+@pytest.mark.parametrize(
+    ("raw", "reports"),
+    [
+        (_report("multipart/report; report-type=delivery-status; boundary=r"), ("delivery-status",)),
+        (_report("multipart/report; boundary=r"), ("delivery-status",)),  # no report-type at all
+        (_report("multipart/report; report-type*=us-ascii''delivery-status; boundary=r"), ("delivery-status",)),
+        (_report("multipart/mixed; boundary=r"), ("delivery-status",)),  # the part alone says it
+        (_report("multipart/report; report-type=delivery-status; boundary=r", wrap=True), ("delivery-status",)),
+        (_report("multipart/report; report-type=disposition-notification; boundary=r",
+                 report_part="message/disposition-notification"), ("disposition-notification",)),
+        (_mixed(TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n"
+                + _report("multipart/report; report-type=delivery-status; boundary=r")), ()),  # forwarded as a file
+        (fixture("gb2312_foxmail.eml"), ()),
+    ],
+)
+def test_reports_are_known_by_their_mime_structure(raw: bytes, reports: tuple[str, ...]) -> None:
+    """A delivery or read report is recognised by its parts, however the sender labels or wraps it."""
+    assert parse_mail(raw).reports == reports

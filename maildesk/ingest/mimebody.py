@@ -1,4 +1,4 @@
-"""One walk over a parsed mail's MIME tree: its text, its HTML, its attachments.
+"""One walk over a parsed mail's MIME tree: its text, its HTML, its attachments, the reports it makes.
 
 Whatever is wrong with a part becomes a defect and costs only that part: charsets that lie,
 mangled RFC 2231 file names, cut-off base64, nesting deeper than ``_MAX_DEPTH``.
@@ -19,6 +19,13 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I
 _MAX_DEPTH = 20
 # base64 as mail clients write it: the alphabet in lines, padding only at the end.
 _CLEAN_BASE64 = re.compile(r"[A-Za-z0-9+/\s]*=?=?\s*")
+# What part types say that a mail is a report, and of which kind (RFC 3462, 3464, 3798, 6533).
+_REPORT_PARTS = {
+    "message/delivery-status": "delivery-status",
+    "message/global-delivery-status": "delivery-status",
+    "message/disposition-notification": "disposition-notification",
+    "message/global-disposition-notification": "disposition-notification",
+}
 
 
 def _raw_param(
@@ -119,6 +126,13 @@ class Body:
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
+        self.reports: list[str] = []
+
+    def note_report(self, part: Message, ctype: str) -> None:
+        """A report part or container (delivery status, read receipt) tells what the mail is."""
+        kind = _text_param(part, "report-type") if ctype == "multipart/report" else _REPORT_PARTS.get(ctype, "")
+        if kind and kind not in self.reports:
+            self.reports.append(kind)
 
 
 def _text_part(part: Message, ctype: str, body: Body, defects: Defects) -> None:
@@ -152,6 +166,7 @@ def _walk_part(part: Message, body: Body, defects: Defects, depth: int) -> None:
         defects.add("MIME nesting too deep; inner parts ignored")
         return
     ctype = part.get_content_type()
+    body.note_report(part, ctype)
     if ctype.startswith("multipart/"):
         if not part.is_multipart():  # no usable boundary: the "parts" are one text, maybe readable
             _text_part(part, "text/plain", body, defects)

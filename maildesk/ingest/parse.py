@@ -120,7 +120,9 @@ def _build(raw: bytes, defects: Defects, *, headers_only: bool = False) -> Inbou
         raw_values.setdefault(name.strip().lower(), []).append(str(value))
 
     body = Body(feed)
-    if not headers_only:
+    if headers_only:
+        body.note_report(msg, msg.get_content_type())  # what the top header says is all there is
+    else:
         walk(msg, body, defects)
     del msg  # the parsed tree holds the mail's text: free it before the rest is built
     html = "\n".join(body.html) if body.html else None
@@ -153,6 +155,7 @@ def _build(raw: bytes, defects: Defects, *, headers_only: bool = False) -> Inbou
         attachments=tuple(body.attachments),
         headers=decoded,
         defects=tuple(defects),
+        reports=tuple(body.reports),
     )
 
 
