@@ -14,7 +14,7 @@ import pytest
 
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
-from maildesk.ingest.parse import MAX_REFERENCES, UNREADABLE_BODY, parse_mail
+from maildesk.ingest.parse import MAX_NAME_CHARS, MAX_REFERENCES, UNREADABLE_BODY, parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 CST = timezone(timedelta(hours=8))
@@ -431,3 +431,12 @@ def _report(content_type: str, *, report_part: str = "message/delivery-status", 
 def test_reports_are_known_by_their_mime_structure(raw: bytes, reports: tuple[str, ...]) -> None:
     """A delivery or read report is recognised by its parts, however the sender labels or wraps it."""
     assert parse_mail(raw).reports == reports
+
+
+def test_names_and_addresses_wider_than_the_store_are_cut_or_refused() -> None:
+    """A 300-character display name is cut to 200; a 400-character address is no address, with a defect."""
+    named = parse_mail(_head(From=f"{'张' * 300} <zhang@example.com>") + b"\r\nhi\r\n")
+    assert named.from_addr is not None and named.from_addr.name == "张" * MAX_NAME_CHARS
+    huge = parse_mail(_head(From=f"{'a' * 400}@example.com") + b"\r\nhi\r\n")
+    assert huge.from_addr is None
+    assert any("address of 412 characters" in defect for defect in huge.defects)

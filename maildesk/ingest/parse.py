@@ -40,6 +40,10 @@ _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 # Defects that say the body, or the whole mail, could not be read; the pipeline names them.
 UNREADABLE_BODY = "MIME structure unreadable, only the headers were read"
 UNPARSABLE = "unparsable mail"
+# As wide as the store's address and name columns, which PostgreSQL enforces and SQLite does not:
+# cut (names) or refused (addresses) here, a mail fares the same on both.
+MAX_ADDRESS_CHARS = 320
+MAX_NAME_CHARS = 200
 
 
 def _addresses(values: list[str], defects: Defects, name: str) -> tuple[Address, ...]:
@@ -49,8 +53,10 @@ def _addresses(values: list[str], defects: Defects, name: str) -> tuple[Address,
         text = _SPACES.sub(" ", raw_to_text(value, defects, f"header {name}"))
         for display, mailbox in email.utils.getaddresses([text]):
             addr = CONTROL_CHARS.sub("", mailbox).strip().lower()
-            if addr:
-                found.append(Address(decode_words(display, defects).strip("\"' "), addr))
+            if len(addr) > MAX_ADDRESS_CHARS:  # no server delivers to it; PostgreSQL would refuse to store it
+                defects.add(f"header {name}: an address of {len(addr)} characters ignored")
+            elif addr:
+                found.append(Address(decode_words(display, defects).strip("\"' ")[:MAX_NAME_CHARS], addr))
     return tuple(found)
 
 

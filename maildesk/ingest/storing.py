@@ -19,6 +19,8 @@ _BLOBS = Blob.metadata.tables[Blob.__tablename__]
 # values as parameters, not in the statement: SQLAlchemy's statement cache would keep them alive
 _INSERT_BLOB = insert(_BLOBS).values(sha256=bindparam("digest"), data=bindparam("data"))
 _MESSAGES = Message.metadata.tables[Message.__tablename__]
+# Attachment.content_type is String(200): PostgreSQL refuses more, SQLite would keep it; cut on both
+_CONTENT_TYPE_CHARS = 200
 
 
 def _stored(session: Session) -> dict[str, Message]:
@@ -63,7 +65,7 @@ def store_inbound(
             if data_later:
                 write_big(session, _BLOBS, "data", _BLOBS.c.sha256 == digest, part.data)
         session.add(Attachment(message_id=message.id, filename=part.filename or "attachment",
-                               content_type=part.content_type, size=part.size, sha256=digest))
+                               content_type=part.content_type[:_CONTENT_TYPE_CHARS], size=part.size, sha256=digest))
     if ticket is not None:
         ticket.message_count = (ticket.message_count or 0) + 1
         ticket.last_public_at = now
