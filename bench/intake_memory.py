@@ -103,15 +103,26 @@ def _run(*args: Any) -> tuple[int, float, int]:
     return result  # type: ignore[no-any-return]
 
 
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 def _database(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}"
     import psycopg
 
-    name = f"maildesk_bench_mem_{int(time.time())}_{os.getpid()}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    name = f"maildesk_bench_mem_{time.time_ns()}_{os.getpid()}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    return PG_SERVER.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop(db_url: str) -> None:
+    if db_url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -144,6 +155,7 @@ def main() -> None:
                     over = (rss - floor) / 1024
                     print(f"{n:>5} {args.mb:>7.0f} {'run once':<9} {created:>7} {elapsed:>7.1f} "
                           f"{rss / 1024:>7.0f}MB {over:>8.0f}MB {over / args.mb:>13.1f}x")
+                _drop(db_url)
                 shutil.rmtree(workdir, ignore_errors=True)
     finally:
         server.stop()
