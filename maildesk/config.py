@@ -81,6 +81,9 @@ class IntakeConfig(_Section):
     ack_limit_per_hour: int = Field(default=5, ge=0)
     reopen_days: int = Field(default=7, ge=0)
     batch_size: int = Field(default=100, ge=1)
+    # bytes of mail per batch, by the sizes the mailbox reports: a batch is held in memory whole;
+    # a mail larger than this makes a batch of its own
+    batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
     # authserv-ids of the operator's own mail server: only its Authentication-Results prove a staff sender
     trusted_authserv_ids: list[str] = Field(default_factory=list)
     # other addresses that reach this desk (aliases): never answered, never made watchers

@@ -22,6 +22,7 @@ from maildesk.outbound.compose import (
     strip_subject,
     tag_subject,
     ticket_tag_pattern,
+    writable_id,
 )
 
 CST = timezone(timedelta(hours=8))
@@ -115,6 +116,37 @@ def test_threading_headers() -> None:
     assert msg["Message-ID"] == "<maildesk.out-17@example.cn>"
     assert msg["In-Reply-To"] == "<abc@mail.example.cn>"
     assert msg["References"].split() == ["<root@example.cn>", "<abc@mail.example.cn>"]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "abc123",  # no "@"
+        "工单7@例子.中国",  # non-ASCII
+        "x" * 64 + "\u2026" + "0f" * 20,  # the stored form of a 100 kB id
+        "a" * 990 + "@x.cn",  # longer than a header line
+        "a b@x.cn",  # a space
+        "a@b@x.cn",  # two "@"
+        "a@x.cn\r\nBcc: evil@example.com",  # a header of its own
+    ],
+)
+def test_ids_that_may_not_be_written_are_left_out_of_the_thread_headers(odd: str) -> None:
+    """An answer to a mail with an odd id is still composed: that id is left out, the valid ones kept."""
+    raw = _mail(in_reply_to=odd, references=["root@example.cn", odd])
+    msg = _parse(raw)
+    assert msg["In-Reply-To"] is None
+    assert msg["References"] == "<root@example.cn>"
+    assert b"Bcc" not in raw and b"evil" not in raw
+    assert writable_id(odd) is None
+
+
+def test_valid_ids_are_written_as_they_are() -> None:
+    """Ids of common clients (Gmail's "+" and "=", a [literal] domain) pass unchanged."""
+    ids = ["CAH+x=Yq_1@mail.gmail.com", "20261122.4f2a@[192.0.2.7]", "<abc@mail.example.cn>"]
+    assert [writable_id(i) for i in ids] == [ids[0], ids[1], "abc@mail.example.cn"]
+    msg = _parse(_mail(in_reply_to=ids[0], references=ids[1:]))
+    assert msg["In-Reply-To"] == f"<{ids[0]}>"
+    assert msg["References"].split() == [f"<{ids[1]}>", "<abc@mail.example.cn>", f"<{ids[0]}>"]
 
 
 def test_long_references_stay_matchable() -> None:

@@ -195,3 +195,44 @@ def test_open_paths_refuses_a_missing_path(tmp_path: Path) -> None:
     """A path that does not exist fails early with its name in the message."""
     with pytest.raises(MailPathError, match="nowhere"):
         open_paths([tmp_path / "nowhere"])
+
+
+def _sized(folder: Path, sizes: list[int]) -> list[Path]:
+    """Files of the given sizes, named in order (padding after the headers, so they stay mail)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, size in enumerate(sizes):
+        head = chinese_mail(n)
+        path = folder / f"{n:03d}.eml"
+        path.write_bytes(head + b"x" * (size - len(head)))
+        paths.append(path)
+    return paths
+
+
+def test_eml_batches_are_bounded_by_bytes_and_a_big_file_comes_alone(tmp_path: Path) -> None:
+    """With 10 kB a batch: 4+4 kB together, then a 30 kB file alone, then the rest; none twice, none lost."""
+    paths = _sized(tmp_path, [4_000, 4_000, 4_000, 30_000, 2_000, 2_000])
+    source = EmlFiles(paths)
+    batches = [source.fetch_batch(100, max_bytes=10_000) for _ in range(5)]
+    assert [len(b) for b in batches] == [2, 1, 1, 2, 0]
+    assert [len(m.raw) for m in batches[2]] == [30_000]
+    assert [m.raw for b in batches for m in b] == [p.read_bytes() for p in paths]
+
+
+def test_maildir_batches_are_bounded_by_bytes(tmp_path: Path) -> None:
+    """A Maildir hands out what fits in the byte bound, judged by file size before reading."""
+    root = make_maildir(tmp_path / "md", [], [])
+    for n, path in enumerate(_sized(tmp_path / "files", [6_000, 6_000, 6_000, 1_000])):
+        path.rename(root / "new" / f"1700000000.{n}.host")
+    source = MaildirSource(root)
+    assert [len(source.fetch_batch(100, max_bytes=12_000)) for _ in range(3)] == [2, 2, 0]
+
+
+def test_several_sources_share_one_byte_bound(tmp_path: Path) -> None:
+    """Across .eml files and a Maildir the bound holds for the batch as a whole."""
+    emls = _sized(tmp_path / "a", [5_000, 5_000])
+    root = make_maildir(tmp_path / "md", [], [])
+    for n, path in enumerate(_sized(tmp_path / "b", [5_000, 5_000])):
+        path.rename(root / "new" / f"1700000000.{n}.host")
+    source = MultiSource([EmlFiles(emls), MaildirSource(root)])
+    assert [len(source.fetch_batch(100, max_bytes=10_000)) for _ in range(3)] == [2, 2, 0]

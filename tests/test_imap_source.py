@@ -250,3 +250,14 @@ def test_new_uidvalidity_offers_mail_again_and_leaves_old_ids_alone(
         assert len(mailbox.uids("Intake")) == 1  # the stale id did not move the new mail
         source.mark_done([new.source_id])
     assert mailbox.uids("Intake") == []
+
+
+def test_batches_are_bounded_by_bytes_from_the_sizes_the_server_reports(mailbox: Mailbox) -> None:
+    """With 100 kB a batch, 40 kB mails come two at a time and a 300 kB mail alone; all once, in order."""
+    raws = [chinese_mail(n) + b"\r\n" + b"x" * size for n, size in
+            enumerate([40_000, 40_000, 40_000, 300_000, 40_000])]
+    mailbox.append_many("INBOX", raws)
+    with ImapSource(mailbox.settings()) as source:
+        batches = [source.fetch_batch(100, max_bytes=100_000) for _ in range(5)]
+        assert [len(b) for b in batches] == [2, 1, 1, 1, 0]
+        assert [m.raw for b in batches for m in b] == raws

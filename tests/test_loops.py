@@ -121,6 +121,37 @@ def test_real_mails_are_classified(name: str, kind: MailKind) -> None:
     assert kind_of(parse_mail((FIXTURES / name).read_bytes())) == kind
 
 
+def report(content_type: str, part_type: str = "message/delivery-status", *, wrapped: bool = False) -> InboundMail:
+    """A delivery report as a robot that does not call itself MAILER-DAEMON sends it."""
+    parts = (b"--r\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+             b"--r\r\nContent-Type: " + part_type.encode() + b"\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+             b"Final-Recipient: rfc822; nobody@corp.example.cn\r\nAction: failed\r\nStatus: 5.1.1\r\n--r--\r\n")
+    if wrapped:
+        parts = b"--w\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n" + parts + b"--w--\r\n"
+        content_type = "multipart/mixed; boundary=w"
+    head = ("From: Mail Delivery <notifications@mail.example.net>\r\nTo: support@corp.example.cn\r\n"
+            f"Subject: Message not delivered: 报销系统无法登录\r\nContent-Type: {content_type}\r\n\r\n")
+    return parse_mail(head.encode() + parts)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (report("multipart/report; boundary=r"), MailKind.BOUNCE),
+        (report("multipart/report; report-type*=us-ascii''delivery-status; boundary=r"), MailKind.BOUNCE),
+        (report("multipart/mixed; boundary=r"), MailKind.BOUNCE),
+        (report("multipart/report; report-type=delivery-status; boundary=r", wrapped=True), MailKind.BOUNCE),
+        (report("multipart/report; boundary=r", "message/global-delivery-status"), MailKind.BOUNCE),
+        (report("multipart/report; boundary=r", "message/disposition-notification"), MailKind.AUTO_REPLY),
+    ],
+)  # fmt: skip
+def test_reports_are_known_by_structure_whoever_sends_them(message: InboundMail, kind: MailKind) -> None:
+    """A delivery report from any sender, unlabelled or wrapped, is a bounce; a read report an auto-reply."""
+    result = classify(message, OWN)
+    assert result.kind == kind
+    assert "notification" in result.reason or "delivery" in result.reason
+
+
 @pytest.mark.parametrize(
     ("message", "kind"),
     [

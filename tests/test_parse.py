@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import hashlib
 import random
 import time
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.ingest.mail import InboundMail
-from maildesk.ingest.parse import parse_mail
+from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
+from maildesk.ingest.parse import MAX_NAME_CHARS, MAX_REFERENCES, UNREADABLE_BODY, parse_mail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 CST = timezone(timedelta(hours=8))
@@ -286,3 +288,155 @@ def test_parsing_a_typical_mail_is_fast() -> None:
         parse_mail(raw)
     per_mail = (time.perf_counter() - started) / rounds
     assert per_mail < 0.005, f"{per_mail * 1000:.2f} ms per mail"
+
+
+# --- odd and huge mail ---------------------------------------------------------------------
+
+def _head(**headers: str) -> bytes:
+    lines = [f"{name.replace('_', '-')}: {value}" for name, value in
+             {"From": "李娜 <li.na@example.com>", "To": "support@example.com", "Subject": "VPN",
+              **headers}.items()]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _base64_lines(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("message_id", "stored"),
+    [
+        ("<abc123>", "abc123"),
+        ("<ab c@client.example>", "abc@client.example"),
+        ("=?utf-8?b?" + base64.b64encode("<工单7@例子.中国>".encode()).decode() + "?=", "工单7@例子.中国"),
+    ],
+)
+def test_unusual_message_ids_are_kept_normalised(message_id: str, stored: str) -> None:
+    """A Message-ID without "@", with spaces or in Chinese is kept (cleaned), not replaced by a made-up one."""
+    mail = parse_mail(_head(Message_ID=message_id) + b"\r\nhello\r\n")
+    assert mail.message_id == stored
+    assert not any("Message-ID" in defect for defect in mail.defects)
+
+
+def test_raw_8bit_and_huge_ids_in_every_threading_header_are_normalised() -> None:
+    """Raw UTF-8 ids and a 100 kB id come out the same from Message-ID, In-Reply-To and References."""
+    huge = "<" + "q" * 100_000 + "@client.example>"
+    raw = _head(Message_ID=huge, In_Reply_To=huge, References=f"<root> {huge}") + b"\r\nhello\r\n"
+    mail = parse_mail(raw.replace(b"<root>", "<根@例子.中国>".encode()))
+    assert mail.message_id == mail.in_reply_to == mail.references[-1] == normalise_message_id(huge)
+    assert len(mail.message_id.encode()) <= MAX_ID_BYTES
+    assert mail.references[0] == "根@例子.中国"
+
+
+def test_a_references_header_of_thousands_of_ids_keeps_the_root_and_the_latest() -> None:
+    """3,000 references shrink to the first and the last 99, and the trimming is a defect."""
+    refs = " ".join(f"<r{n}@client.example>" for n in range(3000))
+    mail = parse_mail(_head(References=refs) + b"\r\nhello\r\n")
+    assert len(mail.references) == MAX_REFERENCES
+    assert mail.references[0] == "r0@client.example" and mail.references[-1] == "r2999@client.example"
+    assert mail.references[1] == "r2901@client.example"
+    assert any("References" in defect for defect in mail.defects)
+
+
+def _mixed(*parts: bytes, boundary: bytes = b"=_b") -> bytes:
+    head = _head(MIME_Version="1.0", Content_Type=f'multipart/mixed; boundary="{boundary.decode()}"')
+    body = b"".join(b"--" + boundary + b"\r\n" + part for part in parts)
+    return head + b"\r\n" + body + b"--" + boundary + b"--\r\n"
+
+
+TEXT_PART = "Content-Type: text/plain; charset=utf-8\r\n\r\n附件是导出的日志。\r\n".encode()
+
+
+@pytest.mark.parametrize("size", [2_000_000, 57 * 30_000, 57 * 30_000 + 1])
+def test_a_big_base64_attachment_decodes_exactly(size: int) -> None:
+    """A multi-megabyte attachment (any padding) comes out byte for byte, as the standard library decodes it."""
+    data = random.Random(size).randbytes(size)
+    attachment = (b'Content-Type: application/zip; name="logs.zip"\r\nContent-Transfer-Encoding: base64\r\n'
+                  b'Content-Disposition: attachment; filename="logs.zip"\r\n\r\n' + _base64_lines(data))
+    mail = parse_mail(_mixed(TEXT_PART, attachment))
+    (part,) = mail.attachments
+    assert (part.filename, part.size, part.data == data) == ("logs.zip", size, True)
+    assert mail.text == "附件是导出的日志。"
+    assert not any("base64" in defect for defect in mail.defects)
+
+
+def test_base64_pasted_into_a_text_comes_back_whole() -> None:
+    """A long base64 blob pasted into a plain-text mail stays in the text exactly as the stdlib reads it."""
+    blob = _base64_lines(random.Random(3).randbytes(120_000))
+    raw = _mixed(b"Content-Type: text/plain\r\n\r\nthe key is:\r\n" + blob + b"thanks\r\n")
+    mail = parse_mail(raw)
+    whole = email.message_from_bytes(raw).get_payload(0).get_payload()
+    assert mail.text == whole.replace("\r\n", "\n")
+    assert blob.decode().replace("\r\n", "\n") in mail.text
+
+
+def test_a_forwarded_mail_with_a_big_attachment_is_kept_byte_for_byte() -> None:
+    """A message/rfc822 part holding a big attachment is the same .eml attachment as the stdlib makes it."""
+    data = random.Random(5).randbytes(300_000)
+    inner = (_head(Subject="Original request", Message_ID="<inner@client.example>", MIME_Version="1.0",
+                   Content_Type='multipart/mixed; boundary="in"')
+             + b"\r\n--in\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             + _base64_lines(data) + b"--in--\r\n")
+    mail = parse_mail(_mixed(TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n" + inner))
+    (forwarded,) = mail.attachments
+    assert forwarded.filename == "Original request.eml"
+    assert parse_mail(forwarded.data).attachments[0].data == data
+
+
+def _nested(depth: int, sender: str = "From: 王哲 <wangzhe@example.com>\r\n") -> bytes:
+    raw = (sender + "To: support@example.com\r\nSubject: 打印机卡纸\r\nMessage-ID: <deep@client.example>\r\n").encode()
+    for level in range(depth):
+        raw += b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+    raw += "Content-Type: text/plain; charset=utf-8\r\n\r\n三楼打印机卡纸\r\n".encode()
+    for level in reversed(range(depth)):
+        raw += b"--b%d--\r\n" % level
+    return raw
+
+
+def test_mime_nested_ten_thousand_deep_still_gives_the_headers() -> None:
+    """When the body cannot be walked (the parser's recursion fails), sender, subject and id are still read."""
+    mail = parse_mail(_nested(10_000))
+    assert (mail.sender, mail.subject, mail.message_id) == ("wangzhe@example.com", "打印机卡纸", "deep@client.example")
+    assert any(defect.startswith(UNREADABLE_BODY) and "RecursionError" in defect for defect in mail.defects)
+
+
+def _report(content_type: str, *, report_part: str = "message/delivery-status", wrap: bool = False) -> bytes:
+    parts = [b"Content-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n",
+             f"Content-Type: {report_part}\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+             "Final-Recipient: rfc822; li.na@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n".encode()]
+    body = b"".join(b"--r\r\n" + p for p in parts) + b"--r--\r\n"
+    if wrap:  # the report inside a multipart/mixed, as some gateways forward it
+        body = (b"--w\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n" + body + b"--w--\r\n")
+        content_type = "multipart/mixed; boundary=w"
+    head = _head(From="Mail Delivery <notices@mail.example.net>", Subject="Message not delivered: VPN",
+                 Content_Type=content_type)
+    return head + b"\r\n" + body
+
+
+@pytest.mark.parametrize(
+    ("raw", "reports"),
+    [
+        (_report("multipart/report; report-type=delivery-status; boundary=r"), ("delivery-status",)),
+        (_report("multipart/report; boundary=r"), ("delivery-status",)),  # no report-type at all
+        (_report("multipart/report; report-type*=us-ascii''delivery-status; boundary=r"), ("delivery-status",)),
+        (_report("multipart/mixed; boundary=r"), ("delivery-status",)),  # the part alone says it
+        (_report("multipart/report; report-type=delivery-status; boundary=r", wrap=True), ("delivery-status",)),
+        (_report("multipart/report; report-type=disposition-notification; boundary=r",
+                 report_part="message/disposition-notification"), ("disposition-notification",)),
+        (_mixed(TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n"
+                + _report("multipart/report; report-type=delivery-status; boundary=r")), ()),  # forwarded as a file
+        (fixture("gb2312_foxmail.eml"), ()),
+    ],
+)
+def test_reports_are_known_by_their_mime_structure(raw: bytes, reports: tuple[str, ...]) -> None:
+    """A delivery or read report is recognised by its parts, however the sender labels or wraps it."""
+    assert parse_mail(raw).reports == reports
+
+
+def test_names_and_addresses_wider_than_the_store_are_cut_or_refused() -> None:
+    """A 300-character display name is cut to 200; a 400-character address is no address, with a defect."""
+    named = parse_mail(_head(From=f"{'张' * 300} <zhang@example.com>") + b"\r\nhi\r\n")
+    assert named.from_addr is not None and named.from_addr.name == "张" * MAX_NAME_CHARS
+    huge = parse_mail(_head(From=f"{'a' * 400}@example.com") + b"\r\nhi\r\n")
+    assert huge.from_addr is None
+    assert any("address of 412 characters" in defect for defect in huge.defects)

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from maildesk.errors import MaildeskError
@@ -45,21 +45,9 @@ class EmlFiles:
         self._done: set[Path] = set()
         self._handed_out: set[Path] = set()
 
-    def fetch_batch(self, limit: int) -> list[SourceMessage]:
-        messages: list[SourceMessage] = []
-        for path in self._paths:
-            if len(messages) >= limit:
-                break
-            if path in self._done or path in self._handed_out:
-                continue
-            self._handed_out.add(path)
-            try:
-                raw = path.read_bytes()
-            except OSError as exc:
-                log.error("cannot read %s, skipped: %s", path, exc)
-                continue
-            messages.append(SourceMessage(file_source_id(path, raw), raw))
-        return messages
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
+        waiting = (path for path in self._paths if path not in self._done)
+        return _take(waiting, limit, max_bytes, self._handed_out, report_missing=True)
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
         for source_id in source_ids:
@@ -103,31 +91,16 @@ class MaildirSource:
         self.quarantined = _make_maildir(self.path / quarantine)
         self._sleep = sleep
         self._clock = clock
-        self._handed_out: set[str] = set()
+        self._handed_out: set[Path] = set()
         self._seen_new: set[str] = set()
 
-    def fetch_batch(self, limit: int) -> list[SourceMessage]:
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
         new = _message_names(self.path / "new")
         self._seen_new.update(new)
         candidates = [self.path / "new" / n for n in new] + [
             self.path / "cur" / n for n in _message_names(self.path / "cur")
         ]
-        messages: list[SourceMessage] = []
-        for path in candidates:
-            if len(messages) >= limit:
-                break
-            if str(path) in self._handed_out:
-                continue
-            self._handed_out.add(str(path))
-            try:
-                raw = path.read_bytes()
-            except FileNotFoundError:  # taken by another reader since the listing
-                continue
-            except OSError as exc:
-                log.error("cannot read %s, skipped: %s", path, exc)
-                continue
-            messages.append(SourceMessage(file_source_id(path, raw), raw))
-        return messages
+        return _take(candidates, limit, max_bytes, self._handed_out, report_missing=False)
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
         for source_id in source_ids:
@@ -185,14 +158,18 @@ class MultiSource:
         self._sources = list(sources)
         self._owner: dict[str, MailSource] = {}
 
-    def fetch_batch(self, limit: int) -> list[SourceMessage]:
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
         messages: list[SourceMessage] = []
+        room = max_bytes
         for source in self._sources:
-            if len(messages) >= limit:
+            if len(messages) >= limit or (room is not None and room <= 0):
                 break
-            batch = source.fetch_batch(limit - len(messages))
+            # a source hands out its first message whatever its size: the batch may go over by one
+            batch = source.fetch_batch(limit - len(messages), room)
             self._owner.update((message.source_id, source) for message in batch)
             messages.extend(batch)
+            if room is not None:
+                room -= sum(len(message.raw) for message in batch)
         return messages
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
@@ -241,6 +218,39 @@ def open_paths(paths: Sequence[Path]) -> MailSource:
     if loose_files:
         sources.append(EmlFiles(loose_files))
     return sources[0] if len(sources) == 1 else MultiSource(sources)
+
+
+def _take(
+    paths: Iterable[Path], limit: int, max_bytes: int | None, handed_out: set[Path], *, report_missing: bool,
+) -> list[SourceMessage]:
+    """Read the next files not handed out yet, up to `limit` of them and `max_bytes` together."""
+    messages: list[SourceMessage] = []
+    total = 0
+    for path in paths:
+        if len(messages) >= limit:
+            break
+        if path in handed_out:
+            continue
+        if max_bytes is not None and messages:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0  # gone or unreadable: reading it says which, below
+            if total + size > max_bytes:
+                break  # left for the next batch
+        handed_out.add(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            if report_missing:  # a file the operator named; in a Maildir another reader took it
+                log.error("cannot read %s, skipped: %s", path, exc)
+            continue
+        except OSError as exc:
+            log.error("cannot read %s, skipped: %s", path, exc)
+            continue
+        messages.append(SourceMessage(file_source_id(path, raw), raw))
+        total += len(raw)
+    return messages
 
 
 def _make_maildir(path: Path) -> Path:

@@ -109,10 +109,10 @@ class ImapSource:
 
     # --- MailSource ------------------------------------------------------------------------
 
-    def fetch_batch(self, limit: int) -> list[SourceMessage]:
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
         if limit < 1:
             return []
-        return self._call("fetch", lambda client: self._fetch(client, limit))
+        return self._call("fetch", lambda client: self._fetch(client, limit, max_bytes))
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
         if not source_ids:
@@ -158,6 +158,10 @@ class ImapSource:
             client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
         except ssl.SSLCertVerificationError as exc:
             raise self._certificate_error(exc) from exc
+        # imapclient turns imaplib's protocol trace on (debug 5), and imaplib formats the repr of
+        # every response before the logger can drop it: for a fetched mail, twice its size in
+        # text and CPU seconds for a big one. maildesk never logs the protocol: turn it off.
+        client._imap.debug = 0
         try:
             if s.security == "starttls":
                 client.starttls(context)
@@ -270,7 +274,7 @@ class ImapSource:
 
     # --- operations on a live connection ---------------------------------------------------
 
-    def _fetch(self, client: Any, limit: int) -> list[SourceMessage]:
+    def _fetch(self, client: Any, limit: int, max_bytes: int | None) -> list[SourceMessage]:
         if self._reselect:
             # a new pass: SELECT again, as some servers (Dovecot) keep showing a folder that was
             # deleted and recreated under a session; the fresh UIDVALIDITY reveals it
@@ -278,6 +282,10 @@ class ImapSource:
             self._reselect = False
         uids = sorted(client.search(["NOT", "DELETED"]))
         wanted = [uid for uid in uids if uid not in self._handed_out][:limit]
+        if max_bytes is not None and len(wanted) > 1:
+            # sizes first (a few bytes a message), so that only what fits is downloaded
+            sizes: dict[int, dict[bytes, Any]] = client.fetch(wanted, [b"RFC822.SIZE"])
+            wanted = _fitting(wanted, [int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) for uid in wanted], max_bytes)
         messages: list[SourceMessage] = []
         size = self.settings.batch_size
         for start in range(0, len(wanted), size):
@@ -357,6 +365,16 @@ class ImapSource:
             else:
                 uids.append(int(uid))
         return sorted(set(uids))
+
+
+def _fitting(uids: list[int], sizes: list[int], max_bytes: int) -> list[int]:
+    """The leading UIDs whose sizes add up to at most `max_bytes`, and always the first one."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size
+        if count and total > max_bytes:
+            return uids[:count]
+    return uids
 
 
 def _ensure_folder(client: Any, folder: str) -> None:

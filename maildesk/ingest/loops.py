@@ -1,8 +1,9 @@
 """Which mails must never be answered: our own, bounces, auto-replies and list mail.
 
 The rules are a table, checked in order; the first that fires decides and says why.
-Evidence from headers comes before guesses from the subject, and within each, the kinds
-rank OWN > BOUNCE > AUTO_REPLY > LIST. A subject guess is anchored at the start and needs
+Evidence from headers and the MIME structure comes before guesses from the subject (a
+delivery report is known by its delivery-status part, not by its sender's name), and within
+each, the kinds rank OWN > BOUNCE > AUTO_REPLY > LIST. A subject guess is anchored at the start and needs
 the separator senders put after it ("自动回复：…", "Undeliverable: …"), so that a person
 asking about auto-replies ("Outlook 自动回复怎么设置") or bounces ("退信问题咨询") still
 gets a ticket.
@@ -85,7 +86,11 @@ def _report_type(ctx: _Context) -> str:
 
 
 def _delivery_report(ctx: _Context) -> str | None:
-    return "delivery status report (multipart/report)" if _report_type(ctx) == "delivery-status" else None
+    # by structure, whoever sent it: a robot need not call itself MAILER-DAEMON, nor label its
+    # report (the report-type may be missing, RFC 2231-encoded, or the report sit in a multipart/mixed)
+    if "delivery-status" in ctx.mail.reports or _report_type(ctx) == "delivery-status":
+        return "delivery status report (multipart/report or a message/delivery-status part)"
+    return None
 
 
 def _failed_recipients(ctx: _Context) -> str | None:
@@ -136,7 +141,9 @@ def _precedence(*values: str) -> _Rule:
 
 
 def _read_receipt(ctx: _Context) -> str | None:
-    return "read receipt (disposition notification)" if _report_type(ctx) == "disposition-notification" else None
+    if "disposition-notification" in ctx.mail.reports or _report_type(ctx) == "disposition-notification":
+        return "read receipt (disposition notification)"
+    return None
 
 
 def _subject(pattern: re.Pattern[str], looks_like: str) -> _Rule:

@@ -57,6 +57,9 @@ class InboundMail:
     # lower-cased header name -> every decoded value, in order
     headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     defects: tuple[str, ...] = ()
+    # the reports its MIME structure makes it ("delivery-status", "disposition-notification"):
+    # a multipart/report of that type or a part of its kind, whatever the sender calls itself
+    reports: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         """The first value of a header, decoded, or None."""

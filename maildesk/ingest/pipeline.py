@@ -25,11 +25,12 @@ from maildesk.errors import MaildeskError
 from maildesk.ingest.loops import MailKind, classify
 from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.newticket import start_ticket
-from maildesk.ingest.parse import parse_mail
+from maildesk.ingest.parse import UNPARSABLE, parse_mail
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
 from maildesk.ingest.storing import store_inbound, take_stored
 from maildesk.ingest.threading import FOREIGN_FLAG, find_thread
+from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Message, ProcessedSource
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ _SETTLE = (
     update(_SOURCES).where(_SOURCES.c.source_id == bindparam("source"))
     .values(outcome=bindparam("outcome_"), message_pk=bindparam("message_pk_"))
 )
+# a reason is read by a person in a log line and `run --json`: an exception may quote a whole mail
+MAX_REASON_CHARS = 500
 
 
 class QuarantineMail(MaildeskError):
@@ -62,6 +65,13 @@ class Outcome:
         return self.result != "quarantined"
 
 
+class _Step:
+    """What the pipeline is doing with a mail, so that a failure says where it happened."""
+
+    def __init__(self) -> None:
+        self.doing = "checking the source id"
+
+
 class Pipeline:
     """Turns source messages into tickets; ``clock`` gives the time of each batch."""
 
@@ -72,9 +82,12 @@ class Pipeline:
     def drain(self, source: MailSource, *, limit: int | None = None) -> list[Outcome]:
         """Process everything the source has now, batch by batch; move each mail once it is committed."""
         outcomes: list[Outcome] = []
-        batch_size = self.app.settings.intake.batch_size
+        intake = self.app.settings.intake
+        batch_size = intake.batch_size
         while limit is None or len(outcomes) < limit:
-            batch = source.fetch_batch(batch_size if limit is None else min(batch_size, limit - len(outcomes)))
+            # bounded by bytes too: a batch is in memory whole, and mail can be huge
+            count = batch_size if limit is None else min(batch_size, limit - len(outcomes))
+            batch = source.fetch_batch(count, intake.batch_bytes)
             if not batch:
                 break
             results = self.process(batch)
@@ -98,38 +111,51 @@ class Pipeline:
         return outcomes
 
     def _guarded(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
+        step = _Step()
         try:
             with session.begin_nested():
-                return self._one(session, sm, now)
+                return self._one(session, sm, now, step)
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, "duplicate", reason="stored concurrently by another process")
         except OperationalError:
             raise  # the database itself failed: nothing of the batch is committed or moved
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, QuarantineMail) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, QuarantineMail):
+            if isinstance(exc, QuarantineMail):
+                reason = str(exc)
+            else:
+                reason = f"{step.doing} failed: {type(exc).__name__}: {exc}"
                 log.exception("mail %s could not be processed; quarantined", sm.source_id)
+            reason = reason[:MAX_REASON_CHARS]
             with session.begin_nested():
+                raw_later = written_later(session, sm.raw)
                 session.add(ProcessedSource(source_id=sm.source_id, outcome="quarantined", reason=reason,
-                                            raw=sm.raw, at=now))
+                                            raw=None if raw_later else sm.raw, at=now))
+                if raw_later:
+                    session.flush()
+                    write_big(session, _SOURCES, "raw", _SOURCES.c.source_id == sm.source_id, sm.raw)
             return Outcome(sm.source_id, "quarantined", reason=reason)
 
-    def _one(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
+    def _one(self, session: Session, sm: SourceMessage, now: datetime, step: _Step) -> Outcome:
         if session.scalar(_CLAIMED, {"source_id": sm.source_id}) is not None:
             return Outcome(sm.source_id, "already")
         # claim the source first: a second daemon with the same mail waits here, then backs off
         # (plain INSERT and UPDATE statements: the row is never needed as an ORM object)
+        step.doing = "claiming the source id"
         session.execute(_CLAIM, {"source_id": sm.source_id, "at": now})
+        step.doing = "parsing the mail"
         mail = parse_mail(sm.raw)
+        step.doing = "looking up its Message-ID"
         existing = session.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
         if existing is not None:
             self._settle(session, sm.source_id, "duplicate", existing)
             return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
-            raise QuarantineMail("no sender address (From) in the mail")
+            raise QuarantineMail(_no_sender(mail))
         take_stored(session, mail.message_id)  # nothing left over from a mail rolled back earlier
+        step.doing = "routing the mail (loop check, threading, ticket, answers)"
         outcome = self._route(session, sm.source_id, mail, now)
+        step.doing = "recording the outcome"
         stored = take_stored(session, mail.message_id)  # the stored mail's id, without selecting it again
         self._settle(session, sm.source_id, outcome.result, stored.id if stored is not None else session.scalar(
             _MESSAGE_PK, {"message_id": mail.message_id}))
@@ -165,3 +191,14 @@ class Pipeline:
         if made.result == "quarantine":
             raise QuarantineMail(made.reason)
         return Outcome(source_id, made.result, made.ticket.number if made.ticket else None, made.reason)
+
+
+def _no_sender(mail: InboundMail) -> str:
+    """Why a mail has no sender to make a ticket for, in the words of what failed."""
+    unreadable = next((d for d in mail.defects if d.startswith(UNPARSABLE)), None)
+    if unreadable is not None:
+        return f"no sender: the mail could not be read ({unreadable})"
+    values = mail.headers.get("from", ())
+    if not values:
+        return "no sender: the mail has no From header"
+    return f"no sender: the From header holds no usable mail address: {values[0][:100]!r}"

@@ -29,8 +29,14 @@ class MailSource(Protocol):
     and the pipeline recognises it by its source id.
     """
 
-    def fetch_batch(self, limit: int) -> list[SourceMessage]:
-        """Up to `limit` messages not yet done and not yet handed out in this pass, oldest first."""
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
+        """Up to `limit` messages not yet done and not yet handed out in this pass, oldest first.
+
+        With `max_bytes`, the messages together are no larger than that, by their size at the
+        source, read before the messages themselves; the first message comes however large it is,
+        so that every message can be taken in. (A source made of several sources may go over
+        by one message where one of them ends.)
+        """
         ...
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
@@ -48,3 +54,4 @@ class MailSource(Protocol):
     def close(self) -> None:
         """Release connections; the source is not used afterwards."""
         ...
+

@@ -48,11 +48,14 @@ __all__ = [
     "strip_subject",
     "tag_subject",
     "ticket_tag_pattern",
+    "writable_id",
 ]
 
 # Long threads would otherwise grow References past the 998-octet line limit;
 # RFC 5322 §3.6.4 allows trimming, keeping the root and the most recent ids.
 MAX_REFERENCES = 20
+# The longest id that still fits on one header line ("In-Reply-To: <id>" within 998 octets).
+MAX_WRITTEN_ID = 998 - len("In-Reply-To: <>")
 
 # Headers compose() writes itself; an extra header with one of these names would
 # duplicate it, which breaks threading or delivery in subtle ways.
@@ -105,6 +108,20 @@ def _bare_id(value: str, what: str) -> str:
         or not bare.isprintable()
     ):
         raise ComposeError(f"{what}: not a message id: {value!r}")
+    return bare
+
+
+def writable_id(value: str) -> str | None:
+    """``value`` bare, when it is a Message-ID maildesk may write (RFC 5322 §3.6.4); else None.
+
+    The ids a mail answers come from other people's mail and are stored as they came (see
+    ``maildesk.ingest.msgids``): without "@", non-ASCII, shortened from 100 kB. Such an id
+    cannot go into In-Reply-To or References, so it is left out rather than refusing the mail.
+    """
+    bare = value.strip().removeprefix("<").removesuffix(">")
+    left, at, right = bare.rpartition("@")
+    if not at or len(bare) > MAX_WRITTEN_ID or not _ATOM_TEXT.fullmatch(left) or not _DOMAIN.fullmatch(right):
+        return None
     return bare
 
 
@@ -167,8 +184,8 @@ def _mime_type(content_type: str, what: str) -> str:
 def _references(references: Sequence[str], in_reply_to: str | None) -> list[str]:
     ids: list[str] = []
     for ref in references:
-        bare = _bare_id(ref, "references")
-        if bare not in ids:
+        bare = writable_id(ref)
+        if bare is not None and bare not in ids:
             ids.append(bare)
     if in_reply_to is not None:
         # The parent belongs last in References (RFC 5322 §3.6.4) even if the caller forgot it.
@@ -182,7 +199,7 @@ def _references(references: Sequence[str], in_reply_to: str | None) -> list[str]
 
 def _thread_headers(message_id: str, in_reply_to: str | None, references: Sequence[str]) -> str:
     lines = [f"Message-ID: <{_bare_id(message_id, 'message_id')}>{CRLF}"]
-    parent = _bare_id(in_reply_to, "in_reply_to") if in_reply_to is not None else None
+    parent = writable_id(in_reply_to) if in_reply_to is not None else None
     if parent is not None:
         lines.append(f"In-Reply-To: <{parent}>{CRLF}")
     refs = _references(references, parent)

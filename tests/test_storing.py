@@ -1,0 +1,53 @@
+"""What intake stores of a big mail: its raw bytes and attachments exactly, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from maildesk.app import App
+from maildesk.ingest.pipeline import Pipeline
+from maildesk.ingest.source import SourceMessage
+from maildesk.store.bigbytes import BIG_BYTES
+from maildesk.store.models import Attachment, Blob, Message, ProcessedSource
+from tests.desk import desk_settings, mail, make_app
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path) -> Iterator[App]:
+    desk = make_app(tmp_path, desk_settings(db_url))
+    desk.upgrade()
+    yield desk
+    desk.close()
+
+
+def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> None:
+    """A 4 MB mail with a 3 MB attachment, sent twice as two files, is kept whole and its attachment once."""
+    data = random.Random(1).randbytes(3 * BIG_BYTES)
+    first = mail("li.na@example.com", "备份文件", "见附件", message_id="<big-1@client.example.com>",
+                 attachments=(("backup.bin", "application/octet-stream", data),))
+    again = mail("li.na@example.com", "备份文件（重发）", "见附件", message_id="<big-2@client.example.com>",
+                 attachments=(("backup.bin", "application/octet-stream", data),))
+    outcomes = Pipeline(app, lambda: NOW).process([SourceMessage("test:1", first), SourceMessage("test:2", again)])
+    assert [o.result for o in outcomes] == ["created", "created"]
+    with app.store.session() as s:
+        assert s.scalars(select(Message.raw).where(Message.direction == "in").order_by(Message.id)).all() == \
+            [first, again]
+        assert s.scalars(select(Blob.data)).all() == [data]
+        assert s.scalars(select(Attachment.size)).all() == [len(data), len(data)]
+
+
+def test_a_big_quarantined_mail_keeps_its_raw_bytes(app: App) -> None:
+    """A 2 MB mail without a sender is quarantined with its bytes intact, for a person to look at."""
+    raw = b"To: support@example.com\r\nSubject: x\r\n\r\n" + b"y" * (2 * BIG_BYTES) + b"\r\n"
+    [outcome] = Pipeline(app, lambda: NOW).process([SourceMessage("test:q", raw)])
+    assert outcome.result == "quarantined"
+    with app.store.session() as s:
+        assert s.scalars(select(ProcessedSource.raw)).one() == raw
