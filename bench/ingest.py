@@ -96,20 +96,19 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
 
     from maildesk.app import App
     from maildesk.config import parse_settings
-    from maildesk.daemon import open_source
-    from maildesk.ingest.pipeline import Pipeline
+    from maildesk.daemon import intake_pipeline, open_source
     from tests.desk import IMAP_PASSWORD_ENV, desk_settings, write_config
     os.environ[IMAP_PASSWORD_ENV] = password
     settings = desk_settings(db_url, imap=("127.0.0.1", port, user))
     write_config(Path(workdir), settings)
     app = App(parse_settings(settings, Path(workdir)))
     app.upgrade()
-    _ = app.rules, app.directory, app.templates, app.calendar  # loaded once at start-up, as the daemon does
+    _ = app.desk.rules, app.desk.directory, app.desk.templates  # loaded once at start-up, as the daemon does
     from datetime import UTC, datetime
 
     source = open_source(app)
     start, cpu = time.perf_counter(), time.process_time()
-    outcomes = Pipeline(app, lambda: datetime.now(UTC)).drain(source)
+    outcomes = intake_pipeline(app, lambda: datetime.now(UTC)).drain(source)
     elapsed, cpu_used = time.perf_counter() - start, time.process_time() - cpu
     source.close()
     created = sum(1 for o in outcomes if o.result == "created")

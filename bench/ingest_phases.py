@@ -2,7 +2,7 @@
 
     python bench/ingest_phases.py [--mails 1000]
 
-Feeds generated mails (bench/ingest.py's) straight to Pipeline.process in batches of 50 and
+Feeds generated mails (bench/ingest.py's) straight to the intake pipeline in batches of 50 and
 prints milliseconds per mail in total and by phase. The wrappers cost a little themselves,
 and phases nest (rendering and composing happen inside the ack and assignment mails).
 """
@@ -49,7 +49,10 @@ def main() -> None:
 
     from maildesk.app import App
     from maildesk.config import parse_settings
-    from maildesk.ingest import newticket, pipeline
+    from maildesk.daemon import intake_pipeline
+    from maildesk.desk import steps
+    from maildesk.desk.steps import acknowledge, assign, classify, open_ticket, tell_assignee
+    from maildesk.ingest import pipeline
     from maildesk.ingest.source import SourceMessage
     from maildesk.outbound import outbox
     from maildesk.outbound.templates import Templates
@@ -57,23 +60,24 @@ def main() -> None:
 
     for module, name, label in [
         (pipeline, "parse_mail", "parse"), (pipeline, "classify", "loop check"), (pipeline, "strip_quoted", "quotes"),
-        (pipeline, "find_thread", "threading"), (newticket, "classify", "rules"),
-        (newticket, "choose_assignee", "assignee"), (newticket, "create_ticket", "create ticket"),
-        (newticket, "store_inbound", "store mail"), (newticket, "refresh_deadlines", "deadlines"),
-        (newticket, "acks_in_last_hour", "hourly ack limit"), (newticket, "suggest_articles", "KB suggestions"),
-        (newticket, "queue_ack", "ack mail"), (newticket, "queue_assignment", "assignment mail"),
+        (pipeline, "named_ticket", "threading"), (classify, "evaluate", "rules"),
+        (assign, "choose_assignee", "assignee"), (open_ticket, "create_ticket", "create ticket"),
+        (open_ticket, "store_inbound", "store mail"), (acknowledge, "acks_in_last_hour", "hourly ack limit"),
+        (acknowledge, "suggest_articles", "KB suggestions"), (acknowledge, "queue_ack", "ack mail"),
+        (tell_assignee, "queue_assignment", "assignment mail"),
         (Templates, "render", "  rendering (in the mails)"), (outbox, "compose", "  composing (in the mails)"),
     ]:
         _time(module, name, label)
+    assert steps.STEPS  # the steps call the timed names above
 
     work = Path(tempfile.mkdtemp(prefix="maildesk-phases-"))
     settings = desk_settings(f"sqlite:///{work / 'bench.db'}")
     write_config(work, settings)
     app = App(parse_settings(settings, work))
     app.upgrade()
-    _ = app.rules, app.directory, app.templates, app.calendar
+    _ = app.desk.rules, app.desk.directory, app.desk.templates
     messages = [SourceMessage(f"bench:{i}", raw) for i, raw in enumerate(make_mails(args.mails))]
-    runner = pipeline.Pipeline(app, lambda: datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
+    runner = intake_pipeline(app, lambda: datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
     warm = min(20, len(messages))
     runner.process(messages[:warm])
     spent.clear()

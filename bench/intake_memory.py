@@ -77,7 +77,7 @@ def _child(port: int, user: str, password: str, db_url: str, workdir: str, drain
     write_config(Path(workdir), settings)
     app = App(parse_settings(settings, Path(workdir)))
     app.upgrade()
-    _ = app.rules, app.directory, app.templates, app.calendar  # loaded at start-up, as the daemon does
+    _ = app.desk.rules, app.desk.directory, app.desk.templates  # loaded at start-up, as the daemon does
     source = open_source(app, once=True)
     daemon = Daemon(app, source, lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
     start = time.perf_counter()

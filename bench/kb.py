@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from maildesk.app import make_calendar  # noqa: E402
 from maildesk.config import parse_settings  # noqa: E402
+from maildesk.desk.setup import make_calendar  # noqa: E402
 from maildesk.kb import create_article, search  # noqa: E402
 from maildesk.reports.figures import compute_figures  # noqa: E402
 from maildesk.store.db import Store  # noqa: E402

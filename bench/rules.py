@@ -10,8 +10,8 @@ import argparse
 import random
 import time
 
-from maildesk.ingest.mail import Address, Attachment, InboundMail
-from maildesk.rules.directory import Person
+from maildesk.mail import Address, Attachment, InboundMail
+from maildesk.people.directory import Person
 from maildesk.rules.engine import evaluate
 from maildesk.rules.loader import parse_rules
 from maildesk.rules.model import Defaults

@@ -45,7 +45,7 @@ def _rows(app: Any, n: int, now: datetime, seed: int = 16) -> list[dict[str, Any
     from maildesk.sla import compute_deadlines, escalation_due
 
     rng = random.Random(seed)
-    cal, targets, daily_at = app.calendar, app.targets, app.settings.sla.daily_summary_at
+    cal, targets, daily_at = app.desk.calendar_on(now.date()), app.desk.targets, app.settings.sla.daily_summary_at
     pris = [p for p, w in PRIORITIES for _ in range(w)]
     stats = [s for s, w in STATUSES for _ in range(w)]
     rows = []
@@ -71,7 +71,7 @@ def _rows(app: Any, n: int, now: datetime, seed: int = 16) -> list[dict[str, Any
             "number": f"TS-20260901-{i:06d}", "subject": f"ERP 报错 {i}", "status": status, "priority": priority,
             "type": "software", "team": "software", "assignee": ENGINEERS[i % 3] if status != "new" else None,
             "reporter": f"user{i % 5000}@example.com", "reporter_name": f"用户{i % 5000}", "reply_token": f"{i:016x}",
-            "created_at": created, "updated_at": created, "last_public_at": created,
+            "created_at": created, "updated_at": created,
             "first_response_at": created + timedelta(minutes=30) if answered else None,
             "start_due": due.start_due, "response_due": due.response_due, "resolve_due": due.resolve_due,
             "escalation_level": level, "next_escalation_at": None if waiting else next_esc,
@@ -107,7 +107,7 @@ def _timed(app: Any, now: datetime) -> tuple[float, int]:
     from maildesk.sweep import run_sweep
 
     started = time.perf_counter()
-    queued = run_sweep(app, now).queued
+    queued = run_sweep(app.desk, app.store, now).queued
     return time.perf_counter() - started, len(queued)
 
 

@@ -1,26 +1,19 @@
-"""Wiring: settings → store, directory, rules, templates, calendar and transport, built lazily."""
+"""Wiring for the command line and the daemon: settings → the desk, the store and the mail transport.
+
+Nothing below this module reads the wall clock or builds these parts itself: the CLI and the
+daemon hand ``app.desk`` (with a session and ``now``) to the work they start.
+"""
 
 from __future__ import annotations
 
-import logging
-from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
 from maildesk.config import Settings, load_settings
-from maildesk.masking import Masker
-from maildesk.outbound.templates import Templates
+from maildesk.desk.setup import Desk
 from maildesk.outbound.transport import Transport, make_transport
-from maildesk.rules.directory import Directory, load_directory
-from maildesk.rules.loader import load_rules
-from maildesk.rules.model import Defaults, RuleSet
-from maildesk.secret import ServerSecret, create_secret_file, read_secret_file, secret_from_env
-from maildesk.sla import BusinessHours, EscalationStep, PriorityTargets
 from maildesk.store.db import Store
 from maildesk.store.migrate import upgrade
-from maildesk.tokens import ReplyAddresses
-
-log = logging.getLogger(__name__)
 
 
 class App:
@@ -28,7 +21,7 @@ class App:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._calendars: dict[tuple[int, bool], BusinessHours] = {}
+        self.desk = Desk(settings)
 
     @classmethod
     def from_config(cls, path: Path | str | None) -> App:
@@ -40,73 +33,6 @@ class App:
 
     def upgrade(self) -> str:
         return upgrade(self.store)
-
-    @cached_property
-    def directory(self) -> Directory:
-        if not self.settings.directory:
-            return Directory([])
-        return load_directory(self.settings.path(self.settings.directory))
-
-    @cached_property
-    def masker(self) -> Masker:
-        """Masking (脱敏) that also knows every name in the people directory."""
-        return Masker(p.name for p in self.directory)
-
-    @cached_property
-    def rules(self) -> RuleSet:
-        s = self.settings
-        return load_rules(s.path(s.rules), types=list(s.types), priorities=list(s.priorities),
-                          teams=[t.name for t in s.teams])
-
-    @property
-    def rule_defaults(self) -> Defaults:
-        return Defaults(type=self.settings.default_type, priority=self.settings.default_priority)
-
-    @cached_property
-    def secret(self) -> ServerSecret:
-        """The server secret: from ``secret_env`` when set, else ``secret_file`` (made on first use)."""
-        s = self.settings
-        if s.secret_env:
-            return secret_from_env(s.secret_env)
-        path = s.path(s.secret_file)
-        if create_secret_file(path):
-            log.info("created the server secret %s (mode 0600): back it up with the database", path)
-        return read_secret_file(path)
-
-    @cached_property
-    def addresses(self) -> ReplyAddresses:
-        """The per-ticket reply addresses and their tokens."""
-        return ReplyAddresses(self.settings.support_address, self.settings.ticket_prefix, self.secret)
-
-    @cached_property
-    def templates(self) -> Templates:
-        folder = self.settings.templates
-        return Templates(self.settings.path(folder) if folder else None,
-                         defaults={"desk_name": self.settings.support_name})
-
-    @property
-    def calendar(self) -> BusinessHours:
-        return self.calendar_on(datetime.now(self.settings.tz).date())
-
-    def calendar_on(self, today: date) -> BusinessHours:
-        """The calendar a daemon running on ``today`` uses: rebuilt when the year turns and in
-        December, when next year's holiday schedule is out, so a daemon that runs for months
-        never works through a holiday it was started too early to know."""
-        key = (today.year, today.month == 12)
-        if key not in self._calendars:
-            self._calendars = {key: make_calendar(self.settings, today)}
-        return self._calendars[key]
-
-    @cached_property
-    def targets(self) -> dict[str, PriorityTargets]:
-        return {
-            code: PriorityTargets(
-                code=code, start_hours=p.start_hours, response_hours=p.response_hours or p.start_hours,
-                progress_hours=p.progress_hours, resolve_hours=p.resolve_hours,
-                escalation=tuple(EscalationStep(after_hours=e.after_hours, to_role=e.to) for e in p.escalation),
-            )
-            for code, p in self.settings.priorities.items()
-        }
 
     def transport(self) -> Transport:
         smtp = self.settings.smtp
@@ -125,20 +51,3 @@ class App:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
-
-
-def make_calendar(settings: Settings, today: date) -> BusinessHours:
-    """The business calendar for a few years around ``today``."""
-    bh = settings.business_hours
-    lunch = (bh.lunch_start, bh.lunch_end) if bh.lunch_start and bh.lunch_end else None
-    extra_off = frozenset(date.fromisoformat(d) for d in bh.extra_holidays)
-    extra_on = frozenset(date.fromisoformat(d) for d in bh.extra_workdays)
-    if bh.holidays == "CN":
-        # next year's schedule is published in November or December; ask for it only then
-        years = range(today.year - 1, today.year + (2 if today.month == 12 else 1))
-        return BusinessHours.china(
-            settings.tz, years, start=bh.start, end=bh.end, lunch=lunch, extra_holidays=extra_off,
-            extra_workdays=extra_on, workdays=frozenset(bh.workdays),
-        )
-    return BusinessHours(tz=settings.tz, start=bh.start, end=bh.end, lunch=lunch, workdays=frozenset(bh.workdays),
-                         holidays=extra_off, extra_workdays=extra_on)

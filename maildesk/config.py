@@ -121,7 +121,8 @@ class EscalationStepConfig(_Section):
 
 
 class PriorityConfig(_Section):
-    name: str
+    name: str  # the name in Chinese mails (紧急)
+    name_en: str = ""  # the name in English mails (urgent); empty: the code
     description: str = ""
     start_hours: float = Field(gt=0)
     response_hours: float | None = None  # defaults to start_hours
@@ -133,23 +134,23 @@ class PriorityConfig(_Section):
 def _default_priorities() -> dict[str, PriorityConfig]:
     return {
         "P1": PriorityConfig(
-            name="紧急", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
+            name="紧急", name_en="urgent", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
             resolve_hours=8,
             escalation=[EscalationStepConfig(after_hours=4, to="manager"),
                         EscalationStepConfig(after_hours=8, to="director")],
         ),
         "P2": PriorityConfig(
-            name="高", description="部分业务或功能受影响", start_hours=4, progress_hours=4,
+            name="高", name_en="high", description="部分业务或功能受影响", start_hours=4, progress_hours=4,
             resolve_hours=24,
             escalation=[EscalationStepConfig(after_hours=8, to="manager"),
                         EscalationStepConfig(after_hours=24, to="director")],
         ),
         "P3": PriorityConfig(
-            name="中", description="非核心问题，有替代方案", start_hours=8, resolve_hours=40,
+            name="中", name_en="medium", description="非核心问题，有替代方案", start_hours=8, resolve_hours=40,
             escalation=[EscalationStepConfig(after_hours=40, to="lead")],
         ),
         "P4": PriorityConfig(
-            name="低", description="建议、界面问题、咨询", start_hours=24, resolve_hours=80,
+            name="低", name_en="low", description="建议、界面问题、咨询", start_hours=24, resolve_hours=80,
         ),
     }
 

@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from maildesk.app import App
+from maildesk.desk.intake import DeskHandler
 from maildesk.errors import ConfigError
 from maildesk.ingest.file_source import MaildirSource
 from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
-from maildesk.ingest.pipeline import Outcome, Pipeline
+from maildesk.ingest.outcome import Outcome
+from maildesk.ingest.pipeline import Pipeline
 from maildesk.ingest.source import MailSource
 from maildesk.outbound.sender import FlushResult, flush_outbox_sync
 
@@ -62,6 +64,11 @@ def open_source(app: App, *, once: bool = False) -> MailSource:
     ))
 
 
+def intake_pipeline(app: App, clock: Clock) -> Pipeline:
+    """The intake pipeline of ``app``: mail read from a source, handed to the desk, exactly once."""
+    return Pipeline(app.store, app.settings, app.desk.addresses, DeskHandler(app.desk), clock)
+
+
 @dataclass
 class PassSummary:
     outcomes: list[Outcome] = field(default_factory=list)
@@ -84,7 +91,7 @@ class Daemon:
         self.app = app
         self.source = source
         self.clock = clock
-        self.pipeline = Pipeline(app, clock)
+        self.pipeline = intake_pipeline(app, clock)
         self._stop = threading.Event()
         self._waiting = False
         # the main loop and the scheduler's outbox job take turns: the outbox's claims keep them

@@ -1,4 +1,4 @@
-"""Periodic jobs: each is a function of (app, now), so any moment can be replayed from the CLI.
+"""Periodic jobs: each is a function of (desk, store, now), so any moment can be replayed from the CLI.
 
 APScheduler runs them in the daemon (one instance at a time, late runs coalesced);
 ``run_periodic_jobs`` runs one pass of all of them for ``run --once``.
@@ -13,13 +13,15 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from maildesk.app import App
+from maildesk.desk.setup import Desk
 from maildesk.reports.mailing import monthly_report_job, recurring_alert_job, weekly_report_job
+from maildesk.store.db import Store
 from maildesk.sweep import sweep_job as sla_sweep_job
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Job = Callable[[App, datetime], str]
+Job = Callable[[Desk, Store, datetime], str]
 
 # (name, seconds between runs, job). Business mail that must go out once is decided by the
 # database state each job reads, not by when the job happens to run.
@@ -36,14 +38,14 @@ def run_periodic_jobs(app: App, now: datetime) -> list[str]:
     """Run every periodic job once at ``now``; returns one line per job."""
     lines = []
     for name, _every, job in PERIODIC:
-        lines.append(f"{name}: {job(app, now)}")
+        lines.append(f"{name}: {job(app.desk, app.store, now)}")
     return lines
 
 
 def _guard(name: str, job: Job, app: App, clock: Clock) -> Callable[[], None]:
     def run() -> None:
         try:
-            log.debug("%s: %s", name, job(app, clock()))
+            log.debug("%s: %s", name, job(app.desk, app.store, clock()))
         except Exception:  # a failing job is logged and tried again at its next run
             log.exception("periodic job %s failed", name)
 
@@ -57,7 +59,7 @@ def start_scheduler(app: App, clock: Clock, flush: Callable[[], object]) -> Back
     for name, every, job in PERIODIC:
         scheduler.add_job(_guard(name, job, app, clock), "interval", seconds=every, id=name, **defaults)
 
-    def outbox(_app: App, _now: datetime) -> str:
+    def outbox(_desk: Desk, _store: Store, _now: datetime) -> str:
         return str(flush())
 
     scheduler.add_job(_guard("outbox", outbox, app, clock), "interval", seconds=30, id="outbox", **defaults)

@@ -9,10 +9,9 @@ walks day by day (never minute by minute) because the SLA sweep runs it for ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from maildesk.calendar_cn import china_days
@@ -245,22 +244,6 @@ class PriorityTargets:
         ladder = [step.after_hours for step in self.escalation]
         if ladder != sorted(set(ladder)):
             raise CalendarError(f"{self.code}: escalation steps must have rising after_hours: {ladder}")
-
-
-# Defaults from the requirements (§3, §4, §6): start P1 2 h … P4 24 h, response = start,
-# progress P1 hourly, P2 every 4 h, P3/P4 a daily summary. A read-only constant, not state.
-DEFAULT_TARGETS: Mapping[str, PriorityTargets] = MappingProxyType(
-    {
-        "P1": PriorityTargets(
-            "P1", 2, 2, 1, 8, (EscalationStep(4, "manager"), EscalationStep(8, "director"))
-        ),
-        "P2": PriorityTargets(
-            "P2", 4, 4, 4, 24, (EscalationStep(8, "manager"), EscalationStep(24, "director"))
-        ),
-        "P3": PriorityTargets("P3", 8, 8, None, 40, (EscalationStep(24, "manager"),)),
-        "P4": PriorityTargets("P4", 24, 24, None, 80, ()),
-    }
-)
 
 
 @dataclass(frozen=True)

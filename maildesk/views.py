@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,11 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from maildesk.store.models import Event, Message, OutboxMail, Ticket, TicketLink
-
-
-def iso(value: datetime | None, tz: ZoneInfo) -> str | None:
-    """ISO-8601 with the configured zone's offset, or None."""
-    return None if value is None else value.astimezone(tz).isoformat(timespec="seconds")
+from maildesk.times import iso
 
 
 def ticket_summary(ticket: Ticket, tz: ZoneInfo) -> dict[str, Any]:

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
-from maildesk.ingest.pipeline import Pipeline
+from maildesk.daemon import intake_pipeline
+from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.models import OutboxMail, Ticket, TicketLink
-from maildesk.tickets import NewTicket, create_ticket
-from tests.desk import desk_settings, mail, write_config
+from tests.desk import context, desk_settings, mail, write_config
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
@@ -42,7 +42,7 @@ def _desk(tmp_path: Path, db_url: str, strategy: str) -> App:
 
 
 def _feed(app: App, raws: list[bytes], now: datetime, tag: str = "") -> None:
-    pipeline = Pipeline(app, lambda: now)
+    pipeline = intake_pipeline(app, lambda: now)
     pipeline.process([SourceMessage(f"test:{tag}{i}:{now.isoformat()}", raw) for i, raw in enumerate(raws)])
 
 
@@ -71,9 +71,9 @@ def test_least_loaded_evens_out_existing_load(tmp_path: Path, db_url: str) -> No
     app = _desk(tmp_path, db_url, "least_loaded")
     with app.store.session() as s:
         for i in range(10):
-            create_ticket(s, NewTicket(subject=f"旧工单 {i}", reporter="x@example.com", priority="P3",
-                                       type="software", team="software", assignee="a@example.com"),
-                          prefix="TS", tz=app.settings.tz, now=T0 - timedelta(days=1))
+            create_ticket(context(app, s, T0 - timedelta(days=1)), NewTicket(
+                subject=f"旧工单 {i}", reporter="x@example.com", priority="P3", type="software", team="software",
+                assignee="a@example.com"))
     _feed(app, [_software_error(i) for i in range(29)], T0)
     with app.store.session() as s:
         load = Counter(s.scalars(select(Ticket.assignee)))

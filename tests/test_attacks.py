@@ -167,7 +167,7 @@ def test_a_staff_token_derived_from_the_ack_runs_no_command(siege: Siege) -> Non
     victim_ack = next(m for m in siege.received_by(REPORTER) if victim in str(m["Subject"]))
     assert reply_to_of(victim_ack) != derived
     siege.send(mail(ENGINEER, f"回复: [{victim}] 打印机", "临时密码 Abc-12345，请登录后修改。", name="刘洋",
-                    to=siege.app.addresses.staff(victim), date=siege.now))
+                    to=siege.app.desk.addresses.staff(victim), date=siege.now))
     sent = siege.run()
     assert [rcpt for rcpt, m in sent if "临时密码" in m.get_body(("plain",)).get_content()] == [(REPORTER,)]
     assert len(siege.received_by(MALLORY)) == 1
@@ -215,7 +215,7 @@ def test_a_forged_reporter_from_adds_no_spy(siege: Siege) -> None:
     assert SPY not in after.watchers and "from_failed_auth" in after.flags
     assert after.status != "closed"
     siege.send(mail(ENGINEER, f"回复: [{victim}] 打印机", "请重启打印机后再试。", name="刘洋",
-                    to=siege.app.addresses.staff(victim), date=siege.now))
+                    to=siege.app.desk.addresses.staff(victim), date=siege.now))
     siege.run()
     assert siege.received_by(SPY) == []
 
@@ -238,7 +238,7 @@ def test_a_stranger_quoting_the_reporters_message_id_gets_a_ticket_of_her_own(si
         links = s.scalars(select(TicketLink.kind).where(TicketLink.ticket_id == own.id)).all()
     assert "foreign_thread" in own.flags and links == ["related"]
     siege.send(mail(ENGINEER, f"回复: [{victim}] 打印机", "维修工程师下午到。", name="刘洋",
-                    to=siege.app.addresses.staff(victim), date=siege.now))
+                    to=siege.app.desk.addresses.staff(victim), date=siege.now))
     sent = siege.run()
     assert all(MALLORY not in rcpt and SPY not in rcpt for rcpt, _ in sent)
 
@@ -268,7 +268,7 @@ def test_two_thousand_cc_make_at_most_ten_watchers(siege: Siege) -> None:
     siege.run()
     assert len(siege.state(victim).watchers) == 10
     assignee = siege.state(victim).assignee or ENGINEER
-    siege.send(mail(assignee, f"回复: [{victim}] 打印机", "请重启。", to=siege.app.addresses.staff(victim),
+    siege.send(mail(assignee, f"回复: [{victim}] 打印机", "请重启。", to=siege.app.desk.addresses.staff(victim),
                     date=siege.now))
     sent = siege.run()
     public = [rcpt for rcpt, m in sent if MALLORY in rcpt]
@@ -279,7 +279,7 @@ def test_lists_and_our_own_addresses_never_become_watchers(siege: Siege) -> None
     """Cc of a list, a role address, the support address and a reply address adds none of them."""
     victim = siege.open(REPORTER, "财务部打印机卡纸", "三楼打印机一直卡纸。", name="张伟",
                         cc="all@example.com, it-list@example.com, support@example.com, chen.jing@example.com")
-    reply = siege.app.addresses.reporter(victim)
+    reply = siege.app.desk.addresses.reporter(victim)
     siege.send(mail(REPORTER, f"回复: [{victim}] 打印机", "补充", to=reply, cc=f"{reply}, noreply@example.com",
                     date=siege.now))
     siege.run()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.app import App
-from maildesk.tickets import NewTicket, create_ticket
+from maildesk.desk.tickets import NewTicket, create_ticket
+from tests.desk import context
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,9 +32,8 @@ def installed(tmp_path: Path) -> Path:
 def _seed(config: Path) -> str:
     app = App.from_config(config)
     with app.store.session() as s:
-        number = create_ticket(s, NewTicket(subject="打印机卡纸", reporter="zhang@example.com", priority="P3",
-                                            type="hardware"), prefix="TS", tz=app.settings.tz,
-                               now=datetime(2026, 11, 23, 1, tzinfo=UTC)).number
+        number = create_ticket(context(app, s, datetime(2026, 11, 23, 1, tzinfo=UTC)), NewTicket(
+            subject="打印机卡纸", reporter="zhang@example.com", priority="P3", type="hardware")).number
     app.close()
     return number
 

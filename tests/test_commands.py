@@ -7,19 +7,20 @@ from sqlalchemy import select
 from maildesk.kb.articles import create_article
 from maildesk.store.models import TicketLink
 from maildesk.store.models_kb import KbArticle, KbArticleTicket
-from tests.conversation_desk import (
+from tests.desk import (
     ENGINEER,
     MANAGER,
     REPORTER,
-    Desk,
+    Helpdesk,
     body_of,
     desk_fixture,  # noqa: F401
+    mail,
     parsed,
+    stamped,
 )
-from tests.desk import mail, stamped
 
 
-def test_status_resolved_asks_the_reporter_to_confirm_with_the_engineers_words(desk: Desk) -> None:
+def test_status_resolved_asks_the_reporter_to_confirm_with_the_engineers_words(desk: Helpdesk) -> None:
     """#状态 已解决 resolves the ticket; the reporter gets one confirm mail carrying the text, no extra relay."""
     t = desk.open_ticket()
     outcome = desk.staff(t, "#状态 已解决\n\n已更换定影器，打印恢复正常。")
@@ -33,7 +34,7 @@ def test_status_resolved_asks_the_reporter_to_confirm_with_the_engineers_words(d
     assert [e.note for e in desk.events(t.number, "progress")] == ["已更换定影器，打印恢复正常。"]
 
 
-def test_priority_command_moves_the_deadlines(desk: Desk) -> None:
+def test_priority_command_moves_the_deadlines(desk: Helpdesk) -> None:
     """#priority P1 raises the priority, is audited, and brings the resolve deadline forward."""
     t = desk.open_ticket()
     before = desk.ticket(t.number).resolve_due
@@ -46,7 +47,7 @@ def test_priority_command_moves_the_deadlines(desk: Desk) -> None:
     assert desk.outbox("relay") == []  # commands alone say nothing to the reporter
 
 
-def test_assign_by_address_or_name_tells_the_new_assignee(desk: Desk) -> None:
+def test_assign_by_address_or_name_tells_the_new_assignee(desk: Helpdesk) -> None:
     """#指派 by address or by directory name hands the ticket over and mails the new assignee."""
     t = desk.open_ticket()
     desk.staff(t, "#指派 sun.hao@example.com")
@@ -57,7 +58,7 @@ def test_assign_by_address_or_name_tells_the_new_assignee(desk: Desk) -> None:
     assert desk.ticket(t.number).assignee == "zhou.min@example.com"
 
 
-def test_type_by_chinese_name_and_waiting_pauses(desk: Desk) -> None:
+def test_type_by_chinese_name_and_waiting_pauses(desk: Helpdesk) -> None:
     """#类型 软件异常 sets the type; #waiting user pauses the clock, #等待 团队 waits on another team."""
     t = desk.open_ticket()
     desk.staff(t, "#类型 软件异常\n#waiting user")
@@ -69,7 +70,7 @@ def test_type_by_chinese_name_and_waiting_pauses(desk: Desk) -> None:
     assert (ticket.status, ticket.paused_at) == ("waiting_team", None) and ticket.paused_seconds == 3600
 
 
-def test_a_note_is_kept_and_never_relayed(desk: Desk) -> None:
+def test_a_note_is_kept_and_never_relayed(desk: Helpdesk) -> None:
     """#备注 is an internal note in the history; the reporter's copy has the rest of the text only."""
     t = desk.open_ticket()
     desk.staff(t, "#备注 管理员密码 Abc#2026 已重置\n张老师您好，我下午过来。\n#note 备件还剩 2 个")
@@ -81,7 +82,7 @@ def test_a_note_is_kept_and_never_relayed(desk: Desk) -> None:
     assert b"Abc#2026" not in relay.raw
 
 
-def test_kb_links_an_article_and_the_closing_mail_names_it(desk: Desk) -> None:
+def test_kb_links_an_article_and_the_closing_mail_names_it(desk: Helpdesk) -> None:
     """#kb 12 links the article to the ticket; #close then points the reporter to it."""
     t = desk.open_ticket()
     with desk.app.store.session() as s:
@@ -95,7 +96,7 @@ def test_kb_links_an_article_and_the_closing_mail_names_it(desk: Desk) -> None:
     assert len(desk.outbox("survey")) == 1 and desk.ticket(t.number).status == "closed"
 
 
-def test_kb_new_turns_the_solution_into_an_article_with_the_reporter_masked(desk: Desk) -> None:
+def test_kb_new_turns_the_solution_into_an_article_with_the_reporter_masked(desk: Helpdesk) -> None:
     """#知识库 新建 makes an article of the ticket: its subject, the problem with contacts masked, this reply."""
     t = desk.open_ticket("打印机卡纸", "三楼打印机卡纸，请回电 13812345678。")
     desk.staff(t, "#知识库 新建\n#关闭\n取出卡住的纸，清理搓纸轮即可。")
@@ -109,7 +110,7 @@ def test_kb_new_turns_the_solution_into_an_article_with_the_reporter_masked(desk
     assert f"知识库：[{article.id}] 打印机卡纸" in body_of(closed)  # the closing mail points to the new article
 
 
-def test_kb_new_without_a_solution_is_refused_and_creates_nothing(desk: Desk) -> None:
+def test_kb_new_without_a_solution_is_refused_and_creates_nothing(desk: Helpdesk) -> None:
     """#kb new on a ticket with no solution written anywhere: an error to the engineer, no article."""
     t = desk.open_ticket()
     desk.staff(t, "#kb new")
@@ -119,7 +120,7 @@ def test_kb_new_without_a_solution_is_refused_and_creates_nothing(desk: Desk) ->
     assert "解决方法" in body_of(error)
 
 
-def test_link_and_merge(desk: Desk) -> None:
+def test_link_and_merge(desk: Helpdesk) -> None:
     """#link relates two tickets; #合并 closes this one into the other, whose watchers now include its reporter."""
     a = desk.open_ticket()
     b = desk.open_ticket("打印机又卡纸", "同一台打印机。", sender="li.na@example.com")
@@ -135,7 +136,7 @@ def test_link_and_merge(desk: Desk) -> None:
     assert desk.outbox("survey") == []
 
 
-def test_escalate_climbs_the_ladder_and_stops_at_the_top(desk: Desk) -> None:
+def test_escalate_climbs_the_ladder_and_stops_at_the_top(desk: Helpdesk) -> None:
     """#升级 goes lead → manager → director, one mail per level, then says there is no level above."""
     t = desk.open_ticket()  # P3: its ladder is the lead, then the roles above
     for expected in (["wu.qiang@example.com"], [MANAGER], ["huang.gang@example.com"]):
@@ -147,7 +148,7 @@ def test_escalate_climbs_the_ladder_and_stops_at_the_top(desk: Desk) -> None:
     assert "最高一级" in body_of(error) and desk.ticket(t.number).escalation_level == 3
 
 
-def test_staff_split_makes_a_linked_ticket_from_the_reporters_latest_words(desk: Desk) -> None:
+def test_staff_split_makes_a_linked_ticket_from_the_reporters_latest_words(desk: Helpdesk) -> None:
     """#拆分 turns the reporter's last mail into a new ticket, linked, acknowledged to the reporter."""
     t = desk.open_ticket()
     desk.reporter(t, "打印好了。另外我的邮箱也登不上了，提示密码错误。")
@@ -160,7 +161,7 @@ def test_staff_split_makes_a_linked_ticket_from_the_reporters_latest_words(desk:
     assert new.number in desk.outbox("ack")[-1].subject
 
 
-def test_a_bad_command_applies_nothing_and_tells_the_sender_exactly_why(desk: Desk) -> None:
+def test_a_bad_command_applies_nothing_and_tells_the_sender_exactly_why(desk: Helpdesk) -> None:
     """One wrong line rolls back every command of the mail; the error mail names each line and its reason."""
     t = desk.open_ticket()
     outcome = desk.staff(t, "#priority P1\n#指派 sun.hao@example.com\n#状态 飞走了\n#frobnicate\n"
@@ -179,7 +180,7 @@ def test_a_bad_command_applies_nothing_and_tells_the_sender_exactly_why(desk: De
     assert "您好，正在处理。" in body_of(desk.outbox("relay")[0])  # the words still reach the reporter
 
 
-def test_an_impossible_move_says_which_moves_are_allowed(desk: Desk) -> None:
+def test_an_impossible_move_says_which_moves_are_allowed(desk: Helpdesk) -> None:
     """#status archived on an open ticket is refused with the statuses it can go to."""
     t = desk.open_ticket()
     desk.staff(t, "#status archived")
@@ -187,7 +188,7 @@ def test_an_impossible_move_says_which_moves_are_allowed(desk: Desk) -> None:
     assert "不能改为「已归档」" in body_of(error) and desk.ticket(t.number).status == "assigned"
 
 
-def test_a_forged_staff_mail_runs_no_command_and_is_not_relayed(desk: Desk) -> None:
+def test_a_forged_staff_mail_runs_no_command_and_is_not_relayed(desk: Helpdesk) -> None:
     """Right From, no proof: stored and flagged; nothing changes, the reporter hears nothing, the engineer is told."""
     t = desk.open_ticket()
     outcome = desk.staff(t, "#close\n#priority P4\n问题已处理，请点击 http://evil.example.net 重新登录。", proven=False)
@@ -200,14 +201,14 @@ def test_a_forged_staff_mail_runs_no_command_and_is_not_relayed(desk: Desk) -> N
     assert error.to_addrs == [ENGINEER] and "无法证实" in body_of(error)
 
 
-def test_the_reporters_reply_address_is_no_proof_of_staff(desk: Desk) -> None:
+def test_the_reporters_reply_address_is_no_proof_of_staff(desk: Helpdesk) -> None:
     """The address in the reporter's ack cannot run commands: a reporter could forge a staff From with it."""
     t = desk.open_ticket()
-    desk.feed(mail(ENGINEER, f"Re: [{t.number}] x", "#status closed", to=desk.app.addresses.reporter(t.number)))
+    desk.feed(mail(ENGINEER, f"Re: [{t.number}] x", "#status closed", to=desk.app.desk.addresses.reporter(t.number)))
     assert desk.ticket(t.number).status == "assigned" and "unverified_staff_mail" in desk.ticket(t.number).flags
 
 
-def test_dkim_pass_from_our_own_server_proves_the_sender(desk: Desk) -> None:
+def test_dkim_pass_from_our_own_server_proves_the_sender(desk: Helpdesk) -> None:
     """A reply to the plain support address counts when our MTA's Authentication-Results says dkim=pass."""
     t = desk.open_ticket()
     subject = f"回复: [{t.number}] {t.subject}"
@@ -220,7 +221,7 @@ def test_dkim_pass_from_our_own_server_proves_the_sender(desk: Desk) -> None:
     assert desk.ticket(t.number).priority == "P2"
 
 
-def test_relay_carries_attachments_and_no_staff_address(desk: Desk) -> None:
+def test_relay_carries_attachments_and_no_staff_address(desk: Helpdesk) -> None:
     """The reporter's copy has the attachment and no staff address: not in the copy list, not in a signature."""
     t = desk.open_ticket(cc="chen.jing@example.com, sun.hao@example.com")
     assert t.watchers == ["chen.jing@example.com"]  # sun.hao is staff: staff hear of the ticket anyway
@@ -231,17 +232,29 @@ def test_relay_carries_attachments_and_no_staff_address(desk: Desk) -> None:
     message = parsed(relay)
     assert message["To"] == REPORTER and message["Cc"] == "chen.jing@example.com"
     assert message["From"].addresses[0].addr_spec == desk.app.settings.support_address
-    assert message["Reply-To"].addresses[0].addr_spec == desk.app.addresses.reporter(t.number)
+    assert message["Reply-To"].addresses[0].addr_spec == desk.app.desk.addresses.reporter(t.number)
     assert b"sun.hao" not in relay.raw and ENGINEER not in body_of(relay)
     assert "技术支持部 | support@example.com" in body_of(relay)
     [part] = [p for p in message.iter_attachments()]
     assert part.get_filename() == "设置步骤.png" and part.get_content() == png
 
 
-def test_no_reply_address_of_the_desk_reaches_the_reporter_in_a_relay(desk: Desk) -> None:
+def test_no_reply_address_of_the_desk_reaches_the_reporter_in_a_relay(desk: Helpdesk) -> None:
     """An engineer who pastes the staff reply address into an answer does not hand the reporter its token."""
     t = desk.open_ticket()
-    staff_address = desk.app.addresses.staff(t.number)
+    staff_address = desk.app.desk.addresses.staff(t.number)
     desk.staff(t, f"张老师，如需补充请写信至 {staff_address} 或直接回复。")
     [relay] = desk.outbox("relay")
     assert staff_address.encode() not in relay.raw and "support@example.com" in body_of(relay)
+
+
+def test_a_reply_to_a_merged_ticket_lands_on_the_ticket_it_went_into(desk: Helpdesk) -> None:
+    """After #merge, the reporter answering the old thread joins the ticket it was merged into; the old one
+    stays closed."""
+    first = desk.open_ticket()
+    second = desk.open_ticket("三楼打印机又卡纸", "还是那台打印机。", sender="li.na@example.com")
+    desk.staff(first, f"#merge {second.number}")
+    assert desk.ticket(first.number).status == "closed"
+    outcome = desk.reporter(first, "补充一下：早上又卡了两次。")
+    assert (outcome.result, outcome.ticket) == ("reply", second.number)
+    assert desk.ticket(first.number).status == "closed" and desk.ticket(first.number).reopen_count == 0

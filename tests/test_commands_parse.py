@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from maildesk.commands import Command, parse_commands, split_request
-from maildesk.commands.proof import MailAuth, header_fields, mail_auth, trusted_results
+from maildesk.desk.commands import Command, parse_commands, split_request
+from maildesk.desk.proof import MailAuth, header_fields, mail_auth, trusted_results
 
 
 def test_english_and_chinese_commands_at_the_top_are_taken_and_removed() -> None:

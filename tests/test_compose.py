@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from maildesk.ingest.mail import Address
 from maildesk.ingest.parse import parse_mail
+from maildesk.mail import Address
 from maildesk.outbound.compose import (
     MAX_REFERENCES,
     ComposeError,

@@ -150,6 +150,6 @@ def test_a_whole_life_by_mail(life: App, mailbox: Mailbox, smtp_sink: SmtpSink) 
         assert NOTE not in text_of(message)
         headers = " ".join(f"{k}: {v}" for k, v in message.items())
         visible = {a for _, a in getaddresses([headers])} | set(received.rcpt_tos)
-        assert not any(life.directory.is_staff(a) for a in visible), visible
+        assert not any(life.desk.directory.is_staff(a) for a in visible), visible
         assert ENGINEER not in text_of(message)
     assert public == 5  # ack, relay, confirm twice, survey (the colleague joined after the relay)

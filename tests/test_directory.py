@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from maildesk.errors import MaildeskError
-from maildesk.rules.directory import (
+from maildesk.people.directory import (
     ROLES,
     Directory,
     DirectoryError,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from maildesk.app import App
 from maildesk.cli import main
-from maildesk.ingest.pipeline import Pipeline
+from maildesk.daemon import intake_pipeline
+from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.ingest.source import SourceMessage
 from maildesk.kb import (
     KbError,
@@ -25,8 +26,7 @@ from maildesk.kb import (
 from maildesk.store.db import Store
 from maildesk.store.migrate import upgrade
 from maildesk.store.models import Event, Message, OutboxMail, Ticket
-from maildesk.tickets import NewTicket, create_ticket
-from tests.desk import desk_settings, mail, write_config
+from tests.desk import bare_context, desk_settings, mail, write_config
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 TZ = ZoneInfo("Asia/Shanghai")
@@ -96,9 +96,9 @@ def test_unrelated_subjects_get_no_suggestion(store: Store) -> None:
 def test_article_from_a_solved_ticket_is_linked_masked_and_found(store: Store) -> None:
     """``#kb new``: the ticket's subject and first mail (phone and mail masked) plus the solution become an article."""
     with store.session() as s:
-        t = create_ticket(s, NewTicket(subject="回复: [TS-X] OA账号被锁定", reporter="li.na@example.com",
-                                       priority="P3", type="software", tags=("oa",)),
-                          prefix="TS", tz=TZ, now=NOW)
+        t = create_ticket(bare_context(s, NOW), NewTicket(subject="回复: [TS-X] OA账号被锁定",
+                                                          reporter="li.na@example.com", priority="P3",
+                                                          type="software", tags=("oa",)))
         t.subject = f"回复: [{t.number}] OA账号被锁定"
         s.add(Message(ticket_id=t.id, direction="in", message_id="<m1@client>", from_addr=t.reporter,
                       subject=t.subject, text="早上登录OA提示账号锁定，我的手机 13812341188，邮箱 li.na@gmail.com",
@@ -124,8 +124,8 @@ def test_editing_reindexes_and_links_more_tickets(store: Store) -> None:
     ids = _seed(store)
     aid = ids["电脑蓝屏"]
     with store.session() as s:
-        t = create_ticket(s, NewTicket(subject="蓝屏", reporter="li.na@example.com", priority="P3",
-                                       type="hardware"), prefix="TS", tz=TZ, now=NOW)
+        t = create_ticket(bare_context(s, NOW), NewTicket(subject="蓝屏", reporter="li.na@example.com",
+                                                          priority="P3", type="hardware"))
         edit_article(s, aid, now=NOW, title="笔记本开机报错 INACCESSIBLE_BOOT_DEVICE", problem="笔记本开机报错",
                      solution="BIOS 改为 AHCI", tags=["硬件"], add_tickets=[t])
         edit_article(s, aid, now=NOW, add_tickets=[t])  # linking twice is harmless
@@ -175,7 +175,7 @@ def test_acknowledgement_lists_matching_articles(tmp_path: Path, db_url: str) ->
     ids = _seed(app.store)
     raws = [mail("li.na@example.com", "OA账号被锁了，登录不了", "输错几次密码就进不去了", message_id="<kb1@client>"),
             mail("li.na@example.com", "会议室投影仪没有信号", "三楼会议室", message_id="<kb2@client>")]
-    Pipeline(app, lambda: NOW).process([SourceMessage(f"kb:{i}", raw) for i, raw in enumerate(raws)])
+    intake_pipeline(app, lambda: NOW).process([SourceMessage(f"kb:{i}", raw) for i, raw in enumerate(raws)])
     with app.store.session() as s:
         acks = {subject: text for subject, text in s.execute(
             select(Ticket.subject, OutboxMail.text).join(Ticket, Ticket.id == OutboxMail.ticket_id)

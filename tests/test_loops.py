@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.ingest.loops import Classification, MailKind, classify
-from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.parse import parse_mail
+from maildesk.mail import InboundMail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 OWN = frozenset({"support@corp.example.cn", "Helpdesk@Corp.Example.CN"})

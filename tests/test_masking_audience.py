@@ -16,18 +16,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from maildesk.outbound.audience import in_conversation
+from maildesk.desk.mailing import in_conversation
 from maildesk.reports.mailing import queue_report, recurring_alert_job
 from maildesk.reports.period import last_complete
 from maildesk.store.models import OutboxMail, Ticket
 from maildesk.store.models_kb import KbArticle
 from maildesk.sweep import run_sweep
-from tests.conversation_desk import (
+from tests.desk import (
     ENGINEER,
     MANAGER,
     NOW,
     REPORTER,
-    Desk,
+    Helpdesk,
     desk_fixture,  # noqa: F401
 )
 from tests.masking_leaks import ADDRESS, BODY, CARD, MOBILE, NAME, RESIDENT_ID, SUBJECT, leaks, readable
@@ -42,13 +42,13 @@ CONVERSATION_ONLY = {"ack", "assignment", "closed", "command_error", "confirm", 
 GENERIC = f"请帮忙看一下。{NAME}，手机 {MOBILE}，身份证 {RESIDENT_ID}，卡号 {CARD}，邮箱 {ADDRESS}"
 
 
-def _sent(desk: Desk) -> list[tuple[OutboxMail, Ticket | None]]:
+def _sent(desk: Helpdesk) -> list[tuple[OutboxMail, Ticket | None]]:
     with desk.app.store.session() as s:
         return [(row, ticket) for row, ticket in s.execute(
             select(OutboxMail, Ticket).outerjoin(Ticket, Ticket.id == OutboxMail.ticket_id).order_by(OutboxMail.id))]
 
 
-def _through_the_desk(desk: Desk) -> Ticket:
+def _through_the_desk(desk: Helpdesk) -> Ticket:
     """Everything the desk sends about the ticket; returns it."""
     app = desk.app
     desk.now = NOW - timedelta(days=7)
@@ -63,18 +63,18 @@ def _through_the_desk(desk: Desk) -> Ticket:
     desk.reporter(t, f"好的，我在三楼，手机 {MOBILE}")
     desk.staff(t, f"#升级 {NAME}那边很急，回电 {MOBILE}\n{NAME}说卡号 {CARD} 的报销单也打不出来，身份证 {RESIDENT_ID}")
     for hours in range(0, 48, 1):
-        run_sweep(app, NOW + timedelta(hours=hours))
+        run_sweep(app.desk, app.store, NOW + timedelta(hours=hours))
     desk.now = NOW + timedelta(days=2)
     desk.staff(t, f"#状态 已解决\n已更换定影器，已电话 {MOBILE} 告知{NAME}。")
     desk.reporter(t, "已解决，谢谢")
     desk.reporter(t, f"速度1 能力2 态度2 {NAME}等了两天，打 {MOBILE} 也没人接")
     week = last_complete("week", NOW, app.settings.tz)
-    queue_report(app, week, NOW)
-    recurring_alert_job(app, NOW)
+    queue_report(app.desk, app.store, week, NOW)
+    recurring_alert_job(app.desk, app.store, NOW)
     return desk.ticket(t.number)
 
 
-def test_no_mail_outside_the_conversation_shows_personal_data(desk: Desk) -> None:
+def test_no_mail_outside_the_conversation_shows_personal_data(desk: Helpdesk) -> None:
     """Escalations, #升级, a lead's reminder, digests, the review, the report and the recurring alert leak nothing."""
     ticket = _through_the_desk(desk)
     outside: dict[str, int] = {}
@@ -100,7 +100,7 @@ def test_every_packaged_template_kind_is_classified() -> None:
     assert kinds == used_outside | CONVERSATION_ONLY and not used_outside & CONVERSATION_ONLY
 
 
-def test_the_conversation_still_reads_the_real_data(desk: Desk) -> None:
+def test_the_conversation_still_reads_the_real_data(desk: Helpdesk) -> None:
     """The reporter's ack, the assignee's assignment and the relays between them carry what was written."""
     ticket = _through_the_desk(desk)
     mine = [(row, readable(row.raw)) for row, about in _sent(desk) if about is not None and about.id == ticket.id]
@@ -114,7 +114,7 @@ def test_the_conversation_still_reads_the_real_data(desk: Desk) -> None:
     assert any(to == [ENGINEER] and f"手机 {MOBILE}" in text for to, text in relays)
 
 
-def test_a_command_error_to_someone_outside_shows_the_ticket_masked(desk: Desk) -> None:
+def test_a_command_error_to_someone_outside_shows_the_ticket_masked(desk: Helpdesk) -> None:
     """A manager's wrong command (or a forged one in the manager's name) is answered without the real subject."""
     t = desk.open_ticket(SUBJECT, BODY, name=NAME)
     desk.staff(t, "#优先级 P9", sender=MANAGER)
@@ -128,7 +128,7 @@ def test_a_command_error_to_someone_outside_shows_the_ticket_masked(desk: Desk) 
     assert MOBILE in readable(desk.outbox("command_error")[-1].raw)
 
 
-def test_kb_new_masks_title_problem_and_solution(desk: Desk) -> None:
+def test_kb_new_masks_title_problem_and_solution(desk: Helpdesk) -> None:
     """``#kb new``: the article other reporters will be shown names nobody and carries no contact or number."""
     t = desk.open_ticket(SUBJECT, BODY, name=NAME)
     desk.staff(t, f"#kb new\n取出卡纸，清理搓纸轮。已电话 {MOBILE} 告知{NAME}（刘洋处理）。")

@@ -22,8 +22,7 @@ import pytest
 from maildesk.app import App
 from maildesk.cli import main
 from maildesk.daemon import Daemon, open_source
-from tests.conversation_desk import NOW
-from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app
+from tests.desk import IMAP_PASSWORD_ENV, NOW, desk_settings, mail, make_app
 from tests.dovecot import Mailbox
 from tests.masking_leaks import BODY, NAME, REPORTER, SUBJECT, leaks, readable
 from tests.smtp_sink import SmtpSink

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.store.db import Store
 from maildesk.store.models import Ticket
-from maildesk.tickets import NewTicket, create_ticket
+from tests.desk import bare_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROCESSES = 8
@@ -19,8 +20,8 @@ PER_PROCESS = 50
 
 def _make(store: Store, now: datetime, subject: str = "打印机卡纸") -> str:
     with store.session() as session:
-        ticket = create_ticket(session, NewTicket(subject=subject, reporter="a@example.com", priority="P3",
-                                                  type="hardware"), prefix="TS", tz=SHANGHAI, now=now)
+        ticket = create_ticket(bare_context(session, now), NewTicket(subject=subject, reporter="a@example.com",
+                                                                    priority="P3", type="hardware"))
         return ticket.number
 
 

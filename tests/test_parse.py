@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
 from maildesk.ingest.parse import MAX_NAME_CHARS, MAX_REFERENCES, UNREADABLE_BODY, parse_mail
+from maildesk.mail import InboundMail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 CST = timezone(timedelta(hours=8))

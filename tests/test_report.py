@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from maildesk.app import App
 from maildesk.cli import main
+from maildesk.desk.deadlines import keep_deadlines
 from maildesk.reports.mailing import monthly_report_job, recurring_alert_job, weekly_report_job
-from maildesk.sla_state import refresh_deadlines
 from maildesk.store.models import Message, OutboxMail, Ticket
 from maildesk.store.models_conversation import SurveyAnswer
 from tests.desk import desk_settings, make_app
@@ -121,7 +121,7 @@ def seed(app: App) -> None:
                        updated_at=d.created, first_response_at=d.first_response, resolved_at=d.resolved,
                        closed_at=d.resolved if d.status == "closed" else None, paused_seconds=d.paused_hours * 3600,
                        reopen_count=d.reopens, escalation_level=0, message_count=1)
-            refresh_deadlines(t, app.targets, app.calendar, d.created)
+            keep_deadlines(t, app.desk.targets, app.desk.calendar_on(d.created.date()), d.created)
             s.add(t)
             s.flush()
             s.add(Message(ticket_id=t.id, direction="in", message_id=f"<{d.number}@client>", from_addr=t.reporter,
@@ -281,27 +281,27 @@ def _outbox(app: App) -> list[tuple[str, str, str | None]]:
 def test_scheduled_reports_go_once_per_period(desk: tuple[App, str]) -> None:
     """The weekly report waits for Monday 09:00, goes once to each supervisor, and a rerun or restart adds nothing."""
     app, _ = desk
-    assert weekly_report_job(app, at(23, 8, 59)) == "not due"
-    assert weekly_report_job(app, at(23, 9)) == "week:2026-W47: queued 2"
-    assert weekly_report_job(app, at(23, 9, 10)) == "week:2026-W47: sent before"
-    assert weekly_report_job(app, at(25, 15)) == "week:2026-W47: sent before"
-    assert weekly_report_job(app, at(26, 9)) == "not due"  # three days late is too late to catch up
+    assert weekly_report_job(app.desk, app.store, at(23, 8, 59)) == "not due"
+    assert weekly_report_job(app.desk, app.store, at(23, 9)) == "week:2026-W47: queued 2"
+    assert weekly_report_job(app.desk, app.store, at(23, 9, 10)) == "week:2026-W47: sent before"
+    assert weekly_report_job(app.desk, app.store, at(25, 15)) == "week:2026-W47: sent before"
+    assert weekly_report_job(app.desk, app.store, at(26, 9)) == "not due"  # three days late is too late to catch up
     keys = [key for kind, _to, key in _outbox(app) if kind == "report"]
     assert keys == ["report:week:2026-W47:zheng.li@example.com", "report:week:2026-W47:huang.gang@example.com"]
-    assert monthly_report_job(app, at(30, 23)) == "not due"  # October's report was due on 1 November
+    assert monthly_report_job(app.desk, app.store, at(30, 23)) == "not due"  # October's report was due on 1 November
     december = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
-    assert monthly_report_job(app, december - timedelta(minutes=1)) == "not due"
-    assert monthly_report_job(app, december) == "month:2026-11: queued 2"
-    assert monthly_report_job(app, december + timedelta(days=2)) == "month:2026-11: sent before"
+    assert monthly_report_job(app.desk, app.store, december - timedelta(minutes=1)) == "not due"
+    assert monthly_report_job(app.desk, app.store, december) == "month:2026-11: queued 2"
+    assert monthly_report_job(app.desk, app.store, december + timedelta(days=2)) == "month:2026-11: sent before"
     assert len(_outbox(app)) == 4
 
 
 def test_recurring_problem_alert_goes_once(desk: tuple[App, str]) -> None:
     """Three locked-OA tickets in one week alert the supervisors once, on Monday with the weekly report."""
     app, _ = desk
-    assert recurring_alert_job(app, at(23, 8)) == "not due"
-    assert recurring_alert_job(app, at(23, 9, 5)) == "week:2026-W47: 1 recurring, queued 2"
-    assert recurring_alert_job(app, at(23, 12)) == "week:2026-W47: sent before"
+    assert recurring_alert_job(app.desk, app.store, at(23, 8)) == "not due"
+    assert recurring_alert_job(app.desk, app.store, at(23, 9, 5)) == "week:2026-W47: 1 recurring, queued 2"
+    assert recurring_alert_job(app.desk, app.store, at(23, 12)) == "week:2026-W47: sent before"
     with app.store.session() as s:
         mails = list(s.scalars(select(OutboxMail).where(OutboxMail.kind == "recurring")))
     assert len(mails) == 2 and all("TS-20261117-0001" in m.text and "重复问题提醒" in m.subject for m in mails)

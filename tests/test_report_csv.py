@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from maildesk.cli import main
+from maildesk.desk.deadlines import keep_deadlines
 from maildesk.reports.render import safe_cell
-from maildesk.sla_state import refresh_deadlines
 from maildesk.store.models import Message, Ticket
 from tests.desk import desk_settings, make_app
 
@@ -53,7 +53,7 @@ def test_csv_report_neutralises_subjects(tmp_path: Path, db_url: str, capsys: py
                 t = Ticket(number=f"TS-20261117-{n:04d}", subject=subject, status="new", priority="P3",
                            type="software", reporter="li.na@example.com", created_at=created, updated_at=created,
                            escalation_level=0, message_count=1)
-                refresh_deadlines(t, app.targets, app.calendar, created)
+                keep_deadlines(t, app.desk.targets, app.desk.calendar_on(created.date()), created)
                 s.add(t)
                 s.flush()
                 s.add(Message(ticket_id=t.id, direction="in", message_id=f"<{t.number}@client>",

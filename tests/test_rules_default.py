@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.ingest.mail import InboundMail
 from maildesk.ingest.parse import parse_mail
-from maildesk.rules.directory import Directory, default_people_path, load_directory
+from maildesk.mail import InboundMail
+from maildesk.people.directory import Directory, default_people_path, load_directory
 from maildesk.rules.engine import evaluate
 from maildesk.rules.loader import default_rules_path, load_rules
 from maildesk.rules.model import Decision, Defaults, RuleSet

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.ingest.mail import Address, Attachment, InboundMail
-from maildesk.rules.directory import Person
+from maildesk.mail import Address, Attachment, InboundMail
+from maildesk.people.directory import Person
 from maildesk.rules.engine import evaluate
 from maildesk.rules.loader import load_rules
 from maildesk.rules.model import BurstHit, Decision, Defaults, RuleSet

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from maildesk.config import parse_settings
+from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
 from maildesk.sla import (
-    DEFAULT_TARGETS,
     BusinessHours,
     CalendarError,
     EscalationStep,
@@ -26,6 +27,9 @@ from maildesk.sla import (
 SH = ZoneInfo("Asia/Shanghai")
 LUNCH = (time(12, 0), time(13, 30))
 NEW_YEAR = date(2026, 1, 1)
+
+# the targets of the default configuration (config.py): P1 2 h … P4 24 h
+TARGETS = Desk(parse_settings({}, Path("."))).targets
 
 
 def at(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -180,7 +184,7 @@ def test_naive_datetimes_are_rejected(cal: BusinessHours) -> None:
         lambda: cal.business_seconds_between(at(2026, 11, 22), naive),
         lambda: cal.add_working_days(naive, 1),
         lambda: cal.next_local_time(naive, time(17)),
-        lambda: compute_deadlines(naive, DEFAULT_TARGETS["P1"], cal),
+        lambda: compute_deadlines(naive, TARGETS["P1"], cal),
     ]
     for call in calls:
         with pytest.raises(ValueError, match="naive") as caught:
@@ -216,19 +220,19 @@ def test_daily_summary_time_is_strictly_next_and_on_working_days(cal: BusinessHo
 
 def test_default_deadlines_for_a_p1_ticket(cal: BusinessHours) -> None:
     """A P1 opened Friday 17:00 must start by Monday 10:00 and be resolved by Monday 16:00."""
-    due = compute_deadlines(at(2026, 11, 20, 17), DEFAULT_TARGETS["P1"], cal)
+    due = compute_deadlines(at(2026, 11, 20, 17), TARGETS["P1"], cal)
     assert due.start_due == at(2026, 11, 23, 10)
     assert due.response_due == at(2026, 11, 23, 10)
     assert due.resolve_due == at(2026, 11, 23, 16)
-    p4 = compute_deadlines(at(2026, 11, 20, 17), DEFAULT_TARGETS["P4"], cal)
+    p4 = compute_deadlines(at(2026, 11, 20, 17), TARGETS["P4"], cal)
     assert p4.start_due == at(2026, 11, 25, 14)
 
 
 def test_pause_shifts_every_deadline(cal: BusinessHours) -> None:
     """Three business hours waiting on the reporter push each deadline back by three business hours."""
     created = at(2026, 11, 23, 9)
-    plain = compute_deadlines(created, DEFAULT_TARGETS["P2"], cal)
-    paused = compute_deadlines(created, DEFAULT_TARGETS["P2"], cal, paused_seconds=3 * 3600)
+    plain = compute_deadlines(created, TARGETS["P2"], cal)
+    paused = compute_deadlines(created, TARGETS["P2"], cal, paused_seconds=3 * 3600)
     assert plain.start_due == at(2026, 11, 23, 13)
     assert paused.start_due == at(2026, 11, 23, 16)
     for before, after in [
@@ -238,13 +242,13 @@ def test_pause_shifts_every_deadline(cal: BusinessHours) -> None:
     ]:
         assert cal.business_seconds_between(before, after) == 3 * 3600
     with pytest.raises(CalendarError):
-        compute_deadlines(created, DEFAULT_TARGETS["P2"], cal, paused_seconds=-1)
+        compute_deadlines(created, TARGETS["P2"], cal, paused_seconds=-1)
 
 
 def test_escalation_ladder_due_times(cal: BusinessHours) -> None:
     """A P1 opened Monday 09:00 reaches the manager at 13:00 and the director at 17:00 (later if paused)."""
     created = at(2026, 11, 23, 9)
-    manager, director = DEFAULT_TARGETS["P1"].escalation
+    manager, director = TARGETS["P1"].escalation
     assert (manager.to_role, director.to_role) == ("manager", "director")
     assert escalation_due(created, manager, cal) == at(2026, 11, 23, 13)
     assert escalation_due(created, director, cal) == at(2026, 11, 23, 17)
@@ -254,9 +258,9 @@ def test_escalation_ladder_due_times(cal: BusinessHours) -> None:
 def test_progress_cadence_by_priority(cal: BusinessHours) -> None:
     """P1 progress is due one business hour later; P3 waits for the next 17:00 summary on a working day."""
     last = at(2026, 11, 20, 17, 30)
-    assert progress_due(last, DEFAULT_TARGETS["P1"], cal) == at(2026, 11, 23, 9, 30)
-    assert progress_due(last, DEFAULT_TARGETS["P3"], cal) == at(2026, 11, 23, 17)
-    assert progress_due(last, DEFAULT_TARGETS["P3"], cal, daily_at=time(18)) == at(2026, 11, 20, 18)
+    assert progress_due(last, TARGETS["P1"], cal) == at(2026, 11, 23, 9, 30)
+    assert progress_due(last, TARGETS["P3"], cal) == at(2026, 11, 23, 17)
+    assert progress_due(last, TARGETS["P3"], cal, daily_at=time(18)) == at(2026, 11, 20, 18)
 
 
 @pytest.mark.parametrize(
@@ -294,8 +298,8 @@ def test_a_long_running_daemon_learns_next_years_holidays_in_december(tmp_path: 
 
     app = App(parse_settings({"database": f"sqlite:///{tmp_path / 'd.db'}"}, tmp_path))
     new_year_2027 = date(2027, 1, 1)  # a Friday: a working day only to a calendar that has no 2027
-    november = app.calendar_on(date(2026, 11, 23))
+    november = app.desk.calendar_on(date(2026, 11, 23))
     assert november.is_working_day(new_year_2027)
-    assert app.calendar_on(date(2026, 11, 30)) is november  # not rebuilt every call
-    assert not app.calendar_on(date(2026, 12, 1)).is_working_day(new_year_2027)
-    assert not app.calendar_on(date(2027, 1, 4)).is_working_day(new_year_2027)
+    assert app.desk.calendar_on(date(2026, 11, 30)) is november  # not rebuilt every call
+    assert not app.desk.calendar_on(date(2026, 12, 1)).is_working_day(new_year_2027)
+    assert not app.desk.calendar_on(date(2027, 1, 4)).is_working_day(new_year_2027)

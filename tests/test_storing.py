@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
-from maildesk.ingest.pipeline import Pipeline
+from maildesk.daemon import intake_pipeline
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.bigbytes import BIG_BYTES
 from maildesk.store.models import Attachment, Blob, Message, ProcessedSource
@@ -35,7 +35,8 @@ def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> Non
                  attachments=(("backup.bin", "application/octet-stream", data),))
     again = mail("li.na@example.com", "备份文件（重发）", "见附件", message_id="<big-2@client.example.com>",
                  attachments=(("backup.bin", "application/octet-stream", data),))
-    outcomes = Pipeline(app, lambda: NOW).process([SourceMessage("test:1", first), SourceMessage("test:2", again)])
+    pipeline = intake_pipeline(app, lambda: NOW)
+    outcomes = pipeline.process([SourceMessage("test:1", first), SourceMessage("test:2", again)])
     assert [o.result for o in outcomes] == ["created", "created"]
     with app.store.session() as s:
         assert s.scalars(select(Message.raw).where(Message.direction == "in").order_by(Message.id)).all() == \
@@ -47,7 +48,7 @@ def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> Non
 def test_a_big_quarantined_mail_keeps_its_raw_bytes(app: App) -> None:
     """A 2 MB mail without a sender is quarantined with its bytes intact, for a person to look at."""
     raw = b"To: support@example.com\r\nSubject: x\r\n\r\n" + b"y" * (2 * BIG_BYTES) + b"\r\n"
-    [outcome] = Pipeline(app, lambda: NOW).process([SourceMessage("test:q", raw)])
+    [outcome] = intake_pipeline(app, lambda: NOW).process([SourceMessage("test:q", raw)])
     assert outcome.result == "quarantined"
     with app.store.session() as s:
         assert s.scalars(select(ProcessedSource.raw)).one() == raw

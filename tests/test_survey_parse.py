@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.confirm import Confirmation, parse_confirmation
-from maildesk.survey import SurveyScores, parse_survey
+from maildesk.desk.survey_answers import SurveyScores, parse_survey
+from maildesk.desk.verdicts import Confirmation, parse_confirmation
 
 
 def test_three_scores_then_a_comment() -> None:

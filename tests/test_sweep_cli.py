@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.app import App
-from maildesk.sla_state import refresh_deadlines
-from maildesk.tickets import NewTicket, create_ticket
+from maildesk.desk.tickets import NewTicket, create_ticket
+from tests.desk import context
 
 MANAGER = "zheng.li@example.com"
 
@@ -35,10 +35,9 @@ def _ticket(config: Path, created: datetime, priority: str) -> str:
     app = App.from_config(config)
     try:
         with app.store.session() as s:
-            t = create_ticket(s, NewTicket(subject="ERP 无法登录", reporter="zhang.wei@example.com",
-                                           priority=priority, type="software", assignee="sun.hao@example.com"),
-                              prefix="TS", tz=app.settings.tz, now=created)
-            refresh_deadlines(t, app.targets, app.calendar, created)
+            t = create_ticket(context(app, s, created), NewTicket(
+                subject="ERP 无法登录", reporter="zhang.wei@example.com", priority=priority, type="software",
+                assignee="sun.hao@example.com"))
             return t.number
     finally:
         app.close()

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from maildesk.app import App
+from maildesk.desk.tickets import get_ticket, record
 from maildesk.statuses import Status
 from maildesk.store.models import Event
-from maildesk.tickets import get_ticket, record
-from tests.test_sweep_support import (
+from tests.desk import (
     ENGINEER,
     REPORTER,
     at,
+    context,
     desks,
     new_ticket,
     outbox,
@@ -71,7 +72,8 @@ def test_merged_tickets_get_no_survey(desk: App) -> None:
     """A ticket merged into another is closed without a survey; the one it went into keeps its own."""
     number = new_ticket(desk, at("2026-09-14", 9), "P4")
     with desk.store.session() as s:
-        record(s, get_ticket(s, number), actor=ENGINEER, action="merged", now=at("2026-09-14", 10), new="TS-X")
+        record(context(desk, s, at("2026-09-14", 10)), get_ticket(s, number), actor=ENGINEER, action="merged",
+               new="TS-X")
     set_status(desk, number, at("2026-09-14", 10), Status.CLOSED)
     assert [q for q in sweep_through(desk, at("2026-09-14", 10), at("2026-09-14", 12), step=HOURLY)
             if q.kind == "survey"] == []

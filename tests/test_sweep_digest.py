@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from maildesk.app import App
-from tests.test_sweep_support import (
+from tests.desk import (
     DIRECTOR,
     LEAD,
     MANAGER,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
+from maildesk.desk.tickets import get_ticket
 from maildesk.statuses import Status
 from maildesk.store.models import Event, OutboxMail
-from maildesk.tickets import get_ticket
-from tests.test_sweep_support import (
+from tests.desk import (
     DIRECTOR,
     ENGINEER,
     MANAGER,
@@ -59,7 +59,7 @@ def test_each_level_is_told_once_at_its_time_saying_what_was_missed(desk: App) -
         raw = s.scalars(select(OutboxMail.raw).where(OutboxMail.dedup_key == first.key)).one()
         t = get_ticket(s, number)
         # answered at the staff address, so a manager's reply can carry commands
-        assert message_from_bytes(raw)["Reply-To"] == app.addresses.staff(t.number)
+        assert message_from_bytes(raw)["Reply-To"] == app.desk.addresses.staff(t.number)
     later = sweep(app, at(MON, 17)) + sweep(app, at(MON, 17, 30)) + sweep(app, at(TUE, 10))
     assert [q for q in later if q.kind == "escalation"] == []
     t = ticket(app, number)
@@ -101,7 +101,7 @@ def test_nothing_is_sent_outside_business_hours_and_make_up_sundays_count(desk: 
     assert [q.level for q in queued if q.kind == "escalation"] == [1]
     assert [s.at for s in outbox(app, "escalation")] == [at("2026-09-20", 11)]
     for sent in outbox(app):
-        assert app.calendar.is_business_time(sent.at), (sent.kind, sent.at)
+        assert app.desk.calendar_on(sent.at.date()).is_business_time(sent.at), (sent.kind, sent.at)
     assert ticket(app, number).escalation_level == 1
 
 
@@ -150,3 +150,13 @@ def test_raising_the_priority_recomputes_deadlines_and_the_ladder(desk: App) -> 
     assert [(q.kind, q.level) for q in queued if q.kind == "escalation"] == [("escalation", 1), ("escalation", 2)]
     assert [s.key for s in outbox(app, "reminder")] == [f"reminder:{number}:response:P1",
                                                          f"reminder:{number}:resolve:P1"]
+
+
+def test_a_sweep_at_national_day_2027_uses_that_days_calendar(desk: App) -> None:
+    """Swept with now = 2027-10-01, whatever the machine's date: National Day is no working day, so a P1 from
+    the evening before is not escalated on it."""
+    app = desk
+    assert not app.desk.calendar_on(date(2027, 10, 1)).is_working_day(date(2027, 10, 1))
+    new_ticket(app, at("2027-09-30", 17), "P1")
+    sweep_through(app, at("2027-09-30", 17), at("2027-10-01", 23))
+    assert outbox(app, "escalation") == []

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from maildesk.app import App
+from maildesk.desk.tickets import add_note, get_ticket
 from maildesk.statuses import Status
 from maildesk.sweep import Queued
-from maildesk.tickets import add_note, get_ticket
-from tests.test_sweep_support import (
+from tests.desk import (
     REPORTER,
     at,
+    context,
     desks,
     moments,
     new_ticket,
@@ -79,7 +80,8 @@ def test_waiting_on_the_reporter_silences_progress_and_entries_hide_notes(desk: 
     number = new_ticket(desk, at(MON, 9), "P2")
     set_status(desk, number, at(MON, 10), Status.IN_PROGRESS)
     with desk.store.session() as s:
-        add_note(s, get_ticket(s, number), "内部备注：怀疑是交换机问题", actor="liu.yang@example.com", now=at(MON, 10))
+        add_note(context(desk, s, at(MON, 10)), get_ticket(s, number), "内部备注：怀疑是交换机问题",
+                 actor="liu.yang@example.com")
     sweep_through(desk, at(MON, 9), at(MON, 13))
     [mail] = outbox(desk, "progress")
     assert mail.at == at(MON, 13) and "已分配 → 处理中" in mail.text and "内部备注" not in mail.text

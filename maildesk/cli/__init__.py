@@ -21,7 +21,7 @@ from maildesk.cli import (
 from maildesk.cli.common import state
 from maildesk.errors import ConfigError, MaildeskError
 from maildesk.outbound.templates import TemplateError
-from maildesk.rules.directory import DirectoryError
+from maildesk.people.directory import DirectoryError
 from maildesk.rules.model import RuleError
 
 

@@ -39,7 +39,7 @@ def write_example(target: Path, *, force: bool) -> Path:
         raise usage_error("DIR", f"{config} exists (use --force to overwrite the example files)")
     target.mkdir(parents=True, exist_ok=True)
     config.write_text(demo_config_text(), encoding="utf-8")
-    for source, name in (("rules/default_rules.toml", "rules.toml"), ("rules/default_people.csv", "people.csv")):
+    for source, name in (("rules/default_rules.toml", "rules.toml"), ("people/default_people.csv", "people.csv")):
         file = _package_file(*source.split("/"))
         if file.exists():
             shutil.copyfile(file, target / name)
@@ -68,7 +68,7 @@ def register(cli: click.Group) -> None:
         application = App(load_settings(config))
         try:
             revision = application.upgrade()
-            application.secret  # noqa: B018 - made now, with the install, not at the first reply
+            application.desk.secret  # noqa: B018 - made now, with the install, not at the first reply
         finally:
             application.close()
         click.echo(f"wrote {config} and its companions; database at revision {revision}")

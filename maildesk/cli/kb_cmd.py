@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.cli.common import print_json, state, usage_error
+from maildesk.desk.tickets import get_ticket
 from maildesk.kb import article_view, create_article, edit_article, get_article, search, ticket_numbers
 from maildesk.store.models import Ticket
 from maildesk.store.models_kb import KbArticle
-from maildesk.tickets import get_ticket
 
 
 def _tags(values: tuple[str, ...]) -> list[str]:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from maildesk.app import App
 from maildesk.cli.common import state, usage_error
+from maildesk.desk.setup import Desk
 from maildesk.reports.figures import Figures
 from maildesk.reports.html import render_html
 from maildesk.reports.mailing import build_figures, queue_report
@@ -83,29 +83,29 @@ def register(cli: click.Group) -> None:
         app = state.app(upgrade=True)
         settings = app.settings
         period = choose_period(kind, _date("--from", from_), _date("--to", to), now, settings.tz)
-        figures = build_figures(app, period, now)
+        figures = build_figures(app.desk, app.store, period, now)
         if send:
             from maildesk.daemon import Daemon, utc_now
 
-            queued = queue_report(app, period, now, figures=figures)
+            queued = queue_report(app.desk, app.store, period, now, figures=figures)
             result = Daemon.flush_only(app, utc_now)
             click.echo(f"report {period.key}: queued for {', '.join(queued)}; outbox: {result}", err=True)
             if fmt is None:
                 return
-        text = _render(app, figures, period, fmt or "table")
+        text = _render(app.desk, figures, period, fmt or "table")
         if output is not None:
             output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
 
 
-def _render(app: App, figures: Figures, period: Period, fmt: str) -> str:
-    labels = Labels(app.settings, app.settings.language)
+def _render(desk: Desk, figures: Figures, period: Period, fmt: str) -> str:
+    labels = Labels(desk.settings, desk.settings.language, desk.templates.phrases)
     if fmt == "json":
         return render_json(figures)
     if fmt == "csv":
         return render_csv(figures)
     if fmt == "html":
-        return render_html(app.templates, figures, labels, title=period.title(labels.lang),
-                           recipient_name=labels.t("各位", "all"))
-    return render_table(figures, labels, period.title(labels.lang))
+        return render_html(desk.templates, figures, labels, title=period.title(labels),
+                           recipient_name=labels.t("report.all"))
+    return render_table(figures, labels, period.title(labels))

@@ -8,7 +8,7 @@ import click
 
 from maildesk.cli.common import state, usage_error
 from maildesk.secret import DEFAULT_GRACE, create_secret_file, rotate_secret_file
-from maildesk.views import iso
+from maildesk.times import iso
 
 
 def register(cli: click.Group) -> None:

@@ -8,7 +8,7 @@ import click
 
 from maildesk.cli.common import print_json, state, usage_error
 from maildesk.sweep import run_sweep
-from maildesk.views import iso
+from maildesk.times import iso
 
 
 def register(cli: click.Group) -> None:
@@ -33,7 +33,7 @@ def register(cli: click.Group) -> None:
                 raise usage_error("--now", f"not an ISO-8601 date and time: {now_text!r}") from None
             if now.tzinfo is None:
                 now = now.replace(tzinfo=tz)
-        queued = run_sweep(app, now).queued
+        queued = run_sweep(app.desk, app.store, now).queued
         if as_json:
             print_json({"now": iso(now, tz), "queued": [q.as_json() for q in queued]})
             return

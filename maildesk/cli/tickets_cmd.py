@@ -10,15 +10,15 @@ from rich.table import Table
 from sqlalchemy import select
 
 from maildesk.cli.common import print_json, state, usage_error
+from maildesk.desk.assignment import assign_person
+from maildesk.desk.context import Context
+from maildesk.desk.notices import queue_assignment
+from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field
 from maildesk.kb.articles import first_problem_text
-from maildesk.outbound.notify import queue_assignment
-from maildesk.rules.assign import assign_person
-from maildesk.rules.directory import Directory, Person
-from maildesk.sla_state import refresh_deadlines
-from maildesk.statuses import Status, parse_status
+from maildesk.people.directory import Directory, Person
 from maildesk.store.models import Ticket
-from maildesk.tickets import add_note, change_status, get_ticket, set_field
 from maildesk.views import ticket_detail, ticket_summary
+from maildesk.words import parse_status, status_name
 
 
 def register(cli: click.Group) -> None:
@@ -34,7 +34,7 @@ def register(cli: click.Group) -> None:
         """List tickets, newest first."""
         wanted = _statuses(list(status))
         app_ = state.app(upgrade=True)
-        tz = app_.settings.tz
+        tz, tz_lang = app_.settings.tz, app_.settings.language
         with app_.store.session() as session:
             stmt = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
             if wanted:
@@ -48,7 +48,7 @@ def register(cli: click.Group) -> None:
             column.no_wrap = True
             column.overflow = "ellipsis"
         for r in rows:
-            table.add_row(r["number"], Status(r["status"]).zh, r["priority"], r["type"],
+            table.add_row(r["number"], status_name(r["status"], tz_lang), r["priority"], r["type"],
                           r["assignee"] or "", r["reporter"], r["subject"][:40], str(r["message_count"]))
         Console(width=max(Console().width, 150)).print(table)
 
@@ -98,32 +98,29 @@ def register(cli: click.Group) -> None:
             type_ = by_name[type_]
         if team is not None and settings.team(team) is None:
             raise usage_error("--team", f"unknown team {team!r}")
-        person = _staff_person(app_.directory, assignee) if assignee is not None else None
-        now = datetime.now(UTC)
+        person = _staff_person(app_.desk.directory, assignee) if assignee is not None else None
         actor = by.lower()
         with app_.store.session() as session:
+            ctx = Context(app_.desk, session, datetime.now(UTC))
             ticket = get_ticket(session, number, for_update=True)
             review = "复核 review"
             for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
-                    set_field(session, ticket, name, value, actor=actor, now=now, note=review)
-            if person is not None and assign_person(session, settings, ticket, person, actor=actor, now=now,
-                                                    note=review, move_team=team is None):
-                queue_assignment(session, app_, ticket, person.address.lower(), now=now,
+                    set_field(ctx, ticket, name, value, actor=actor, note=review)
+            if person is not None and assign_person(ctx, ticket, person, actor=actor, note=review,
+                                                    move_team=team is None):
+                queue_assignment(ctx, ticket, person.address.lower(),
                                  description=first_problem_text(session, ticket))
             if target is not None:
-                change_status(session, ticket, target, actor=actor, now=now, note=review,
-                              pause_meter=app_.calendar.business_seconds_between)
-            if priority is not None or target is not None:
-                refresh_deadlines(ticket, app_.targets, app_.calendar, now)
+                change_status(ctx, ticket, target, actor=actor, note=review)
             if note:
-                add_note(session, ticket, note, actor=actor, now=now)
+                add_note(ctx, ticket, note, actor=actor)
             detail = ticket_detail(session, ticket, settings.tz)
         if as_json:
             print_json(detail)
         else:
-            click.echo(f"{detail['number']}: {Status(detail['status']).zh} {detail['priority']} "
-                       f"{detail['type']} {detail['assignee'] or '-'}")
+            shown = status_name(str(detail["status"]), settings.language)
+            click.echo(f"{detail['number']}: {shown} {detail['priority']} {detail['type']} {detail['assignee'] or '-'}")
 
 
 def _staff_person(directory: Directory, wanted: str) -> Person:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from maildesk.ingest.mail import InboundMail
+from maildesk.mail import InboundMail
 
 
 class MailKind(StrEnum):

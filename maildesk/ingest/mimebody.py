@@ -12,8 +12,8 @@ import re
 from email.message import Message
 
 from maildesk.ingest.charsets import CONTROL_CHARS, Defects, decode_bytes, decode_words, lenient_b64decode, raw_to_text
-from maildesk.ingest.mail import Attachment
 from maildesk.ingest.mimefeed import MimeFeed
+from maildesk.mail import Attachment
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _MAX_DEPTH = 20

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 
 from maildesk.ingest.charsets import CONTROL_CHARS, Defects, decode_words, raw_to_text
 from maildesk.ingest.htmltext import html_to_text
-from maildesk.ingest.mail import Address, InboundMail
 from maildesk.ingest.mimebody import Body, walk
 from maildesk.ingest.mimefeed import MimeFeed
 from maildesk.ingest.msgids import normalise_message_id
+from maildesk.mail import Address, InboundMail
 
 _log = logging.getLogger(__name__)
 

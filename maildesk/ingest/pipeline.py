@@ -1,4 +1,4 @@
-"""The intake pipeline: source messages → stored tickets and outbox rows, exactly once.
+"""The intake pipeline: source messages → the desk, exactly once.
 
 A batch of mails is one database transaction (one fsync), each mail inside its
 own savepoint, so a mail that fails rolls back alone and is quarantined while
@@ -6,32 +6,34 @@ the rest commit. Only after the commit are the mails moved out of the intake
 folder; a crash in between leaves them there, and the processed-source key
 makes the next pass move them without storing them twice. This module is the
 one place where a failure of one incoming mail is handled.
+
+Reading ends here: each mail is parsed, its kind decided (``loops``), its new
+words separated from the quoted conversation (``quotes``) and the ticket it names
+found (``threading``); then the ``handler`` (the desk) decides what it does.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from maildesk.app import App
-from maildesk.conversation import on_reply, starts_new_ticket
-from maildesk.errors import MaildeskError
-from maildesk.ingest.loops import MailKind, classify
-from maildesk.ingest.mail import InboundMail
-from maildesk.ingest.newticket import start_ticket
+from maildesk.config import Settings
+from maildesk.ingest.loops import classify
+from maildesk.ingest.outcome import Handler, Inbound, Outcome, QuarantineMail, Result
 from maildesk.ingest.parse import UNPARSABLE, parse_mail
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
-from maildesk.ingest.storing import store_inbound, take_stored
-from maildesk.ingest.threading import FOREIGN_FLAG, find_thread
+from maildesk.ingest.threading import named_ticket
+from maildesk.mail import InboundMail
 from maildesk.store.bigbytes import write_big, written_later
+from maildesk.store.db import Store
 from maildesk.store.models import Message, ProcessedSource
+from maildesk.tokens import ReplyAddresses
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +50,6 @@ _SETTLE = (
 MAX_REASON_CHARS = 500
 
 
-class QuarantineMail(MaildeskError):
-    """This mail cannot become or join a ticket; it is set aside with the reason."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    source_id: str
-    result: str  # created, reply, noise, duplicate, already, rejected, quarantined
-    ticket: str | None = None
-    reason: str = ""
-
-    @property
-    def done(self) -> bool:
-        """The source may move the mail to the processed folder."""
-        return self.result != "quarantined"
-
-
 class _Step:
     """What the pipeline is doing with a mail, so that a failure says where it happened."""
 
@@ -73,16 +58,19 @@ class _Step:
 
 
 class Pipeline:
-    """Turns source messages into tickets; ``clock`` gives the time of each batch."""
+    """Reads source messages and hands each to ``handler`` in its batch's transaction; ``clock`` gives the
+    time of each batch."""
 
-    def __init__(self, app: App, clock: Callable[[], datetime]) -> None:
-        self.app = app
+    def __init__(self, store: Store, settings: Settings, addresses: ReplyAddresses, handler: Handler,
+                 clock: Callable[[], datetime]) -> None:
+        self.store, self.settings, self.addresses = store, settings, addresses
+        self.handler = handler
         self.clock = clock
 
     def drain(self, source: MailSource, *, limit: int | None = None) -> list[Outcome]:
         """Process everything the source has now, batch by batch; move each mail once it is committed."""
         outcomes: list[Outcome] = []
-        intake = self.app.settings.intake
+        intake = self.settings.intake
         batch_size = intake.batch_size
         while limit is None or len(outcomes) < limit:
             # bounded by bytes too: a batch is in memory whole, and mail can be huge
@@ -102,7 +90,7 @@ class Pipeline:
         """Store a batch in one transaction; returns what became of each mail."""
         now = self.clock()
         outcomes: list[Outcome] = []
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             for sm in messages:
                 outcomes.append(self._guarded(session, sm, now))
         for o in outcomes:
@@ -117,7 +105,7 @@ class Pipeline:
                 return self._one(session, sm, now, step)
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
-            return Outcome(sm.source_id, "duplicate", reason="stored concurrently by another process")
+            return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
         except OperationalError:
             raise  # the database itself failed: nothing of the batch is committed or moved
         except Exception as exc:
@@ -129,16 +117,16 @@ class Pipeline:
             reason = reason[:MAX_REASON_CHARS]
             with session.begin_nested():
                 raw_later = written_later(session, sm.raw)
-                session.add(ProcessedSource(source_id=sm.source_id, outcome="quarantined", reason=reason,
+                session.add(ProcessedSource(source_id=sm.source_id, outcome=Result.QUARANTINED, reason=reason,
                                             raw=None if raw_later else sm.raw, at=now))
                 if raw_later:
                     session.flush()
                     write_big(session, _SOURCES, "raw", _SOURCES.c.source_id == sm.source_id, sm.raw)
-            return Outcome(sm.source_id, "quarantined", reason=reason)
+            return Outcome(sm.source_id, Result.QUARANTINED, reason=reason)
 
     def _one(self, session: Session, sm: SourceMessage, now: datetime, step: _Step) -> Outcome:
         if session.scalar(_CLAIMED, {"source_id": sm.source_id}) is not None:
-            return Outcome(sm.source_id, "already")
+            return Outcome(sm.source_id, Result.ALREADY)
         # claim the source first: a second daemon with the same mail waits here, then backs off
         # (plain INSERT and UPDATE statements: the row is never needed as an ORM object)
         step.doing = "claiming the source id"
@@ -148,49 +136,28 @@ class Pipeline:
         step.doing = "looking up its Message-ID"
         existing = session.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
         if existing is not None:
-            self._settle(session, sm.source_id, "duplicate", existing)
-            return Outcome(sm.source_id, "duplicate", reason=f"Message-ID {mail.message_id} seen before")
+            self._settle(session, sm.source_id, Result.DUPLICATE, existing)
+            return Outcome(sm.source_id, Result.DUPLICATE, reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail(_no_sender(mail))
-        take_stored(session, mail.message_id)  # nothing left over from a mail rolled back earlier
-        step.doing = "routing the mail (loop check, threading, ticket, answers)"
-        outcome = self._route(session, sm.source_id, mail, now)
+        step.doing = "reading the mail (loop check, threading)"
+        inbound = self.read(session, mail, now)
+        step.doing = "handling the mail (ticket, answers)"
+        handled = self.handler(session, inbound, now)
         step.doing = "recording the outcome"
-        stored = take_stored(session, mail.message_id)  # the stored mail's id, without selecting it again
-        self._settle(session, sm.source_id, outcome.result, stored.id if stored is not None else session.scalar(
-            _MESSAGE_PK, {"message_id": mail.message_id}))
-        return outcome
+        self._settle(session, sm.source_id, handled.result, handled.message_pk)
+        return Outcome(sm.source_id, handled.result, handled.ticket, handled.reason)
+
+    def read(self, session: Session, mail: InboundMail, now: datetime) -> Inbound:
+        """What intake knows of a mail: its kind, its new words, and the ticket it names."""
+        loop = classify(mail, self.settings.own_addresses)
+        named = named_ticket(session, mail, prefix=self.settings.ticket_prefix, addresses=self.addresses, now=now)
+        ticket, via = named if named is not None else (None, "")
+        return Inbound(mail, loop.kind, loop.reason, strip_quoted(mail.text), ticket, via)
 
     @staticmethod
-    def _settle(session: Session, source_id: str, outcome: str, message_pk: int | None) -> None:
+    def _settle(session: Session, source_id: str, outcome: Result, message_pk: int | None) -> None:
         session.execute(_SETTLE, {"source": source_id, "outcome_": outcome, "message_pk_": message_pk})
-
-    def _route(self, session: Session, source_id: str, mail: InboundMail, now: datetime) -> Outcome:
-        app = self.app
-        settings = app.settings
-        loop = classify(mail, settings.own_addresses)
-        text = strip_quoted(mail.text)
-        thread = find_thread(session, mail, prefix=settings.ticket_prefix, directory=app.directory,
-                             addresses=app.addresses, now=now)
-        ticket = thread.ticket
-        number = ticket.number if ticket else None
-        if loop.kind != MailKind.NORMAL:
-            # kept where it belongs, but never answered: this is how mail loops are made impossible
-            store_inbound(session, mail, ticket=ticket, kind=loop.kind.value, text=text, now=now)
-            return Outcome(source_id, "noise", number, f"{loop.kind.value}: {loop.reason}")
-        if ticket is not None and not starts_new_ticket(app, session, ticket, mail, text, now):
-            reply = on_reply(app, session, ticket, mail, text, now)
-            return Outcome(source_id, reply.result, reply.ticket or number, reply.note)
-        if ticket is not None:
-            made = start_ticket(app, session, mail, text, now, related=ticket, link_kind="follow_up")
-        elif thread.foreign is not None:
-            # a stranger naming someone else's ticket: a ticket of their own, linked, for a person to look at
-            made = start_ticket(app, session, mail, text, now, flags=(FOREIGN_FLAG,), related=thread.foreign)
-        else:
-            made = start_ticket(app, session, mail, text, now)
-        if made.result == "quarantine":
-            raise QuarantineMail(made.reason)
-        return Outcome(source_id, made.result, made.ticket.number if made.ticket else None, made.reason)
 
 
 def _no_sender(mail: InboundMail) -> str:

@@ -84,7 +84,7 @@ class ComposeError(MaildeskError):
 
 
 class _NamedAddress(Protocol):
-    """Anything with a display name and an address, like ``maildesk.ingest.mail.Address``."""
+    """Anything with a display name and an address, like ``maildesk.mail.Address``."""
 
     @property
     def name(self) -> str: ...

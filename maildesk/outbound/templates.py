@@ -66,6 +66,7 @@ from markupsafe import Markup, escape
 
 from maildesk.errors import ConfigError, MaildeskError
 from maildesk.outbound.compose import strip_subject, tag_subject
+from maildesk.outbound.phrases import Phrases
 
 __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Templates"]
 
@@ -74,7 +75,6 @@ PACKAGED_KINDS = (
     "escalation", "digest", "confirm", "survey", "closed", "report",
 )  # fmt: skip
 LANGS = ("zh", "en")
-DEFAULT_LANG = "zh"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -123,6 +123,11 @@ class Templates:
         self._env.filters["bare"] = strip_subject
         self._env.filters["nl2br"] = _nl2br
         self._defaults = dict(defaults or {})
+        self.phrases = Phrases(self.directory)
+
+    def say(self, key: str, lang: str, **values: object) -> str:
+        """A phrase from the phrase books (``maildesk.outbound.phrases``), filled in."""
+        return self.phrases.say(key, lang, **values)
 
     def _own(self, name: str) -> bool:
         return self.directory is not None and (self.directory / name).is_file()

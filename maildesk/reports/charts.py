@@ -22,9 +22,9 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
                 "WenQuanYi Micro Hei", "Droid Sans Fallback", "SimHei", "Microsoft YaHei", "PingFang SC",
                 "AR PL UMing CN", "Noto Serif CJK SC")
 COLOUR = "#0969da"
-PER_DAY = ("每日新增工单", "New tickets per day")
-BY_TYPE = ("按问题类型", "Tickets by type")
-IN_TIME = ("解决时限达成率（按优先级）", "Resolved within target, by priority")
+PER_DAY = "report.chart_new_tickets_per_day"
+BY_TYPE = "report.chart_tickets_by_type"
+IN_TIME = "report.chart_resolved_within_target_by_priority"
 DPI = 100
 
 
@@ -58,13 +58,13 @@ def make_charts(fig: Figures, labels: Labels, *, domain: str = "maildesk.report"
     from matplotlib.ticker import MaxNLocator
 
     font = cjk_font()
-    lb = labels if font else Labels(labels.settings, "en")
+    lb = labels if font else Labels(labels.settings, "en", labels.phrases)
     rc: Any = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "font.size": 10,
           "axes.spines.top": False, "axes.spines.right": False}
     charts: list[Chart] = []
     with matplotlib.rc_context(rc):
         if fig.by_day:
-            caption, title = labels.t(*PER_DAY), lb.t(*PER_DAY)
+            caption, title = labels.t(PER_DAY), lb.t(PER_DAY)
             figure = Figure(figsize=(7, 2.6))
             ax = figure.subplots()
             days = list(fig.by_day)
@@ -75,7 +75,7 @@ def make_charts(fig: Figures, labels: Labels, *, domain: str = "maildesk.report"
             ax.set_title(title)
             charts.append(Chart(f"chart-days@{domain}", caption, _png(figure)))
         if fig.by_type:
-            caption, title = labels.t(*BY_TYPE), lb.t(*BY_TYPE)
+            caption, title = labels.t(BY_TYPE), lb.t(BY_TYPE)
             figure = Figure(figsize=(7, 0.5 + 0.4 * len(fig.by_type)))
             ax = figure.subplots()
             names = [lb.type(code) for code in fig.by_type][::-1]
@@ -85,7 +85,7 @@ def make_charts(fig: Figures, labels: Labels, *, domain: str = "maildesk.report"
             charts.append(Chart(f"chart-types@{domain}", caption, _png(figure)))
         known = {p: v for p, v in fig.sla_compliance.items() if v is not None}
         if known:
-            caption, title = labels.t(*IN_TIME), lb.t(*IN_TIME)
+            caption, title = labels.t(IN_TIME), lb.t(IN_TIME)
             figure = Figure(figsize=(7, 2.6))
             ax = figure.subplots()
             bars = ax.bar(list(known), [v * 100 for v in known.values()], color=COLOUR)

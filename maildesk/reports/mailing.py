@@ -15,27 +15,26 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
 from maildesk.outbound.outbox import Outgoing, queue_mail
+from maildesk.people.directory import Person
+from maildesk.people.roles import holders_of_any
 from maildesk.reports.charts import make_charts
 from maildesk.reports.figures import Figures, compute_figures
 from maildesk.reports.html import render_report
 from maildesk.reports.period import Period, last_complete
 from maildesk.reports.sections import Labels, Table
-from maildesk.rules.directory import Person
+from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail
-
-if TYPE_CHECKING:
-    from maildesk.app import App
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RECURRING_ALERT_COUNT", "SEND_AT", "build_figures", "monthly_report_job", "queue_report",
-           "recurring_alert_job", "supervisors", "weekly_report_job"]
+           "recurring_alert_job", "report_readers", "weekly_report_job"]
 
 SEND_AT = time(9, 0)  # local time of the scheduled reports on their day
 SUPERVISOR_ROLES = ("manager", "director")
@@ -45,50 +44,51 @@ RECURRING_ALERT_COUNT = 3
 CATCH_UP = timedelta(days=3)  # tickets of one problem in one week that a supervisor should hear about
 
 
-def supervisors(app: App) -> list[Person]:
+def report_readers(desk: Desk) -> list[Person]:
     """The people who receive reports: the directory's managers and directors."""
-    people = {p.address: p for role in SUPERVISOR_ROLES for p in app.directory.by_role(role)}
-    return list(people.values())
+    found = (desk.directory.get(a) for a in holders_of_any(desk.directory, desk.settings, SUPERVISOR_ROLES))
+    return [p for p in found if p is not None]
 
 
-def build_figures(app: App, period: Period, now: datetime) -> Figures:
-    names = {p.address: p.name for p in app.directory.staff()}
-    with app.store.session() as session:
-        return compute_figures(session, period.start, period.end, app.calendar,
-                               priorities=app.settings.priority_order(), names=names,
-                               as_of=min(period.end, now), masker=app.masker)
+def build_figures(desk: Desk, store: Store, period: Period, now: datetime) -> Figures:
+    names = {p.address: p.name for p in desk.directory.staff()}
+    with store.session() as session:
+        calendar = desk.calendar_on(now.astimezone(desk.settings.tz).date())
+        return compute_figures(session, period.start, period.end, calendar,
+                               priorities=desk.settings.priority_order(), names=names,
+                               as_of=min(period.end, now), masker=desk.masker)
 
 
 def _dedup(prefix: str, period: Period, address: str) -> str:
     return f"{prefix}:{period.key}:{address}"
 
 
-def _missing(app: App, prefix: str, period: Period, people: list[Person]) -> list[Person]:
+def _missing(desk: Desk, store: Store, prefix: str, period: Period, people: list[Person]) -> list[Person]:
     keys = {_dedup(prefix, period, p.address): p for p in people}
-    with app.store.session() as session:
+    with store.session() as session:
         sent = set(session.scalars(select(OutboxMail.dedup_key).where(OutboxMail.dedup_key.in_(list(keys)))))
     return [p for k, p in keys.items() if k not in sent]
 
 
-def queue_report(app: App, period: Period, now: datetime, *, recipients: list[Person] | None = None,
+def queue_report(desk: Desk, store: Store, period: Period, now: datetime, *, recipients: list[Person] | None = None,
                  scheduled: bool = False, figures: Figures | None = None) -> list[str]:
     """Queue the report of ``period`` to each recipient (default: the supervisors); returns who got one.
 
     A scheduled report is keyed by period and recipient; one asked for by hand is sent again each time.
     """
-    people = supervisors(app) if recipients is None else recipients
+    people = report_readers(desk) if recipients is None else recipients
     if not people:
         raise MaildeskError("no one to send the report to: the directory has no manager or director")
-    fig = figures or build_figures(app, period, now)
-    labels = Labels(app.settings, app.settings.language)
-    charts = make_charts(fig, labels, domain=app.settings.mail_domain)
-    title = period.title(labels.lang)
+    fig = figures or build_figures(desk, store, period, now)
+    labels = Labels(desk.settings, desk.settings.language, desk.templates.phrases)
+    charts = make_charts(fig, labels, domain=desk.settings.mail_domain)
+    title = period.title(labels)
     queued = []
-    with app.store.session() as session:
+    with store.session() as session:
         for person in people:
-            report = render_report(app.templates, fig, labels, title=title,
+            report = render_report(desk.templates, fig, labels, title=title,
                                    recipient_name=person.name or person.address, charts=charts)
-            row = queue_mail(session, app.settings, Outgoing(
+            row = queue_mail(session, desk.settings, Outgoing(
                 kind="report", to=[person.address], subject=report.mail.subject, text=report.mail.text,
                 html=report.mail.html, inline_images=report.inline_images,
                 dedup_key=_dedup("report", period, person.address) if scheduled else None,
@@ -98,64 +98,63 @@ def queue_report(app: App, period: Period, now: datetime, *, recipients: list[Pe
     return queued
 
 
-def _due_period(kind: str, app: App, now: datetime) -> Period | None:
+def _due_period(kind: str, desk: Desk, now: datetime) -> Period | None:
     """The period whose scheduled report is due at ``now``: from its send time, for CATCH_UP."""
-    period = last_complete(kind, now, app.settings.tz)
-    send_at = datetime.combine(period.end.date(), SEND_AT, tzinfo=app.settings.tz)
+    period = last_complete(kind, now, desk.settings.tz)
+    send_at = datetime.combine(period.end.date(), SEND_AT, tzinfo=desk.settings.tz)
     return period if send_at <= now < send_at + CATCH_UP else None
 
 
-def _report_job(kind: str, app: App, now: datetime) -> str:
-    period = _due_period(kind, app, now)
+def _report_job(kind: str, desk: Desk, store: Store, now: datetime) -> str:
+    period = _due_period(kind, desk, now)
     if period is None:
         return "not due"
-    people = _missing(app, "report", period, supervisors(app))
+    people = _missing(desk, store, "report", period, report_readers(desk))
     if not people:
         return f"{period.key}: sent before"
-    queued = queue_report(app, period, now, recipients=people, scheduled=True)
+    queued = queue_report(desk, store, period, now, recipients=people, scheduled=True)
     log.info("%s report queued for %s", period.key, ", ".join(queued))
     return f"{period.key}: queued {len(queued)}"
 
 
-def weekly_report_job(app: App, now: datetime) -> str:
+def weekly_report_job(desk: Desk, store: Store, now: datetime) -> str:
     """The weekly report of last week, from Monday 09:00 (scheduler job)."""
-    return _report_job("week", app, now)
+    return _report_job("week", desk, store, now)
 
 
-def monthly_report_job(app: App, now: datetime) -> str:
+def monthly_report_job(desk: Desk, store: Store, now: datetime) -> str:
     """The monthly report of last month, from the 1st 09:00 (scheduler job)."""
-    return _report_job("month", app, now)
+    return _report_job("month", desk, store, now)
 
 
-def recurring_alert_job(app: App, now: datetime) -> str:
+def recurring_alert_job(desk: Desk, store: Store, now: datetime) -> str:
     """Tell the supervisors about problems that came back RECURRING_ALERT_COUNT times or more last week."""
-    period = _due_period("week", app, now)
+    period = _due_period("week", desk, now)
     if period is None:
         return "not due"
-    people = _missing(app, "recurring", period, supervisors(app))
+    people = _missing(desk, store, "recurring", period, report_readers(desk))
     if not people:
         return f"{period.key}: sent before"
-    groups = [g for g in build_figures(app, period, now).recurring if g.count >= RECURRING_ALERT_COUNT]
+    groups = [g for g in build_figures(desk, store, period, now).recurring if g.count >= RECURRING_ALERT_COUNT]
     if not groups:
         return f"{period.key}: no recurring problem"
-    lb = Labels(app.settings, app.settings.language)
-    table = Table(lb.t("重复问题", "Recurring problems"),
-                  [lb.t("问题", "Problem"), lb.t("类型", "Type"), lb.t("次数", "Tickets"), lb.t("工单", "Numbers")],
+    lb = Labels(desk.settings, desk.settings.language, desk.templates.phrases)
+    table = Table(lb.t("report.recurring_problems"),
+                  [lb.t("report.problem"), lb.t("report.type"), lb.t("report.tickets_2"), lb.t("report.numbers")],
                   [[g.title, lb.type(g.type), str(g.count), ", ".join(g.tickets)] for g in groups])
-    summary = [{"label": lb.t("重复出现的问题", "Problems that came back"), "value": str(len(groups))},
-               {"label": lb.t("提醒门槛", "Threshold"),
-                "value": lb.t(f"一周内 {RECURRING_ALERT_COUNT} 次及以上",
-                              f"{RECURRING_ALERT_COUNT} or more in a week")}]
+    summary = [{"label": lb.t("report.problems_that_came_back"), "value": str(len(groups))},
+               {"label": lb.t("report.threshold"),
+                "value": lb.t("report.recurring_threshold", count=RECURRING_ALERT_COUNT)}]
     queued = 0
-    with app.store.session() as session:
+    with store.session() as session:
         for person in people:
-            rendered = app.templates.render("report", lb.lang, {
+            rendered = desk.templates.render("report", lb.lang, {
                 "recipient_name": person.name or person.address,
-                "title": lb.t("重复问题提醒", "Recurring problems"), "period_from": period.first.isoformat(),
+                "title": lb.t("report.recurring_problems_2"), "period_from": period.first.isoformat(),
                 "period_to": period.last.isoformat(), "summary": summary, "tables": [table.as_context()],
                 "charts": [],
             })
-            queued += queue_mail(session, app.settings, Outgoing(
+            queued += queue_mail(session, desk.settings, Outgoing(
                 kind="recurring", to=[person.address], subject=rendered.subject, text=rendered.text,
                 html=rendered.html, dedup_key=_dedup("recurring", period, person.address),
             ), now=now) is not None

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from maildesk.errors import MaildeskError
 
 __all__ = ["Period", "PeriodError", "custom_period", "last_complete", "month_of", "week_of"]
+
+
+class Words(Protocol):
+    """What a title is written with: the report's phrases (``reports.sections.Labels``)."""
+
+    def t(self, key: str, **values: object) -> str: ...
 
 
 class PeriodError(MaildeskError):
@@ -42,15 +49,14 @@ class Period:
             return f"month:{self.first:%Y-%m}"
         return f"days:{self.first.isoformat()}..{self.last.isoformat()}"
 
-    def title(self, lang: str) -> str:
-        zh = lang == "zh"
+    def title(self, labels: Words) -> str:
+        """技术支持周报 2026 年第 47 周 / Support weekly report 2026-W47."""
         if self.kind == "week":
             year, week, _ = self.first.isocalendar()
-            return f"技术支持周报 {year} 年第 {week} 周" if zh else f"Support weekly report {year}-W{week:02d}"
+            return labels.t("report.title_week", year=year, week=week)
         if self.kind == "month":
-            month = self.first
-            return f"技术支持月报 {month.year} 年 {month.month} 月" if zh else f"Support monthly report {month:%Y-%m}"
-        return "技术支持报告" if zh else "Support report"
+            return labels.t("report.title_month", year=self.first.year, month=self.first.month)
+        return labels.t("report.title_days")
 
 
 def week_of(day: date, tz: ZoneInfo) -> Period:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from maildesk.ingest.mail import InboundMail
+from maildesk.mail import InboundMail
+from maildesk.people.directory import Person
 from maildesk.rules.conditions import Condition
-from maildesk.rules.directory import Person
 from maildesk.rules.fields import MailContext
 from maildesk.rules.model import BurstHit, Decision, Defaults, Rule, RuleSet, Step
 

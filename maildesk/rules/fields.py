@@ -6,8 +6,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from maildesk.ingest.mail import InboundMail
-from maildesk.rules.directory import Person
+from maildesk.mail import InboundMail
+from maildesk.people.directory import Person
 
 # Every field yields a tuple of strings so that one-valued (subject) and many-valued
 # (cc, attachment names, repeated headers) fields share one code path in the operators.

@@ -7,7 +7,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from maildesk.store.db import Store
@@ -38,7 +37,3 @@ def upgrade(store: Store) -> str:
 def current_revision(store: Store) -> str | None:
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def head_revision(store: Store) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(store)).get_current_head()

@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -81,7 +80,6 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_public_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last mail either way
     # SLA: deadlines are kept on the row so the sweep is a handful of indexed queries
     start_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -93,6 +91,8 @@ class Ticket(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the ticket this one was merged into (#merge): replies to this one land there
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", lazy="raise_on_sql"
@@ -202,22 +202,6 @@ class TicketLink(Base):
     kind: Mapped[str] = mapped_column(String(20))
 
     __table_args__ = (UniqueConstraint("ticket_id", "other_id", "kind"),)
-
-
-class Person(Base):
-    """The people directory as last synchronised from the operator's file."""
-
-    __tablename__ = "people"
-
-    address: Mapped[str] = mapped_column(String(320), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    department: Mapped[str] = mapped_column(String(200), default="")
-    employee_id: Mapped[str] = mapped_column(String(60), default="")
-    extension: Mapped[str] = mapped_column(String(60), default="")
-    phone: Mapped[str] = mapped_column(String(60), default="")
-    role: Mapped[str] = mapped_column(String(20), default="reporter")
-    team: Mapped[str] = mapped_column(String(60), default="")
-    away: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Team(Base):

@@ -1,6 +1,6 @@
 """The SLA sweep: every mail the support process calls for at a given moment, queued once.
 
-``run_sweep(app, now)`` is a function of the database and ``now`` only: the daemon runs it
+``run_sweep(desk, store, now)`` is a function of the database and ``now`` only: the daemon runs it
 every minute, ``maildesk sla sweep --now ISO`` replays any moment, and running it twice at
 the same moment queues nothing the second time. Phases, in order: escalations, reminders to
 assignees, confirmation reminders and auto-closes, surveys, progress mails, digests.
@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from maildesk.app import App
+from maildesk.desk.setup import Desk
+from maildesk.store.db import Store
 from maildesk.sweep.closing import closing_phase, survey_phase
 from maildesk.sweep.digest import digest_phase
 from maildesk.sweep.escalation import escalation_phase
@@ -27,17 +28,17 @@ PHASES: tuple[Callable[[Sweep], None], ...] = (
 )
 
 
-def run_sweep(app: App, now: datetime) -> Sweep:
+def run_sweep(desk: Desk, store: Store, now: datetime) -> Sweep:
     """Run every phase at ``now``; the returned Sweep lists the mails queued."""
-    sweep = Sweep(app, now)
+    sweep = Sweep(desk, store, now)
     for phase in PHASES:
         phase(sweep)
     return sweep
 
 
-def sweep_job(app: App, now: datetime) -> str:
+def sweep_job(desk: Desk, store: Store, now: datetime) -> str:
     """The scheduler's SLA job: one sweep, summarised in one line."""
-    queued = run_sweep(app, now).queued
+    queued = run_sweep(desk, store, now).queued
     if not queued:
         return "nothing due"
     counts = Counter(q.kind for q in queued)

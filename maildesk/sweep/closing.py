@@ -15,13 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select
 
-from maildesk.outbound.notify import person_name, queue_closed, queue_survey
-from maildesk.sla_state import refresh_deadlines
+from maildesk.desk.notices import queue_closed, queue_survey
+from maildesk.desk.tickets import SYSTEM, change_status
 from maildesk.statuses import Status
 from maildesk.store.models import Event, Message, Ticket
 from maildesk.sweep.runner import Batch, Sweep, existing_keys, for_each_due
-from maildesk.sweep.words import working_days
-from maildesk.tickets import SYSTEM, change_status
+from maildesk.words import working_days
 
 # Closed longer ago than this and never surveyed (the daemon was down for a week): let it be.
 SURVEY_WINDOW = timedelta(days=7)
@@ -32,7 +31,7 @@ def closing_phase(sweep: Sweep) -> None:
     """Confirmation reminders and auto-closes of resolved tickets nobody answered; in business hours."""
     if not sweep.in_hours:
         return
-    days = sweep.app.settings.sla.confirm_close_days
+    days = sweep.desk.settings.sla.confirm_close_days
     first = days - 1 if days > 1 else days
     # N working days are at least N calendar days: a cheap bound before the calendar's exact answer
     where = and_(Ticket.status == Status.RESOLVED.value, Ticket.resolved_at <= sweep.now - timedelta(days=first))
@@ -74,32 +73,30 @@ def _last_words(batch: Batch, tickets: list[Ticket]) -> None:
 def _resolved(batch: Batch, ticket: Ticket) -> None:
     if ticket.resolved_at is None:
         return
-    app, now = batch.app, batch.now
-    days = app.settings.sla.confirm_close_days
-    lang = ticket.language or app.settings.language
+    ctx, now = batch.ctx, batch.now
+    days = ctx.settings.sla.confirm_close_days
+    lang = ticket.language or ctx.lang
     since = batch.facts["last_words"].get(ticket.id, ticket.resolved_at)
-    if now >= app.calendar.add_working_days(since, days):
+    if now >= ctx.calendar.add_working_days(since, days):
         _auto_close(batch, ticket, days, lang)
         return
     key = f"confirm:{ticket.number}:reminder:{_stamp(ticket)}"
-    if days < 2 or key in batch.facts["sent"] or now < app.calendar.add_working_days(since, days - 1):
+    if days < 2 or key in batch.facts["sent"] or now < ctx.calendar.add_working_days(since, days - 1):
         return
     batch.to_reporter(ticket, "confirm", {
         "reporter_name": ticket.reporter_name, "engineer_name": _engineer(batch, ticket),
-        "resolution": _resolution(batch, ticket) or _see_above(lang), "auto_close_after": working_days(1, lang),
+        "resolution": _resolution(batch, ticket) or ctx.say("closing.see_above", lang),
+        "auto_close_after": working_days(1, lang),
     }, dedup_key=key, with_watchers=False)
 
 
 def _auto_close(batch: Batch, ticket: Ticket, days: int, lang: str) -> None:
-    app, now = batch.app, batch.now
+    ctx = batch.ctx
     resolution = _resolution(batch, ticket)
-    change_status(batch.session, ticket, Status.CLOSED, actor=SYSTEM, now=now,
-                  note=f"no answer from the reporter within {days} working days",
-                  pause_meter=app.calendar.business_seconds_between)
-    refresh_deadlines(ticket, app.targets, app.calendar, now)
-    reason = (f"{working_days(days, lang)}内未收到您的确认，视为已解决" if lang == "zh"
-              else f"we had no answer from you within {working_days(days, lang)}, so we consider it solved")
-    row = queue_closed(batch.session, app, ticket, reason=reason, resolution=resolution or None, now=now)
+    change_status(ctx, ticket, Status.CLOSED, actor=SYSTEM,
+                  note=f"no answer from the reporter within {days} working days")
+    reason = ctx.say("closing.no_answer", lang, days=working_days(days, lang))
+    row = queue_closed(ctx, ticket, reason=reason, resolution=resolution or None)
     batch.keep(row, ticket, "closed")
 
 
@@ -115,15 +112,11 @@ def _survey(batch: Batch, ticket: Ticket) -> None:
     if f"survey:{ticket.number}" in batch.facts["sent"] or ticket.id in batch.facts["merged"] \
             or not ticket.reporter or ticket.status not in _DONE:
         return
-    batch.keep(queue_survey(batch.session, batch.app, ticket, now=batch.now), ticket, "survey")
+    batch.keep(queue_survey(batch.ctx, ticket), ticket, "survey")
 
 
 def _engineer(batch: Batch, ticket: Ticket) -> str:
-    return person_name(batch.app, ticket.assignee) or batch.app.settings.support_name
-
-
-def _see_above(lang: str) -> str:
-    return "（详见此前的邮件）" if lang == "zh" else "(see our earlier mails)"
+    return batch.ctx.person_name(ticket.assignee) or batch.ctx.settings.support_name
 
 
 def _resolution(batch: Batch, ticket: Ticket) -> str:

@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
+from maildesk.desk.mailing import fmt_time, mask_for_ticket
 from maildesk.masking import mask_email
-from maildesk.outbound.audience import mask_for_ticket
-from maildesk.outbound.notify import fmt_time
 from maildesk.outbound.outbox import Outgoing, queue_mail
+from maildesk.people.roles import holders_of_any
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Ticket
 from maildesk.sweep.runner import Batch, Queued, Sweep, existing_keys
-from maildesk.sweep.words import age, hours_minutes, unassigned
+from maildesk.words import age, hours_minutes, status_name, unassigned
 
 LIST_LIMIT = 50  # rows per section; the totals are always complete
 OLDEST = 5
@@ -50,10 +50,10 @@ class Edition:
 
 def digest_phase(sweep: Sweep) -> None:
     """Queue the digests due at ``sweep.now``."""
-    app, now, local = sweep.app, sweep.now, sweep.local_now
-    sla, calendar = app.settings.sla, app.calendar
+    desk, now, local = sweep.desk, sweep.now, sweep.local_now
+    sla, calendar = desk.settings.sla, sweep.calendar
     editions: list[Edition] = []
-    slot = datetime.combine(local.date(), sla.daily_digest_at, tzinfo=app.settings.tz)
+    slot = datetime.combine(local.date(), sla.daily_digest_at, tzinfo=desk.settings.tz)
     daily_due = calendar.is_working_day(slot.date()) and slot <= now and \
         (sweep.in_hours or not calendar.is_business_time(slot))
     if daily_due:
@@ -65,14 +65,15 @@ def digest_phase(sweep: Sweep) -> None:
                                 tuple(sla.digest_hourly_priorities), calendar.add_business_hours(now, 1),
                                 HOURLY_ROLES))
     for edition in editions:
-        with app.store.session() as session:
-            queued = _send_edition(Batch(sweep, session), edition)
+        with sweep.store.session() as session:
+            queued = _send_edition(Batch.of(sweep, session), edition)
         sweep.queued.extend(queued)
 
 
 def _recipients(batch: Batch, roles: tuple[str, ...]) -> list[tuple[str, str]]:
-    people = [p for role in roles for p in batch.app.directory.by_role(role) if not p.away]
-    return list(dict.fromkeys((p.address, p.name or p.address) for p in people))
+    directory = batch.ctx.directory
+    found = (directory.get(a) for a in holders_of_any(directory, batch.ctx.settings, roles))
+    return [(p.address, p.name or p.address) for p in found if p is not None]
 
 
 def _send_edition(batch: Batch, edition: Edition) -> list[Queued]:
@@ -82,18 +83,18 @@ def _send_edition(batch: Batch, edition: Edition) -> list[Queued]:
     todo = [(addr, name) for addr, name in recipients if keys[addr] not in sent]
     if not todo:
         return []
-    app, now = batch.app, batch.now
-    lang = app.settings.language
+    ctx, now = batch.ctx, batch.now
+    lang = ctx.lang
     # the hourly digest exists for breaches of urgent tickets only, the daily one while anything is open
     if not (_any_breach(batch, edition) if edition.kind == "hourly" else _any(batch, Ticket.status.in_(OPEN))):
         return []
     content = digest_content(batch.session, batch, edition, lang)
     queued = []
     for addr, name in todo:
-        rendered = app.templates.render("digest", lang, {
-            **content, "recipient_name": name, "period": edition.period, "generated_at": fmt_time(now, app.settings),
+        rendered = ctx.templates.render("digest", lang, {
+            **content, "recipient_name": name, "period": edition.period, "generated_at": fmt_time(now, ctx.settings),
         })
-        row = queue_mail(batch.session, app.settings, Outgoing(
+        row = queue_mail(batch.session, ctx.settings, Outgoing(
             kind="digest", to=[addr], subject=rendered.subject, text=rendered.text, html=rendered.html,
             dedup_key=keys[addr], record_on_ticket=False,
         ), now=now)
@@ -114,7 +115,7 @@ def _any_breach(batch: Batch, edition: Edition) -> bool:
 
 def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) -> dict[str, Any]:
     """The digest's sections, masked; lists capped at LIST_LIMIT rows, totals complete."""
-    now, calendar = batch.now, batch.app.calendar
+    now, calendar = batch.now, batch.ctx.calendar
     only: ColumnElement[bool] = Ticket.priority.in_(edition.priorities) if edition.priorities else true()
     active = and_(Ticket.status.in_(ACTIVE), only)
     resolve_late = and_(active, Ticket.resolve_due <= now)
@@ -129,15 +130,15 @@ def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) 
     at_risk, risk_total = _listed(session, [(resolve_soon, Ticket.resolve_due), (response_soon, Ticket.response_due)])
     oldest = session.scalars(select(Ticket).where(Ticket.status.in_(OPEN)).order_by(Ticket.created_at, Ticket.id)
                              .limit(OLDEST)).all()
-    tz = batch.app.settings.tz
+    tz = batch.ctx.settings.tz
     return {
         "breaches": [{**_row(batch, t, lang), "overdue_by": hours_minutes(calendar.business_seconds_between(due, now),
                                                                          lang)} for t, due in breaches],
         "breaches_total": breach_total,
         "at_risk": [{**_row(batch, t, lang), "due": f"{due.astimezone(tz):%Y-%m-%d %H:%M}"} for t, due in at_risk],
         "at_risk_total": risk_total,
-        "oldest": [{"number": t.number, "subject": mask_for_ticket(batch.app, t, t.subject),
-                    "status_name": _status(t.status, lang),
+        "oldest": [{"number": t.number, "subject": mask_for_ticket(batch.ctx, t, t.subject),
+                    "status_name": status_name(t.status, lang),
                     "age": age((now - t.created_at).total_seconds(), lang)} for t in oldest],
         "load": _load(session, batch, lang),
     }
@@ -159,7 +160,7 @@ def _listed(session: Session, parts: list[tuple[ColumnElement[bool], Any]]) -> L
 
 
 def _row(batch: Batch, ticket: Ticket, lang: str) -> dict[str, str]:
-    return {"number": ticket.number, "subject": mask_for_ticket(batch.app, ticket, ticket.subject),
+    return {"number": ticket.number, "subject": mask_for_ticket(batch.ctx, ticket, ticket.subject),
             "priority": ticket.priority,
             "assignee_name": _engineer(batch, ticket.assignee, lang)}
 
@@ -167,14 +168,9 @@ def _row(batch: Batch, ticket: Ticket, lang: str) -> dict[str, str]:
 def _engineer(batch: Batch, address: str | None, lang: str) -> str:
     if not address:
         return unassigned(lang)
-    person = batch.app.directory.get(address)
+    person = batch.ctx.directory.get(address)
     # supervisors know their engineers by name; an address that the directory does not name is masked
     return person.name if person and person.name else mask_email(address)
-
-
-def _status(code: str, lang: str) -> str:
-    status = Status(code)
-    return status.zh if lang == "zh" else status.value.replace("_", " ")
 
 
 def _load(session: Session, batch: Batch, lang: str) -> list[dict[str, Any]]:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from maildesk.outbound.audience import ticket_context_for
-from maildesk.outbound.notify import fmt_time
-from maildesk.rules.assign import team_lead
+from maildesk.desk.mailing import fmt_time
+from maildesk.desk.tickets import SYSTEM, record, set_escalation_level
+from maildesk.people.roles import holders
 from maildesk.sla import EscalationStep, escalation_due
-from maildesk.sla_state import refresh_deadlines
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Ticket
 from maildesk.sweep.runner import Batch, Sweep, for_each_due
-from maildesk.sweep.words import hours_minutes, missed_name, role_name
-from maildesk.tickets import SYSTEM, record
+from maildesk.words import hours_minutes, joined, missed_name, role_name
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +29,6 @@ def escalation_phase(sweep: Sweep) -> None:
     if not sweep.in_hours:
         return
     for_each_due(sweep, [Ticket.next_escalation_at <= sweep.now], _escalate)
-
-
-def role_recipients(batch: Batch, ticket: Ticket, role: str) -> list[str]:
-    """Who holds ``role`` for this ticket: its assignee, its team's lead, or everyone with the role."""
-    directory = batch.app.directory
-    if role == "assignee":
-        return [ticket.assignee] if ticket.assignee else role_recipients(batch, ticket, "lead")
-    if role == "lead":
-        lead = team_lead(directory, batch.app.settings.team(ticket.team)) if ticket.team else None
-        if lead:
-            return [lead]
-    people = directory.by_role(role)
-    present = [p for p in people if not p.away] or people  # if all are away, still tell them
-    return [p.address for p in present]
 
 
 def _missed(ticket: Ticket, step: EscalationStep, due: datetime, now: datetime) -> tuple[str, datetime]:
@@ -59,49 +43,40 @@ def _missed(ticket: Ticket, step: EscalationStep, due: datetime, now: datetime) 
 
 
 def _escalate(batch: Batch, ticket: Ticket) -> None:
-    app, now = batch.app, batch.now
+    ctx, now = batch.ctx, batch.now
     status = Status(ticket.status)
-    refresh_deadlines(ticket, app.targets, app.calendar, now)
-    target = app.targets.get(ticket.priority)
+    target = ctx.targets.get(ticket.priority)
     if status not in OPEN_STATUSES or status == Status.WAITING_USER or target is None:
         ticket.next_escalation_at = None  # done, paused or unknown priority: not due any more
         return
     paused = ticket.paused_seconds or 0.0
     while ticket.escalation_level < len(target.escalation):
         step = target.escalation[ticket.escalation_level]
-        due = escalation_due(ticket.created_at, step, app.calendar, paused)
+        due = escalation_due(ticket.created_at, step, ctx.calendar, paused)
         if due > now:
             break
-        level = ticket.escalation_level + 1
-        _announce(batch, ticket, level, step, due)
-        ticket.escalation_level = level
-    refresh_deadlines(ticket, app.targets, app.calendar, now)
+        _announce(batch, ticket, ticket.escalation_level + 1, step, due)
+        ticket.escalation_level += 1
+    set_escalation_level(ctx, ticket, ticket.escalation_level)  # and the next rung's time
 
 
 def _announce(batch: Batch, ticket: Ticket, level: int, step: EscalationStep, due: datetime) -> None:
-    app, now = batch.app, batch.now
-    lang = app.settings.language
+    ctx, now = batch.ctx, batch.now
+    lang = ctx.lang
     which, missed_at = _missed(ticket, step, due, now)
     missed = missed_name(which, lang, step.after_hours)
-    late = app.calendar.business_seconds_between(missed_at, now)
+    late = ctx.calendar.business_seconds_between(missed_at, now)
     overdue = hours_minutes(late, lang)
-    to = role_recipients(batch, ticket, step.to_role)
+    to = holders(ctx.directory, ctx.settings, step.to_role, ticket)
     note = f"{step.to_role}: {missed_name(which, 'en', step.after_hours)} overdue by {hours_minutes(late, 'en')}"
     if not to:
         log.warning("%s: escalation level %d: nobody has the role %r in the directory",
                     ticket.number, level, step.to_role)
         note += " (nobody holds this role in the directory)"
     else:
-        names = "、".join(_name(batch, a) for a in to) if lang == "zh" else ", ".join(_name(batch, a) for a in to)
-        batch.to_staff(ticket, "escalation", to, {
-            "ticket": ticket_context_for(app, ticket, to),  # masked for supervisors
-            "recipient_name": names, "level": level, "role": role_name(step.to_role, lang),
-            "missed": missed, "due": fmt_time(missed_at, app.settings), "overdue_by": overdue,
+        batch.to_staff(ticket, "escalation", to, {  # masked for supervisors, who are outside the conversation
+            "recipient_name": joined([ctx.person_name(a) for a in to], lang), "level": level,
+            "role": role_name(step.to_role, lang), "missed": missed, "due": fmt_time(missed_at, ctx.settings),
+            "overdue_by": overdue,
         }, dedup_key=f"escalation:{ticket.number}:{level}", level=level)
-    record(batch.session, ticket, actor=SYSTEM, action="escalated", now=now, old=str(level - 1),
-           new=str(level), note=note)
-
-
-def _name(batch: Batch, address: str) -> str:
-    person = batch.app.directory.get(address)
-    return person.name if person and person.name else address
+    record(ctx, ticket, actor=SYSTEM, action="escalated", old=str(level - 1), new=str(level), note=note)

@@ -8,7 +8,7 @@ restart the clock, it is what the clock is for. A daily summary goes on a workin
 which nobody wrote to the reporter (a ticket opened or answered today gets none today).
 
 ``Ticket.next_progress_at`` is when to look again: NULL means "work it out" (a new ticket, or
-``refresh_deadlines`` after a change); a ticket whose thread moved on meanwhile is simply
+a ticket operation after a change); a ticket whose thread moved on meanwhile is simply
 rescheduled when its time comes. Tickets waiting on the reporter get none. Hourly mails go
 only in business time; a daily summary that could not go out on its day is not sent a day
 late (the next one covers it). Idempotent per period: ``progress:<number>:<YYYY-MM-DDTHH>``
@@ -21,12 +21,12 @@ from datetime import datetime, time
 
 from sqlalchemy import and_, func, select
 
-from maildesk.outbound.notify import fmt_time, person_name, ticket_context
+from maildesk.desk.mailing import fmt_time, ticket_context
 from maildesk.sla import progress_due
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Event, Message, Ticket
 from maildesk.sweep.runner import Batch, Sweep, for_each_due
-from maildesk.sweep.words import unassigned
+from maildesk.words import status_name, unassigned
 
 ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 # mails to staff: they tell the reporter nothing
@@ -75,31 +75,31 @@ def _since(batch: Batch, ticket: Ticket, *, with_progress: bool) -> datetime:
 
 
 def _progress(batch: Batch, ticket: Ticket) -> None:
-    app, now, sweep = batch.app, batch.now, batch.sweep
-    target = app.targets.get(ticket.priority)
-    daily_at = app.settings.sla.daily_summary_at
+    ctx, now, sweep = batch.ctx, batch.now, batch.sweep
+    target = ctx.targets.get(ticket.priority)
+    daily_at = ctx.settings.sla.daily_summary_at
     if target is None:  # a priority no longer configured: look again tomorrow
-        ticket.next_progress_at = app.calendar.next_local_time(now, daily_at)
+        ticket.next_progress_at = ctx.calendar.next_local_time(now, daily_at)
         return
     if target.progress_hours is None:
         _daily(batch, ticket, daily_at)
         return
     anchor = _since(batch, ticket, with_progress=True)
-    due = progress_due(anchor, target, app.calendar, daily_at)
+    due = progress_due(anchor, target, ctx.calendar, daily_at)
     if due > now:
         ticket.next_progress_at = due
     elif not sweep.in_hours:
-        ticket.next_progress_at = app.calendar.next_business_moment(now)
+        ticket.next_progress_at = ctx.calendar.next_business_moment(now)
     else:
-        following = progress_due(now, target, app.calendar, daily_at)
-        _send(batch, ticket, f"{due.astimezone(app.settings.tz):%Y-%m-%dT%H}", anchor, following)
+        following = progress_due(now, target, ctx.calendar, daily_at)
+        _send(batch, ticket, f"{due.astimezone(ctx.settings.tz):%Y-%m-%dT%H}", anchor, following)
         ticket.next_progress_at = following
 
 
 def _daily(batch: Batch, ticket: Ticket, daily_at: time) -> None:
     """The summary of a working day in which the reporter heard nothing: at its time, that day only."""
-    app, now, sweep = batch.app, batch.now, batch.sweep
-    tz, calendar = app.settings.tz, app.calendar
+    ctx, now, sweep = batch.ctx, batch.now, batch.sweep
+    tz, calendar = ctx.settings.tz, ctx.calendar
     written = _since(batch, ticket, with_progress=False).astimezone(tz)
     due = calendar.next_local_time(datetime.combine(written.date(), _END_OF_DAY, tzinfo=tz), daily_at)
     last = batch.facts["heard"].get(ticket.id)
@@ -117,14 +117,13 @@ def _daily(batch: Batch, ticket: Ticket, daily_at: time) -> None:
 
 
 def _send(batch: Batch, ticket: Ticket, period: str, since: datetime, following: datetime) -> None:
-    app = batch.app
-    lang = ticket.language or app.settings.language
-    context = ticket_context(app, ticket)
-    context["assignee_name"] = person_name(app, ticket.assignee) or unassigned(lang)
-    context["status_name"] = _status_name(ticket.status, lang)
+    ctx = batch.ctx
+    lang = ticket.language or ctx.lang
+    context = ticket_context(ctx, ticket, lang)
+    context["assignee_name"] = ctx.person_name(ticket.assignee) or unassigned(lang)
     batch.to_reporter(ticket, "progress", {
         "ticket": context, "reporter_name": ticket.reporter_name,
-        "entries": _entries(batch, ticket, since, lang), "next_update": fmt_time(following, app.settings),
+        "entries": _entries(batch, ticket, since, lang), "next_update": fmt_time(following, ctx.settings),
     }, dedup_key=f"progress:{ticket.number}:{period}")
 
 
@@ -134,25 +133,13 @@ def _entries(batch: Batch, ticket: Ticket, since: datetime, lang: str) -> list[d
         select(Event).where(Event.ticket_id == ticket.id, Event.at > since, Event.action.in_(_ENTRY_ACTIONS))
         .order_by(Event.id)
     ).all()
-    tz = batch.app.settings.tz
+    ctx = batch.ctx
     out = []
     for e in events:
         if e.action == "priority":
-            action, result = ("优先级调整", f"{e.from_value} → {e.to_value}") if lang == "zh" else \
-                ("Priority changed", f"{e.from_value} → {e.to_value}")
+            action, result = ctx.say("progress.priority_changed", lang), f"{e.from_value} → {e.to_value}"
         else:
-            before, after = _status_name(e.from_value, lang), _status_name(e.to_value, lang)
-            action, result = ("状态变更", f"{before} → {after}") if lang == "zh" else \
-                ("Status changed", f"{before} → {after}")
-        out.append({"at": f"{e.at.astimezone(tz):%m-%d %H:%M}", "action": action, "result": result})
+            action = ctx.say("progress.status_changed", lang)
+            result = f"{status_name(e.from_value, lang)} → {status_name(e.to_value, lang)}"
+        out.append({"at": f"{e.at.astimezone(ctx.settings.tz):%m-%d %H:%M}", "action": action, "result": result})
     return out
-
-
-def _status_name(code: str | None, lang: str) -> str:
-    if not code:
-        return ""
-    try:
-        status = Status(code)
-    except ValueError:
-        return code
-    return status.zh if lang == "zh" else status.value.replace("_", " ")

@@ -12,14 +12,12 @@ from functools import partial
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from maildesk.outbound.audience import ticket_context_for
-from maildesk.outbound.notify import fmt_time, person_name
-from maildesk.sla_state import refresh_deadlines
+from maildesk.desk.mailing import fmt_time
+from maildesk.people.roles import holders
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Ticket
-from maildesk.sweep.escalation import role_recipients
 from maildesk.sweep.runner import Batch, Sweep, existing_keys, for_each_due
-from maildesk.sweep.words import hours_minutes, target_name
+from maildesk.words import hours_minutes, joined, target_name
 
 ACTIVE = frozenset(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 NOT_STARTED = frozenset(s.value for s in (Status.NEW, Status.ASSIGNED))
@@ -27,11 +25,11 @@ NOT_STARTED = frozenset(s.value for s in (Status.NEW, Status.ASSIGNED))
 
 def reminder_phase(sweep: Sweep) -> None:
     """Remind assignees of targets falling due within the reminder window; only in business hours."""
-    before = sweep.app.settings.sla.reminder_before_hours
+    before = sweep.desk.settings.sla.reminder_before_hours
     if not sweep.in_hours or before <= 0:
         return
     now = sweep.now
-    horizon = sweep.app.calendar.add_business_hours(now, before)
+    horizon = sweep.calendar.add_business_hours(now, before)
     # Only the deadline ranges go to SQL: given a status term too, SQLite prefers the (unselective)
     # status index and reads every open ticket; the work function checks the status instead.
     conditions = {
@@ -52,7 +50,7 @@ def reminder_phase(sweep: Sweep) -> None:
 def _not_yet_reminded(sweep: Sweep, target: str, where: ColumnElement[bool]) -> list[int]:
     """Ids of the tickets in the window still owed this reminder: most were reminded by an earlier sweep."""
     statuses = NOT_STARTED if target == "start" else ACTIVE
-    with sweep.app.store.session() as session:
+    with sweep.store.session() as session:
         rows = session.execute(select(Ticket.id, Ticket.number, Ticket.priority, Ticket.status).where(where)).all()
         keys = {tid: f"reminder:{number}:{target}:{priority}" for tid, number, priority, status in rows
                 if status in statuses}
@@ -72,21 +70,20 @@ def _remind(target: str, window: float, batch: Batch, ticket: Ticket) -> None:
     statuses = NOT_STARTED if target == "start" else ACTIVE
     if _key(ticket, target) in batch.facts["sent"] or ticket.status not in statuses:
         return
-    app, now = batch.app, batch.now
-    refresh_deadlines(ticket, app.targets, app.calendar, now)  # the deadline on the row may be stale
+    ctx, now = batch.ctx, batch.now
     due = {"start": ticket.start_due, "response": ticket.response_due, "resolve": ticket.resolve_due}[target]
     if due is None:
         return
-    remaining = app.calendar.business_seconds_between(now, due)
+    remaining = ctx.calendar.business_seconds_between(now, due)
     if not 0 < remaining <= window:
         return
-    to = role_recipients(batch, ticket, "assignee")
+    to = holders(ctx.directory, ctx.settings, "assignee", ticket)
     if not to:
         return
-    lang = app.settings.language
+    lang = ctx.lang
     # the team's lead stands in for a missing assignee and sees the ticket masked
     batch.to_staff(ticket, "reminder", to, {
-        "ticket": ticket_context_for(app, ticket, to), "assignee_name": "、".join(person_name(app, a) for a in to),
-        "target_name": target_name(target, lang), "due": fmt_time(due, app.settings),
+        "assignee_name": joined([ctx.person_name(a) for a in to], lang),
+        "target_name": target_name(target, lang), "due": fmt_time(due, ctx.settings),
         "remaining": hours_minutes(remaining, lang),
     }, dedup_key=_key(ticket, target))

@@ -21,9 +21,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from maildesk.app import App
+from maildesk.desk.context import Context
+from maildesk.desk.mailing import to_reporter, to_staff
+from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
-from maildesk.outbound.notify import queue_public, send_on_ticket
+from maildesk.sla import BusinessHours
+from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail, Ticket
 
 log = logging.getLogger(__name__)
@@ -50,9 +53,10 @@ class Queued:
 
 @dataclass
 class Sweep:
-    """One sweep at one moment: the application, ``now``, and the mails queued so far."""
+    """One sweep at one moment: the desk, its store, ``now``, and the mails queued so far."""
 
-    app: App
+    desk: Desk
+    store: Store
     now: datetime
     queued: list[Queued] = field(default_factory=list)
 
@@ -61,27 +65,36 @@ class Sweep:
             raise SweepError(f"the sweep needs an aware datetime, got {self.now.isoformat()}")
 
     @cached_property
+    def calendar(self) -> BusinessHours:
+        """The business calendar of the day of ``now``: a replay of any day uses that day's holidays."""
+        return self.desk.calendar_on(self.local_now.date())
+
+    @cached_property
     def in_hours(self) -> bool:
         """Whether the team is at work now: most sweep mail waits for business time."""
-        return self.app.calendar.is_business_time(self.now)
+        return self.calendar.is_business_time(self.now)
 
     @cached_property
     def local_now(self) -> datetime:
-        return self.now.astimezone(self.app.settings.tz)
+        return self.now.astimezone(self.desk.settings.tz)
 
 
 @dataclass
 class Batch:
-    """One chunk's transaction: its session, facts the phase prepared for it, mails queued in it."""
+    """One chunk's transaction: the desk's context for it, facts the phase prepared, mails queued in it."""
 
     sweep: Sweep
-    session: Session
+    ctx: Context
     facts: dict[str, Any] = field(default_factory=dict)
     pending: list[Queued] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, sweep: Sweep, session: Session) -> Batch:
+        return cls(sweep, Context(sweep.desk, session, sweep.now))
+
     @property
-    def app(self) -> App:
-        return self.sweep.app
+    def session(self) -> Session:
+        return self.ctx.session
 
     @property
     def now(self) -> datetime:
@@ -96,18 +109,15 @@ class Batch:
 
     def to_staff(self, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
                  dedup_key: str, level: int | None = None) -> bool:
-        """A mail to staff about ``ticket``, in the desk's language, answered at the staff reply address."""
-        app = self.app
-        row = send_on_ticket(self.session, app, ticket, kind, list(to), context, now=self.now,
-                             lang=app.settings.language, dedup_key=dedup_key,
-                             reply_to=app.addresses.staff(ticket.number))
-        return self.keep(row, ticket, kind, level)
+        """A mail to staff about ``ticket`` (masked for readers outside its conversation), in the desk's
+        language, answered at the staff reply address."""
+        return self.keep(to_staff(self.ctx, ticket, kind, list(to), context, dedup_key=dedup_key), ticket, kind,
+                         level)
 
     def to_reporter(self, ticket: Ticket, kind: str, context: Mapping[str, Any], *, dedup_key: str,
                     with_watchers: bool = True) -> bool:
         """A mail to the reporter (and watchers), threaded on what they saw, in the ticket's language."""
-        row = queue_public(self.session, self.app, ticket, kind, context, now=self.now, dedup_key=dedup_key,
-                           with_watchers=with_watchers)
+        row = to_reporter(self.ctx, ticket, kind, context, dedup_key=dedup_key, with_watchers=with_watchers)
         return self.keep(row, ticket, kind)
 
 
@@ -118,7 +128,7 @@ Prepare = Callable[[Batch, list[Ticket]], None]
 def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work, *,
                  prepare: Prepare | None = None) -> None:
     """Run ``work`` on every ticket matching any of ``wheres`` (each an indexed condition)."""
-    store = sweep.app.store
+    store = sweep.store
     ids: set[int] = set()
     with store.session() as session:
         for where in wheres:  # one query per condition: an OR would defeat the indexes
@@ -136,7 +146,7 @@ def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work
             if store.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             tickets = list(session.scalars(stmt))
-            batch = Batch(sweep, session)
+            batch = Batch.of(sweep, session)
             if prepare is not None and tickets:
                 prepare(batch, tickets)
             for ticket in tickets:

@@ -1,0 +1,86 @@
+"""One piece of work of the desk: the desk's fixed parts, a database session, and the moment ``now``.
+
+The intake makes one for each mail, the sweep one for each chunk of tickets, a command one for
+its change. Everything that changes a ticket takes it, so no code below the CLI and the daemon
+reads the wall clock: the business calendar too is the one for ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from maildesk.config import Settings
+from maildesk.desk.setup import Desk
+from maildesk.masking import Masker
+from maildesk.outbound.templates import Templates
+from maildesk.people.directory import Directory
+from maildesk.sla import BusinessHours, PriorityTargets
+from maildesk.store.models import Message
+from maildesk.tokens import ReplyAddresses
+
+
+class ClockError(ValueError):
+    """The desk was given a moment without a time zone."""
+
+
+@dataclass
+class Context:
+    """The desk, a session and ``now`` (an aware datetime); ``stored`` is the incoming mail it kept."""
+
+    desk: Desk
+    session: Session
+    now: datetime
+    stored: Message | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None or self.now.utcoffset() is None:
+            raise ClockError(f"the desk needs an aware datetime, got {self.now.isoformat()}")
+
+    @property
+    def settings(self) -> Settings:
+        return self.desk.settings
+
+    @property
+    def directory(self) -> Directory:
+        return self.desk.directory
+
+    @property
+    def templates(self) -> Templates:
+        return self.desk.templates
+
+    @property
+    def addresses(self) -> ReplyAddresses:
+        return self.desk.addresses
+
+    @property
+    def masker(self) -> Masker:
+        return self.desk.masker
+
+    @property
+    def targets(self) -> dict[str, PriorityTargets]:
+        return self.desk.targets
+
+    @cached_property
+    def calendar(self) -> BusinessHours:
+        """The business calendar of the day of ``now`` in the desk's zone."""
+        return self.desk.calendar_on(self.now.astimezone(self.settings.tz).date())
+
+    @property
+    def lang(self) -> str:
+        """The language of mails to staff."""
+        return self.settings.language
+
+    def say(self, key: str, lang: str | None = None, /, **values: object) -> str:
+        """A phrase of the phrase books in ``lang`` (default: the desk's language), filled in."""
+        return self.templates.say(key, lang or self.lang, **values)
+
+    def person_name(self, address: str | None) -> str:
+        """The name the directory gives ``address``, else the address."""
+        if not address:
+            return ""
+        person = self.directory.get(address)
+        return person.name if person and person.name else address

@@ -1,0 +1,61 @@
+"""Keeping an incoming mail: the message row with its raw bytes, and attachments stored once by content."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from maildesk.desk.context import Context
+from maildesk.mail import InboundMail
+from maildesk.store.bigbytes import write_big, written_later
+from maildesk.store.models import Attachment, Blob, Message, Ticket
+
+# whether a content is stored already, without loading it (an attachment may be 50 MB)
+_BLOB_KNOWN = select(Blob.sha256).where(Blob.sha256 == bindparam("digest"))
+_BLOBS = Blob.metadata.tables[Blob.__tablename__]
+# values as parameters, not in the statement: SQLAlchemy's statement cache would keep them alive
+_INSERT_BLOB = insert(_BLOBS).values(sha256=bindparam("digest"), data=bindparam("data"))
+_MESSAGES = Message.metadata.tables[Message.__tablename__]
+# Attachment.content_type is String(200): PostgreSQL refuses more, SQLite would keep it; cut on both
+_CONTENT_TYPE_CHARS = 200
+
+
+def store_inbound(
+    ctx: Context, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str,
+    rule_hits: list[str] | None = None,
+) -> Message:
+    """The message row (raw bytes kept, so nothing is ever lost) and its attachments; ``ctx.stored`` is it."""
+    session, now = ctx.session, ctx.now
+    raw_later = written_later(session, mail.raw)
+    message = Message(
+        ticket_id=ticket.id if ticket is not None else None, direction="in", kind=kind,
+        message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        from_addr=mail.sender, from_name=mail.from_addr.name if mail.from_addr else "",
+        to_addrs=[a.addr for a in mail.to], cc_addrs=[a.addr for a in mail.cc], subject=mail.subject,
+        text=text, raw=None if raw_later else mail.raw, defects=list(mail.defects),
+        rule_hits=list(rule_hits or []), created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if raw_later:
+        write_big(session, _MESSAGES, "raw", _MESSAGES.c.id == message.id, mail.raw)
+        set_committed_value(message, "raw", mail.raw)
+    ctx.stored = message
+    for part in mail.attachments:
+        digest = part.sha256
+        if session.scalar(_BLOB_KNOWN, {"digest": digest}) is None:
+            data_later = written_later(session, part.data)
+            session.execute(_INSERT_BLOB, {"digest": digest, "data": b"" if data_later else part.data})
+            if data_later:
+                write_big(session, _BLOBS, "data", _BLOBS.c.sha256 == digest, part.data)
+        session.add(Attachment(message_id=message.id, filename=part.filename or "attachment",
+                               content_type=part.content_type[:_CONTENT_TYPE_CHARS], size=part.size, sha256=digest))
+    if ticket is not None:
+        ticket.message_count = (ticket.message_count or 0) + 1
+        ticket.updated_at = now
+    return message
+
+
+def attachments_of(mail: InboundMail) -> tuple[tuple[str, str, bytes], ...]:
+    """The mail's attachments as the outbox takes them: (file name, content type, bytes)."""
+    return tuple((a.filename or "attachment", a.content_type, a.data) for a in mail.attachments)

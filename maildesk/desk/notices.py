@@ -1,0 +1,122 @@
+"""The notices a mail or a command sets off: one function a kind, each deciding its readers and words.
+
+The acknowledgement and the polite refusal answer a person's mail; the assignment tells an
+engineer a ticket is theirs, and the engineer hears what the reporter's side writes; the
+command error tells a staff member which lines were not applied; confirm, closed and survey
+are the end of the loop with the reporter. The sweep's
+notices (reminders, escalations, progress, digests) live with their phases in ``maildesk/sweep``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from maildesk.desk.context import Context
+from maildesk.desk.mailing import Files, relay_to_staff, send_on_ticket, to_reporter, to_staff
+from maildesk.desk.messages import attachments_of
+from maildesk.mail import InboundMail
+from maildesk.outbound.outbox import Outgoing, queue_mail
+from maildesk.store.models import OutboxMail, Ticket
+from maildesk.words import working_days
+
+DESCRIPTION_CHARS = 1500  # of the reporter's words in the assignment mail
+
+
+def queue_ack(
+    ctx: Context, ticket: Ticket, *, message_id: str, references: Sequence[str],
+    kb_articles: Sequence[Mapping[str, Any]] = (),
+) -> OutboxMail | None:
+    """The acknowledgement to the reporter, as an auto-reply to their mail."""
+    return send_on_ticket(
+        ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
+        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+        reply_to=ctx.addresses.reporter(ticket.number),
+    )
+
+
+def queue_assignment(
+    ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
+) -> OutboxMail | None:
+    """Tell the assignee (by mail) that the ticket is theirs."""
+    person = ctx.directory.get(ticket.reporter)
+    context = {
+        "assignee_name": ctx.person_name(assignee),
+        "reporter": {
+            "name": ticket.reporter_name, "address": ticket.reporter,
+            "department": ticket.reporter_department or (person.department if person else ""),
+            "employee_id": ticket.reporter_employee_id, "extension": ticket.reporter_extension,
+        },
+        "description": description.strip()[:DESCRIPTION_CHARS],
+    }
+    return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
+                    references=[in_reply_to] if in_reply_to else ())
+
+
+def queue_reject(
+    ctx: Context, *, to: str, sender_name: str, subject: str, message_id: str, lang: str,
+) -> OutboxMail | None:
+    """The polite refusal to an unknown sender under the 'reject' policy (no ticket is made)."""
+    rendered = ctx.templates.render("reject", lang, {"sender_name": sender_name, "original_subject": subject})
+    return queue_mail(ctx.session, ctx.settings, Outgoing(
+        kind="reject", to=[to], subject=rendered.subject, text=rendered.text, html=rendered.html,
+        in_reply_to=message_id, references=[message_id], auto_submitted="auto-replied",
+        dedup_key=f"reject:{message_id}",
+    ), now=ctx.now)
+
+
+def queue_command_error(
+    ctx: Context, ticket: Ticket, to: str, *, errors: Sequence[tuple[str, str]], applied: Sequence[str],
+    message_id: str, references: Sequence[str],
+) -> OutboxMail | None:
+    """Tell a staff member which command lines of their mail were not applied, and why.
+
+    Someone outside the ticket's conversation (a supervisor answering an escalation, or a forger
+    using a staff member's name) sees the ticket masked.
+    """
+    context = {"staff_name": ctx.person_name(to), "errors": [{"line": ln, "reason": r} for ln, r in errors],
+               "applied": list(applied)}
+    return to_staff(ctx, ticket, "command_error", [to], context, in_reply_to=message_id,
+                    references=[*references, message_id], auto_submitted="auto-replied",
+                    dedup_key=f"command_error:{message_id}")
+
+
+def queue_confirm(
+    ctx: Context, ticket: Ticket, *, engineer: str, resolution: str, attachments: Files = (),
+) -> OutboxMail | None:
+    """Ask the reporter to confirm the solution: solved / still a problem / needs improvement."""
+    lang = ticket.language or ctx.lang
+    context = {"reporter_name": ticket.reporter_name, "engineer_name": ctx.person_name(engineer),
+               "resolution": resolution, "auto_close_after": working_days(ctx.settings.sla.confirm_close_days, lang)}
+    stamp = f"{(ticket.resolved_at or ctx.now).timestamp():.0f}"
+    return to_reporter(ctx, ticket, "confirm", context, attachments=attachments,
+                       dedup_key=f"confirm:{ticket.number}:{stamp}", with_watchers=False)
+
+
+def queue_closed(
+    ctx: Context, ticket: Ticket, *, reason: str, resolution: str | None, attachments: Files = (),
+    kb_article: Mapping[str, Any] | None = None,
+) -> OutboxMail | None:
+    """Tell the reporter (and watchers) the ticket is closed, and why."""
+    context = {"reporter_name": ticket.reporter_name, "close_reason": reason, "resolution": resolution or None,
+               "kb_article": kb_article}
+    stamp = f"{(ticket.closed_at or ctx.now).timestamp():.0f}"
+    return to_reporter(ctx, ticket, "closed", context, attachments=attachments,
+                       dedup_key=f"closed:{ticket.number}:{stamp}")
+
+
+def queue_survey(ctx: Context, ticket: Ticket) -> OutboxMail | None:
+    """The satisfaction survey, once per ticket, to the reporter only."""
+    return to_reporter(ctx, ticket, "survey", {"reporter_name": ticket.reporter_name},
+                       dedup_key=f"survey:{ticket.number}", with_watchers=False)
+
+
+def tell_engineer(ctx: Context, ticket: Ticket, mail: InboundMail, text: str, *, notice: str) -> None:
+    """What the reporter's side wrote (``text`` of ``mail``) reaches the assignee, or the lead, who answers by
+    replying; ``notice`` says above it what the mail changed."""
+    engineer = ticket.assignee or ticket.lead
+    if engineer:
+        sender = mail.sender
+        author = ticket.reporter_name if sender == ticket.reporter else ctx.person_name(sender)
+        relay_to_staff(ctx, ticket, [engineer], author_name=author or sender, body=text, notice=notice,
+                       attachments=attachments_of(mail))

@@ -1,0 +1,26 @@
+"""Step: the acknowledgement to the reporter, with knowledge-base articles that may already answer them.
+
+Applies to every new ticket, unless a rule said not to (``skip_ack``) or the reporter already got
+``intake.ack_limit_per_hour`` acknowledgements in the last hour (a flood of mail must not make a
+flood of answers).
+"""
+
+from __future__ import annotations
+
+from maildesk.desk.acks import acks_in_last_hour
+from maildesk.desk.context import Context
+from maildesk.desk.handling import Handling
+from maildesk.desk.notices import queue_ack
+from maildesk.ingest.outcome import Handled
+from maildesk.kb import suggest_articles
+
+
+def handle(ctx: Context, mail: Handling) -> Handled | None:
+    ticket, decision = mail.made, mail.decision
+    assert ticket is not None and decision is not None, "open_ticket runs first"
+    if decision.skip_ack or acks_in_last_hour(ctx, mail.sender) >= ctx.settings.intake.ack_limit_per_hour:
+        return None
+    with ctx.session.no_autoflush:  # the knowledge base does not depend on this mail's pending rows
+        articles = suggest_articles(ctx.session, ticket.subject)
+    queue_ack(ctx, ticket, message_id=mail.mail.message_id, references=mail.mail.references, kb_articles=articles)
+    return None

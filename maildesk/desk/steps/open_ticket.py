@@ -1,0 +1,56 @@
+"""Step: the new ticket itself, with its first message, its links and its burst incident.
+
+Applies to every mail that starts a new ticket. The reporter's details come from the people
+directory; the ticket is written in the language the reporter wrote in; the people they copied
+become watchers (within the limit); a ticket linked to another (a stranger's, a follow-up, a
+split) is linked both ways; a From that our mail server says failed is flagged.
+"""
+
+from __future__ import annotations
+
+from maildesk.desk.bursts import apply_burst
+from maildesk.desk.context import Context
+from maildesk.desk.handling import Handling
+from maildesk.desk.mailing import language_of
+from maildesk.desk.messages import store_inbound
+from maildesk.desk.proof import FROM_FAILED_FLAG, failed_from
+from maildesk.desk.tickets import NewTicket, create_ticket, link_tickets, record
+from maildesk.desk.watchers import added_watchers
+from maildesk.ingest.outcome import Handled
+
+NO_SUBJECT = "(无主题)"
+
+
+def handle(ctx: Context, mail: Handling) -> Handled | None:
+    decision, person, message = mail.decision, mail.person, mail.mail
+    assert decision is not None, "classify runs first"
+    sender, settings = mail.sender, ctx.settings
+    if failed_from(message, settings.intake.trusted_authserv_ids) is not None:
+        mail.flags.append(FROM_FAILED_FLAG)  # our mail server says this From is forged: a person looks
+    data = NewTicket(
+        subject=message.subject.strip() or NO_SUBJECT, reporter=sender, priority=decision.priority,
+        type=decision.type, team=decision.team, assignee=mail.assignee,
+        reporter_name=(person.name if person else "") or (message.from_addr.name if message.from_addr else ""),
+        reporter_department=person.department if person else "",
+        reporter_employee_id=person.employee_id if person else "",
+        reporter_extension=person.extension if person else "",
+        language=language_of(f"{message.subject}\n{mail.text}", settings.language), tags=decision.tags,
+        flags=(*decision.flags, *mail.flags),
+        watchers=tuple(added_watchers((), [a.addr for a in message.cc], reporter=sender, settings=settings,
+                                      directory=ctx.directory)),
+        extra_events=(("rules", "; ".join(line for line in decision.explain() if line.startswith("hit"))),)
+        if decision.hits else (),
+    )
+    ticket = create_ticket(ctx, data)
+    if mail.lead:
+        ticket.lead = mail.lead
+        record(ctx, ticket, actor="system", action="lead", new=mail.lead)
+    store_inbound(ctx, message, ticket=ticket, kind="normal", text=mail.text, rule_hits=list(decision.hits))
+    if mail.related is not None:
+        link_tickets(ctx, ticket, mail.related, mail.link_kind, actor="system")
+    if mail.split_from is not None:
+        record(ctx, mail.split_from, actor=sender, action="split", new=ticket.number)
+    for burst in decision.bursts:
+        apply_burst(ctx, ticket, burst)
+    mail.made = ticket
+    return None

@@ -1,0 +1,21 @@
+"""Step: the assignment mail: the new ticket's engineer hears of it, with the reporter's words.
+
+Applies to every new ticket that has an assignee; it is the last step, so it ends the mail's
+way with "created".
+"""
+
+from __future__ import annotations
+
+from maildesk.desk.context import Context
+from maildesk.desk.handling import Handling, done
+from maildesk.desk.notices import queue_assignment
+from maildesk.ingest.outcome import Handled, Result
+
+
+def handle(ctx: Context, mail: Handling) -> Handled | None:
+    ticket = mail.made
+    assert ticket is not None, "open_ticket runs first"
+    if ticket.assignee:
+        queue_assignment(ctx, ticket, ticket.assignee, description=mail.text, in_reply_to=mail.mail.message_id)
+    reason = f"split from {mail.split_from.number}" if mail.split_from is not None else ""
+    return done(ctx, Result.CREATED, ticket, reason)

@@ -1,0 +1,63 @@
+"""Who holds a role for a ticket: the one answer behind every mail addressed to a role.
+
+Roles are the directory's (engineer, lead, manager, director, product) and ``assignee``: the
+ticket's assignee, else its lead. A team's ``lead`` is the lead named in the team's config,
+else the team's lead in the directory; for a ticket without a team (or a team without a lead),
+every lead. People marked away are passed over, unless everyone holding the role is away:
+someone away is better told than nobody (the operator names deputies in the directory).
+
+Choosing who *works* a ticket is another question (``candidates``): nobody away is given one.
+"""
+
+from __future__ import annotations
+
+from maildesk.config import Settings, TeamConfig
+from maildesk.people.directory import Directory, Person
+from maildesk.store.models import Ticket
+
+
+def _present(people: list[Person]) -> list[str]:
+    chosen = [p for p in people if not p.away] or people
+    return list(dict.fromkeys(p.address.lower() for p in chosen))
+
+
+def team_lead(directory: Directory, team: TeamConfig | None) -> str | None:
+    """The lead (牵头人) of ``team``: its configured lead, else its present lead in the directory."""
+    if team is None:
+        return None
+    if team.lead:
+        return team.lead.lower()
+    leads = [p for p in directory.members(team.name) if p.role == "lead"]
+    found = _present(leads)
+    return found[0] if found else None
+
+
+def holders(directory: Directory, settings: Settings, role: str, ticket: Ticket | None = None) -> list[str]:
+    """The addresses of the people who hold ``role`` for ``ticket`` (or in general), in directory order."""
+    if role == "assignee":
+        if ticket is not None and ticket.assignee:
+            return [ticket.assignee]
+        role = "lead"
+    if role == "lead" and ticket is not None and ticket.team:
+        lead = team_lead(directory, settings.team(ticket.team))
+        if lead:
+            return [lead]
+    return _present(directory.by_role(role))
+
+
+def holders_of_any(directory: Directory, settings: Settings, roles: tuple[str, ...]) -> list[str]:
+    """Everyone who holds one of ``roles`` (in general, not for a ticket), each once."""
+    return list(dict.fromkeys(a for role in roles for a in holders(directory, settings, role)))
+
+
+def supervisors(directory: Directory, settings: Settings) -> list[str]:
+    """Who hears of what went wrong (a poor score, a complaint, a report): the managers, else the directors."""
+    return holders(directory, settings, "manager") or holders(directory, settings, "director")
+
+
+def candidates(directory: Directory, team: str) -> list[Person]:
+    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it; never anyone away."""
+    people = directory.available(team)
+    if not people:  # e.g. the product team, whose members are product managers
+        people = [p for p in directory.all() if p.team == team and p.is_staff and not p.away]
+    return people

@@ -1,0 +1,173 @@
+"""The names the desk writes, per language: statuses, priorities, types, roles, targets and spans of time.
+
+One table per kind of name, one column per language, so that a desk writing English never says
+处理中 and a new language is a new column, not a new branch in the code. Priority and type names
+come from the config (``priorities.P1.name``, ``types``), which holds the Chinese ones and, for
+English, ``priorities.P1.name_en``; a type has its English name here when it is one of the default
+types, and its code otherwise. Whole sentences live in the templates and their phrase books.
+"""
+
+from __future__ import annotations
+
+from maildesk.config import Settings
+from maildesk.statuses import Status
+
+LANGS = ("zh", "en")
+
+STATUS_NAMES: dict[str, dict[Status, str]] = {
+    "zh": {
+        Status.NEW: "待处理", Status.ASSIGNED: "已分配", Status.IN_PROGRESS: "处理中", Status.WAITING_TEAM: "待协同",
+        Status.WAITING_USER: "待用户反馈", Status.TESTING: "测试中", Status.RESOLVED: "已解决",
+        Status.CLOSED: "已关闭", Status.ARCHIVED: "已归档",
+    },
+    "en": {
+        Status.NEW: "new", Status.ASSIGNED: "assigned", Status.IN_PROGRESS: "in progress",
+        Status.WAITING_TEAM: "waiting on another team", Status.WAITING_USER: "waiting on the reporter",
+        Status.TESTING: "testing", Status.RESOLVED: "resolved", Status.CLOSED: "closed", Status.ARCHIVED: "archived",
+    },
+}  # fmt: skip
+
+TYPE_NAMES_EN = {
+    "hardware": "hardware fault", "software": "software error", "permission": "permission request",
+    "business": "business system", "consultation": "consultation", "requirement": "requirement", "other": "other",
+}  # fmt: skip
+
+ROLE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"assignee": "处理人", "engineer": "工程师", "lead": "二线组长", "manager": "技术支持经理",
+           "director": "技术总监", "product": "产品经理"},
+    "en": {"assignee": "assignee", "engineer": "engineer", "lead": "tier-2 lead", "manager": "support manager",
+           "director": "director", "product": "product manager"},
+}
+
+TARGET_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"start": "开始处理", "response": "首次响应", "resolve": "解决"},
+    "en": {"start": "start of work", "response": "first response", "resolve": "resolution"},
+}
+
+_FORMS: dict[str, dict[str, str]] = {
+    "zh": {"missed": "{target}时限", "escalation": "{hours:g} 小时升级时限", "hours": "{n} 小时", "minutes": "{n} 分钟",
+           "under_a_minute": "不到 1 分钟", "days": "{n} 天", "working_days": "{n} 个工作日",
+           "working_day": "{n} 个工作日", "unassigned": "（待分配）", "join": "、"},
+    "en": {"missed": "{target} target", "escalation": "{hours:g}-hour escalation threshold", "hours": "{n} h",
+           "minutes": "{n} min", "under_a_minute": "less than a minute", "days": "{n} d",
+           "working_days": "{n} working days", "working_day": "{n} working day", "unassigned": "(not assigned yet)",
+           "join": ", "},
+}  # fmt: skip
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in LANGS else "en"
+
+
+def form(key: str, lang: str, **values: object) -> str:
+    """A short form such as "{n} 小时" in ``lang``, filled in."""
+    return _FORMS[_lang(lang)][key].format(**values)
+
+
+def status_name(status: Status | str | None, lang: str) -> str:
+    """处理中 / in progress; an unknown code is shown as it is."""
+    if not status:
+        return ""
+    try:
+        return STATUS_NAMES[_lang(lang)][Status(status)]
+    except ValueError:
+        return str(status)
+
+
+def priority_name(settings: Settings, code: str, lang: str) -> str:
+    """紧急 / urgent for P1, from the config; the code when the config names none."""
+    priority = settings.priorities.get(code)
+    if priority is None:
+        return code
+    return priority.name if _lang(lang) == "zh" else (priority.name_en or code)
+
+
+def type_name(settings: Settings, code: str, lang: str) -> str:
+    """硬件故障 / hardware fault; the code when no name is known."""
+    if _lang(lang) == "zh":
+        return settings.types.get(code, code)
+    return TYPE_NAMES_EN.get(code, code)
+
+
+def team_name(settings: Settings, code: str, lang: str) -> str:
+    """硬件组 / hardware: the team's display name in Chinese mails and tables, its code otherwise."""
+    team = settings.team(code)
+    if _lang(lang) == "zh" and team is not None and team.display_name:
+        return team.display_name
+    return code
+
+
+def role_name(role: str, lang: str) -> str:
+    return ROLE_NAMES[_lang(lang)].get(role, role)
+
+
+def target_name(target: str, lang: str) -> str:
+    """首次响应 / first response: what a reminder is about."""
+    return TARGET_NAMES[_lang(lang)][target]
+
+
+def missed_name(target: str, lang: str, hours: float = 0) -> str:
+    """首次响应时限 / first response target; 4 小时升级时限 for an escalation threshold."""
+    if target == "escalation":
+        return form("escalation", lang, hours=hours)
+    return form("missed", lang, target=target_name(target, lang))
+
+
+def joined(items: list[str], lang: str) -> str:
+    """Names in a row: 张伟、李娜 / Zhang Wei, Li Na."""
+    return form("join", lang).join(items)
+
+
+def hours_minutes(seconds: float, lang: str) -> str:
+    """A span of (business) time: 2 小时 15 分钟 / 2 h 15 min; under a minute says so."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return form("under_a_minute", lang)
+    h, m = divmod(minutes, 60)
+    return " ".join(p for p in (form("hours", lang, n=h) if h else "", form("minutes", lang, n=m) if m else "") if p)
+
+
+def age(seconds: float, lang: str) -> str:
+    """How long a ticket has been open, in wall-clock days and hours: 3 天 4 小时 / 3 d 4 h."""
+    d, h = divmod(int(seconds // 3600), 24)
+    if not d:
+        return hours_minutes(seconds, lang)
+    return " ".join(p for p in (form("days", lang, n=d), form("hours", lang, n=h) if h else "") if p)
+
+
+def working_days(days: int, lang: str) -> str:
+    return form("working_day" if days == 1 else "working_days", lang, n=days)
+
+
+def unassigned(lang: str) -> str:
+    return form("unassigned", lang)
+
+
+# what people type, in English and Chinese, for a status
+_ALIASES: dict[str, Status] = {
+    **{s.value: s for s in Status},
+    **{name: s for s, name in STATUS_NAMES["zh"].items()},
+    **{name.replace(" ", "_"): s for s, name in STATUS_NAMES["en"].items()},
+    "open": Status.IN_PROGRESS,
+    "in-progress": Status.IN_PROGRESS,
+    "progress": Status.IN_PROGRESS,
+    "waiting": Status.WAITING_USER,
+    "waiting-user": Status.WAITING_USER,
+    "waiting-team": Status.WAITING_TEAM,
+    "solved": Status.RESOLVED,
+    "done": Status.RESOLVED,
+    "close": Status.CLOSED,
+    "archive": Status.ARCHIVED,
+    "处理": Status.IN_PROGRESS,
+    "解决": Status.RESOLVED,
+    "关闭": Status.CLOSED,
+    "归档": Status.ARCHIVED,
+    "待反馈": Status.WAITING_USER,
+    "协同": Status.WAITING_TEAM,
+    "测试": Status.TESTING,
+}
+
+
+def parse_status(text: str) -> Status | None:
+    """The status a person meant by ``text`` (English code, alias or Chinese name), or None."""
+    return _ALIASES.get(text.strip().lower().replace(" ", "_")) or _ALIASES.get(text.strip())

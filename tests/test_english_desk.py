@@ -1,0 +1,90 @@
+"""A desk that works in English, the whole loop through: not one Chinese character reaches its mails."""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from maildesk.app import App
+from maildesk.reports.mailing import queue_report
+from maildesk.reports.period import week_of
+from maildesk.store.models import OutboxMail
+from tests.desk import NOW, Helpdesk, desk_settings, make_app, sweep
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+PEOPLE = """address,name,department,employee_id,extension,phone,role,team,away
+ann@example.com,Ann Reed,Finance,E1,8101,,reporter,,no
+bob@example.com,Bob Stone,Support,E2,8201,,engineer,hardware,no
+dan@example.com,Dan Hill,Support,E3,8202,,lead,hardware,no
+meg@example.com,Meg Lowe,Support,E4,8301,,manager,,no
+tom@example.com,Tom Cole,IT,E5,8302,,director,,no
+"""
+RULES = """[[rule]]
+name = "printer"
+conditions = [{ field = "subject_or_body", op = "contains_any", value = ["printer", "paper jam", "打印机"] }]
+actions = { type = "hardware", team = "hardware" }
+"""
+
+
+@pytest.fixture
+def english(tmp_path: Path, db_url: str) -> Iterator[Helpdesk]:
+    """An English desk named "IT Support", with English-speaking people and one rule."""
+    app = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
+    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    app = App(app.settings)
+    app.upgrade()
+    yield Helpdesk(app)
+    app.close()
+
+
+def _texts(row: OutboxMail) -> str:
+    message = email.message_from_bytes(row.raw, policy=policy.default)
+    parts = [str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"]
+    return "\n".join([str(message["Subject"]), str(message["From"]), *parts])
+
+
+def test_no_chinese_reaches_an_english_desks_mails(english: Helpdesk) -> None:
+    """Ack, assignment, relays, confirm, closed, survey, review, reminder, escalation, progress, digest, report."""
+    desk = english
+    ticket = desk.open_ticket("Printer paper jam on floor 3", "The printer keeps jamming; month-end reports are due.",
+                              sender="ann@example.com", name="Ann Reed")
+    assert ticket.assignee == "bob@example.com"
+    desk.later(minutes=30)
+    desk.staff(ticket, "#status in_progress\n#note spare fuser ordered\nI will come by at two.",
+               sender="bob@example.com", re="Re: ")
+    desk.later(minutes=30)
+    desk.reporter(ticket, "Thanks, I am in room 301.", sender="ann@example.com", re="Re: ")
+    desk.later(hours=1)
+    desk.staff(ticket, "#escalate the fuser needs a vendor\nWorking on it.", sender="bob@example.com", re="Re: ")
+    for hours in range(0, 32):  # progress mails (Tuesday 17:00), reminders, the escalation ladder, digests
+        sweep(desk.app, NOW + timedelta(hours=hours))
+    desk.now = NOW + timedelta(hours=32)
+    desk.staff(ticket, "#status resolved\nReplaced the fuser.", sender="bob@example.com", re="Re: ")
+    desk.later(minutes=10)
+    desk.reporter(ticket, "Solved, thank you.", sender="ann@example.com", re="Re: ")
+    desk.later(minutes=10)
+    desk.reporter(ticket, "2 2 3 slow answer", sender="ann@example.com", re="Re: ")
+    queue_report(desk.app.desk, desk.app.store, week_of(NOW.date(), desk.app.settings.tz), desk.now)
+    kinds = {row.kind for row in desk.outbox()}
+    assert {"ack", "assignment", "relay", "escalation", "progress", "digest", "confirm", "survey", "review",
+            "report"} <= kinds, kinds
+    for row in desk.outbox():
+        found = CJK.findall(_texts(row))
+        assert not found, (row.kind, "".join(found)[:40])
+
+
+def test_an_english_desk_answers_a_chinese_reporter_in_chinese(english: Helpdesk) -> None:
+    """The desk's language is for staff; a reporter who writes Chinese is answered in Chinese."""
+    desk = english
+    ticket = desk.open_ticket("打印机卡纸", "三楼打印机一直卡纸。", sender="ann@example.com")
+    [ack] = desk.outbox("ack")
+    [assignment] = desk.outbox("assignment")
+    assert CJK.search(_texts(ack)) and ticket.language == "zh"
+    assert not CJK.search(_texts(assignment).replace("打印机卡纸", "").replace("三楼打印机一直卡纸。", ""))
