@@ -18,8 +18,6 @@ from maildesk.desk.tickets import NewTicket, create_ticket, link_tickets, record
 from maildesk.desk.watchers import added_watchers
 from maildesk.ingest.outcome import Handled
 
-NO_SUBJECT = "(无主题)"
-
 
 def handle(ctx: Context, mail: Handling) -> Handled | None:
     decision, person, message = mail.decision, mail.person, mail.mail
@@ -27,14 +25,15 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     sender, settings = mail.sender, ctx.settings
     if failed_from(message, settings.intake.trusted_authserv_ids) is not None:
         mail.flags.append(FROM_FAILED_FLAG)  # our mail server says this From is forged: a person looks
+    lang = language_of(f"{message.subject}\n{mail.text}", settings.language)
     data = NewTicket(
-        subject=message.subject.strip() or NO_SUBJECT, reporter=sender, priority=decision.priority,
-        type=decision.type, team=decision.team, assignee=mail.assignee,
+        subject=message.subject.strip() or ctx.say("ticket.no_subject", lang), reporter=sender,
+        priority=decision.priority, type=decision.type, team=decision.team, assignee=mail.assignee,
         reporter_name=(person.name if person else "") or (message.from_addr.name if message.from_addr else ""),
         reporter_department=person.department if person else "",
         reporter_employee_id=person.employee_id if person else "",
         reporter_extension=person.extension if person else "",
-        language=language_of(f"{message.subject}\n{mail.text}", settings.language), tags=decision.tags,
+        language=lang, tags=decision.tags,
         flags=(*decision.flags, *mail.flags),
         watchers=tuple(added_watchers((), [a.addr for a in message.cc], reporter=sender, settings=settings,
                                       directory=ctx.directory)),
