@@ -12,7 +12,8 @@ import re
 import ssl
 import tomllib
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, time
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,6 +105,14 @@ class BusinessHoursConfig(_Section):
     extra_holidays: list[str] = Field(default_factory=list)
     extra_workdays: list[str] = Field(default_factory=list)
 
+    @field_validator("extra_holidays", "extra_workdays", mode="before")
+    @classmethod
+    def _toml_dates(cls, value: object) -> object:
+        # TOML has a date type of its own: extra_holidays = [2026-10-09] is as good as a string
+        if isinstance(value, list):
+            return [v.isoformat() if isinstance(v, date) else v for v in value]
+        return value
+
     @model_validator(mode="after")
     def _order(self) -> BusinessHoursConfig:
         if self.end <= self.start:
@@ -112,6 +121,12 @@ class BusinessHoursConfig(_Section):
             raise ValueError("lunch_end: lunch_start and lunch_end go together")
         if any(d < 1 or d > 7 for d in self.workdays):
             raise ValueError("workdays: ISO weekdays are 1 (Monday) to 7 (Sunday)")
+        for name in ("extra_holidays", "extra_workdays"):
+            for index, text in enumerate(getattr(self, name)):
+                try:  # checked now: the calendar is first built by the SLA sweep, long after start-up
+                    date.fromisoformat(text)
+                except ValueError as exc:
+                    raise ValueError(f"{name}[{index}]: {text!r} is not a date YYYY-MM-DD ({exc})") from None
         return self
 
 
@@ -128,6 +143,16 @@ class PriorityConfig(_Section):
     progress_hours: float | None = None  # None: a daily summary at daily_summary_at
     resolve_hours: float = Field(gt=0)
     escalation: list[EscalationStepConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ladder_goes_up(self) -> PriorityConfig:
+        # a rung due before the one below it would be announced first and then never again
+        for index in range(1, len(self.escalation)):
+            before, step = self.escalation[index - 1].after_hours, self.escalation[index].after_hours
+            if step <= before:
+                raise ValueError(f"escalation[{index}].after_hours: {step:g} h is not later than the rung "
+                                 f"before it ({before:g} h); each rung of the ladder comes later")
+        return self
 
 
 def _default_priorities() -> dict[str, PriorityConfig]:
@@ -230,6 +255,12 @@ class Settings(_Section):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        check_database_url(value)
+        return value
+
     @field_validator("support_address")
     @classmethod
     def _address(cls, value: str) -> str:
@@ -326,6 +357,36 @@ def client_tls_context(ca_file: Path | str | None, key: str) -> ssl.SSLContext:
         raise ConfigError(key, f"cannot read CA file {ca_file}: {exc.strerror or exc}") from None
 
 
+SUPPORTED_DATABASES = "sqlite:///PATH (a file) or postgresql://USER@HOST/DBNAME"
+
+
+def check_database_url(url: str) -> None:
+    """Raise ValueError unless ``url`` names a SQLite file or a PostgreSQL database; never quotes a password."""
+    scheme, sep, rest = url.partition("://")
+    shown = shown_url(url)
+    if not sep or not scheme or " " in scheme:
+        raise ValueError(f"{shown!r} is not a database URL: use {SUPPORTED_DATABASES}")
+    base = scheme.split("+", 1)[0].lower()
+    if base == "sqlite":
+        if not rest.startswith("/"):
+            raise ValueError(f"{shown!r}: a SQLite URL has three slashes and a file: sqlite:///maildesk.db")
+        return
+    if base in ("postgresql", "postgres"):
+        if scheme.lower() not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(f"{shown!r}: maildesk talks to PostgreSQL through psycopg 3: use postgresql://...")
+        try:
+            urlsplit(url).port  # noqa: B018 - raises on a port that is no number
+        except ValueError as exc:
+            raise ValueError(f"{shown!r}: {exc}") from None
+        return
+    raise ValueError(f"{base} databases are not supported ({shown!r}): use {SUPPORTED_DATABASES}")
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may appear in a log line or an error: the password, if any, replaced by ***."""
+    return re.sub(r"^([^:/]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
 def _dotted(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -335,13 +396,15 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def parse_settings(data: Mapping[str, Any], base_dir: Path) -> Settings:
     """Validate a decoded TOML document; raise ConfigError naming the first bad key."""
+    if "base_dir" in data:  # a field of the model, but set from where the file is, never by the file
+        raise ConfigError("base_dir", "unknown key (relative paths are read from the config file's folder)")
     try:
         return Settings.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        inner = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg) if err["type"] == "value_error" else None
+        inner = re.match(r"^([A-Za-z_][\w.\[\]]*): (.*)$", msg) if err["type"] == "value_error" else None
         if inner:  # a cross-field check names its own key below the model's location
             loc, msg = (*loc, *inner.group(1).split(".")), inner.group(2)
         key = _dotted(loc)
@@ -359,11 +422,38 @@ def load_settings(path: Path | str | None) -> Settings:
         path = env
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError("", f"cannot read config {file}: {exc.strerror}") from None
+    text = decode_config(raw, file)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"{file}: invalid TOML: {exc}") from None
+        raise ConfigError("", _toml_error(file, exc)) from None
     return parse_settings(data, file.resolve().parent)
+
+
+def decode_config(raw: bytes, file: Path) -> str:
+    """The text of a config file: UTF-8, with or without the byte-order mark Windows editors write."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        try:
+            raw.decode("gb18030")
+            guess = "it looks like GBK/GB18030; "
+        except UnicodeDecodeError:
+            guess = ""
+        raise ConfigError("", f"{file}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          f"{guess}save the file as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def _toml_error(file: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """``file:LINE:COLUMN: invalid TOML: what``, from tomllib's "what (at line L, column C)"."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if found is None:
+        return f"{file}: invalid TOML: {message}"
+    return f"{file}:{found.group(1)}:{found.group(2)}: invalid TOML: {message[:found.start()]}"
