@@ -8,6 +8,7 @@ assignees, confirmation reminders and auto-closes, surveys, progress mails, dige
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -27,8 +28,18 @@ PHASES: tuple[Callable[[Sweep], None], ...] = (
 )
 
 
-def run_sweep(app: App, now: datetime) -> Sweep:
-    """Run every phase at ``now``; the returned Sweep lists the mails queued."""
+def run_sweep(app: App, now: datetime, *, dry_run: bool = False) -> Sweep:
+    """Run every phase at ``now``; the returned Sweep lists the mails queued.
+
+    ``dry_run``: the same sweep on a store whose transaction is rolled back at the end, so it
+    lists what it would queue and changes nothing."""
+    if dry_run:
+        from maildesk.store.dryrun import rolled_back
+
+        with rolled_back(app.store) as store:
+            dry = copy.copy(app)
+            vars(dry)["store"] = store  # App.store is a cached property: the copy's own value wins
+            return run_sweep(dry, now)
     sweep = Sweep(app, now)
     for phase in PHASES:
         phase(sweep)
