@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import click
 
 from maildesk.cli.common import state, usage_error
-from maildesk.secret import DEFAULT_GRACE, create_secret_file, rotate_secret_file
-from maildesk.views import iso
+from maildesk.secret import DEFAULT_GRACE
 
 
 def register(cli: click.Group) -> None:
@@ -21,7 +18,12 @@ def register(cli: click.Group) -> None:
                   help="How long replies to mails sent before the rotation still prove what they proved.")
     def rotate(grace_days: float) -> None:
         """Make a new secret; tokens of the old one stay valid for the grace period."""
-        settings = state.app().settings
+        from datetime import UTC, datetime, timedelta
+
+        from maildesk.secret import create_secret_file, rotate_secret_file
+        from maildesk.views import iso
+
+        settings = state.settings()
         if settings.secret_env:
             raise usage_error("secret_env", f"the secret comes from ${settings.secret_env}: put the new value "
                               f"there and the old one in ${settings.secret_env}_PREVIOUS for the grace period")
