@@ -13,9 +13,9 @@ import ssl
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
 from maildesk.app import App
@@ -118,8 +118,9 @@ class Pipeline:
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, "duplicate", reason="stored concurrently by another process")
-        except OperationalError:
-            raise  # the database itself failed: nothing of the batch is committed or moved
+        except (OperationalError, InternalError):
+            # the database itself failed (gone, full, read-only): nothing of the batch is committed or moved
+            raise
         except Exception as exc:
             if isinstance(exc, QuarantineMail):
                 reason = str(exc)
