@@ -52,9 +52,10 @@ def preflight(app: App, *, upgrade: bool, mailbox: bool = False, smtp: bool = Fa
         check_mailbox(settings)
     if smtp:
         check_smtp(settings)
-    app.secret  # noqa: B018 - a copy readable by others, or a broken secret_env, stops us here
     revision = app.store.schema_revision()
     schema = schema_state(revision)
+    # last, as it may create the secret file: a copy readable by others, or a broken secret_env, stops us here
+    app.secret  # noqa: B018
     if schema is Schema.BEHIND and upgrade:
         revision, schema = app.upgrade(), Schema.CURRENT
     return Checked(rules=rules, people=len(directory), templates=templates, revision=revision, schema=schema)
