@@ -37,6 +37,7 @@ FETCH_ROWS = 500  # rows a PostgreSQL server-side cursor hands over at a time
 class _Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
     def fetchone(self) -> Any: ...
+    def close(self) -> None: ...
     def __iter__(self) -> Iterator[Any]: ...
 
 
@@ -110,9 +111,12 @@ class TicketReader:
         if wanted.limit is not None:
             sql += f" LIMIT {int(wanted.limit)}"
         cursor = self._cursor("maildesk_tickets")
-        cursor.execute(self._sql(sql), params)
-        for row in cursor:
-            yield self._record(SUMMARY_COLUMNS, row)
+        try:
+            cursor.execute(self._sql(sql), params)
+            for row in cursor:
+                yield self._record(SUMMARY_COLUMNS, row)
+        finally:
+            cursor.close()
 
     def _position(self, number: str) -> tuple[Any, int]:
         cursor = self._cursor()
