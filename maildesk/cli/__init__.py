@@ -29,7 +29,7 @@ from maildesk.cli import (
     tickets_cmd,
 )
 from maildesk.cli.common import state
-from maildesk.cli.failures import describe
+from maildesk.cli.failures import describe, one_line
 
 DEBUG_ENV = "MAILDESK_DEBUG"
 
@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit codes: 0 ok, 2 usage or config error, 1 runtime failure. Failures are one line."""
     try:
         result = cli.main(args=argv, prog_name="maildesk", standalone_mode=False)
+    except click.UsageError as exc:  # one line too, with where to read more
+        where = exc.ctx.command_path if exc.ctx is not None else "maildesk"
+        click.echo(f"maildesk: usage error: {one_line(exc.format_message())} (see: {where} --help)", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
