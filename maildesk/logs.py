@@ -18,6 +18,7 @@ LogFormat = Literal["text", "json"]
 
 # loggers whose INFO lines are routine: "Adding job tentatively", "Running job ...", "Context impl ..."
 QUIET_LOGGERS = ("apscheduler", "alembic")
+HANDLER_NAME = "maildesk"
 
 
 def stamp(created: float, tz: tzinfo) -> str:
@@ -60,8 +61,9 @@ def setup_logging(tz: tzinfo, *, verbose: bool = False, fmt: LogFormat = "text",
     the libraries' included."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter(tz) if fmt == "json" else TextFormatter(tz))
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:  # set up twice in one process
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
