@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 OUTAGE_PAUSE = 60.0  # after the mailbox stayed unreachable through the source's own reconnects
 DB_PAUSES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0)  # after a database failure, growing
-FINAL_FLUSH_SECONDS = 4.0  # the outbox's last flush when stopping, cut short after this long
+# the outbox's last flush when stopping claims for this long, and what is being sent then gets
+# sender.STOP_GRACE more: about 4 s in all, so that stopping stays well under STOP_SECONDS
+FINAL_FLUSH_SECONDS = 2.0
 FLUSH_LOCK_WAIT = 2.0  # how long stopping waits for a flush the scheduler is finishing
 
 
@@ -189,8 +191,8 @@ class Daemon:
                  describe_transport(s), s.timezone)
         heartbeat = Heartbeat(self.app.store, self.state, self.clock, mailbox=describe_mailbox(s))
         heartbeat.start()
-        scheduler = start_scheduler(self.app, self.clock, self.flush, extra=[("heartbeat", HEARTBEAT_SECONDS,
-                                                                              lambda _app, _now: heartbeat.beat())])
+        beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _app, _now: heartbeat.beat())
+        scheduler = start_scheduler(self.app, self.clock, self.flush, extra=[beat], stop=self._stop)
         intake = _Intake(self.source, self.stopper)
         try:
             while not self._stop.is_set():

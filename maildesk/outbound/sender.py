@@ -108,6 +108,8 @@ class _Flush:
         renewer = asyncio.create_task(self._renew_until(stop))
         workers = [asyncio.create_task(self._worker()) for _ in range(self.connections)]
         watcher = None
+        if self._stop_event is not None and self._stop_event.is_set():
+            self._stopped = True  # asked to stop before it began: send nothing
         if self._stop_event is not None or self._time_limit is not None:
             watcher = asyncio.create_task(self._watch(workers))
         try:
@@ -177,11 +179,13 @@ class _Flush:
             if not self._queue and not self._exhausted:
                 now = self.clock()
                 rows = await self._db(claims.claim, self.store, self.me, now, self.lease, self.group)
-                self._exhausted = len(rows) < self.group
+                self._exhausted = self._exhausted or len(rows) < self.group
                 if rows and self._held_until is None:
                     # rows held before this claim end their lease no later than these
                     self._held_until = now + self.lease
                 self._queue.extend(rows)
+            if self._stopped:  # told to stop while claiming: the rows are given back at the end
+                return None
             return self._queue.popleft() if self._queue else None
 
     def _lease_holds(self) -> bool:
