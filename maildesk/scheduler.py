@@ -9,8 +9,10 @@ with the traceback only when the failure is not the database's.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,8 +64,10 @@ def guarded(name: str, job: Job, app: App, clock: Clock) -> Callable[[], None]:
 
 
 def start_scheduler(app: App, clock: Clock, flush: Callable[[], object],
-                    extra: Sequence[tuple[str, int, Job]] = ()) -> BackgroundScheduler:
-    """Start the periodic jobs, ``flush`` (the daemon's own outbox flush) every 30 seconds, and ``extra``."""
+                    extra: Sequence[tuple[str, int, Job]] = (), stop: threading.Event | None = None,
+                    ) -> BackgroundScheduler:
+    """Start the periodic jobs, ``flush`` (the daemon's own outbox flush) every 30 seconds, and ``extra``;
+    ``stop`` cuts a running SLA sweep short when the daemon stops."""
     scheduler = BackgroundScheduler(timezone=app.settings.tz)
     defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
@@ -72,7 +76,9 @@ def start_scheduler(app: App, clock: Clock, flush: Callable[[], object],
 
     # the SLA sweep and the outbox run at once: a restart must not put them a period behind
     first = {"sla": clock(), "outbox": clock()}
-    for name, every, job in [*PERIODIC, ("outbox", OUTBOX_SECONDS, outbox), *extra]:
+    jobs = [(name, every, partial(sla_sweep_job, stop=stop) if job is sla_sweep_job else job)
+            for name, every, job in PERIODIC]
+    for name, every, job in [*jobs, ("outbox", OUTBOX_SECONDS, outbox), *extra]:
         scheduler.add_job(guarded(name, job, app, clock), "interval", seconds=every, id=name, name=name,
                           **({"next_run_time": first[name]} if name in first else {}), **defaults)
     scheduler.start()

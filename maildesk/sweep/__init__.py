@@ -9,6 +9,7 @@ assignees, confirmation reminders and auto-closes, surveys, progress mails, dige
 from __future__ import annotations
 
 import copy
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -28,11 +29,12 @@ PHASES: tuple[Callable[[Sweep], None], ...] = (
 )
 
 
-def run_sweep(app: App, now: datetime, *, dry_run: bool = False) -> Sweep:
+def run_sweep(app: App, now: datetime, *, dry_run: bool = False, stop: threading.Event | None = None) -> Sweep:
     """Run every phase at ``now``; the returned Sweep lists the mails queued.
 
     ``dry_run``: the same sweep on a store whose transaction is rolled back at the end, so it
-    lists what it would queue and changes nothing."""
+    lists what it would queue and changes nothing. ``stop`` (the daemon's SIGTERM) ends the sweep
+    after the chunk of tickets in hand; the rest stays due for the next sweep."""
     if dry_run:
         from maildesk.store.dryrun import rolled_back
 
@@ -40,15 +42,17 @@ def run_sweep(app: App, now: datetime, *, dry_run: bool = False) -> Sweep:
             dry = copy.copy(app)
             vars(dry)["store"] = store  # App.store is a cached property: the copy's own value wins
             return run_sweep(dry, now)
-    sweep = Sweep(app, now)
+    sweep = Sweep(app, now, stop=stop)
     for phase in PHASES:
+        if sweep.stopping:
+            break
         phase(sweep)
     return sweep
 
 
-def sweep_job(app: App, now: datetime) -> str:
+def sweep_job(app: App, now: datetime, *, stop: threading.Event | None = None) -> str:
     """The scheduler's SLA job: one sweep, summarised in one line."""
-    queued = run_sweep(app, now).queued
+    queued = run_sweep(app, now, stop=stop).queued
     if not queued:
         return "nothing due"
     counts = Counter(q.kind for q in queued)
