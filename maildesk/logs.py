@@ -16,8 +16,9 @@ from typing import Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 
-# loggers whose INFO lines are routine: "Adding job tentatively", "Running job ...", "Context impl ..."
-QUIET_LOGGERS = ("apscheduler", "alembic")
+# loggers whose INFO lines are routine: "Adding job tentatively", "Running job ...", "Context impl ...",
+# "Connection closed"
+QUIET_LOGGERS = ("apscheduler", "alembic", "imapclient")
 HANDLER_NAME = "maildesk"
 
 
