@@ -196,7 +196,9 @@ class Daemon:
         intake = _Intake(self.source, self.stopper)
         try:
             while not self._stop.is_set():
-                if self._one_pass(intake) and not self._stop.is_set():
+                passed = self._one_pass(intake)
+                heartbeat.beat()  # status shows the pass at once, not at the next periodic beat
+                if passed and not self._stop.is_set():
                     intake.wait_for_mail(s.imap.poll_seconds)
         except Interrupted:
             pass
@@ -220,7 +222,8 @@ class Daemon:
             intake.wait_for_mail(0)  # a new pass: the mail not stored is offered again
             return False
         self._db_failures = 0
-        self.state.last_pass_at, self.state.last_pass_mails, self.state.problem = self.clock(), len(outcomes), ""
+        self.state.last_pass_at, self.state.problem = self.clock(), ""
+        self.state.mails_in += len(outcomes)
         if outcomes:
             try:
                 self.flush()

@@ -33,10 +33,11 @@ KEEP_STOPPED = timedelta(days=30)  # rows of daemons that stopped are kept this 
 
 @dataclass
 class PassState:
-    """What the main loop reports: the end of the last pass that worked, its mails, the current problem."""
+    """What the main loop reports: the end of the last pass that worked, the mails taken in since the
+    start, the current problem."""
 
     last_pass_at: datetime | None = None
-    last_pass_mails: int = 0
+    mails_in: int = 0
     problem: str = ""
 
 
@@ -54,7 +55,7 @@ class Heartbeat:
             with self.store.session() as session:
                 session.execute(delete(DaemonBeat).where(DaemonBeat.stopped_at < now - KEEP_STOPPED))
                 session.add(DaemonBeat(id=self.id, host=socket.gethostname(), pid=os.getpid(), version=__version__,
-                                       mailbox=self.mailbox, started_at=now, beat_at=now, last_pass_mails=0,
+                                       mailbox=self.mailbox, started_at=now, beat_at=now, mails_in=0,
                                        problem=self.state.problem))
             self._started = True
         except SQLAlchemyError as exc:
@@ -69,7 +70,7 @@ class Heartbeat:
         try:
             with self.store.session() as session:
                 session.execute(update(DaemonBeat).where(DaemonBeat.id == self.id).values(
-                    beat_at=self.clock(), last_pass_at=s.last_pass_at, last_pass_mails=s.last_pass_mails,
+                    beat_at=self.clock(), last_pass_at=s.last_pass_at, mails_in=s.mails_in,
                     problem=s.problem[:1000]))
         except SQLAlchemyError as exc:
             log.debug("heartbeat not written: %s", describe_failure(exc))

@@ -49,7 +49,7 @@ class Report:
     daemons: list[DaemonBeat] = field(default_factory=list)  # running ones, or the last one that ran
     running: int = 0
     last_pass_at: datetime | None = None
-    last_pass_mails: int = 0
+    mails_in: int = 0
     mailbox: str = ""
     waiting: int | None = None  # mails in the inbox now; None: not counted
     waiting_note: str = ""
@@ -78,7 +78,7 @@ class Report:
                          "last_pass_at": iso(d.last_pass_at, tz), "problem": d.problem} for d in self.daemons],
             "mailbox": {"source": self.mailbox, "last_pass_at": iso(self.last_pass_at, tz),
                         "lag_seconds": None if self.lag is None else round(self.lag),
-                        "last_pass_mails": self.last_pass_mails, "waiting": self.waiting, "note": self.waiting_note},
+                        "mails_since_start": self.mails_in, "waiting": self.waiting, "note": self.waiting_note},
             "outbox": {"pending": self.pending, "failed": self.failed, "oldest_pending_at": iso(oldest, tz),
                        "oldest_pending_seconds": None if oldest is None else
                        round((self.now - oldest).total_seconds())},
@@ -118,7 +118,7 @@ def _daemons(session: Session, report: Report, limits: Limits) -> None:
     passes = [d for d in running if d.last_pass_at is not None]
     if passes:
         latest = max(passes, key=lambda d: d.last_pass_at or report.now)
-        report.last_pass_at, report.last_pass_mails = latest.last_pass_at, latest.last_pass_mails
+        report.last_pass_at, report.mails_in = latest.last_pass_at, latest.mails_in
     for d in running:
         if d.problem:
             report.problems.append(f"daemon {d.host}:{d.pid}: {d.problem}")
@@ -205,8 +205,8 @@ def render_text(report: Report, settings: Settings) -> list[str]:
                      f"heartbeat {_span(report.now - d.beat_at)} ago")
     if not report.daemons:
         lines.append("daemon: none has run on this database")
-    lag = f" ({_span(timedelta(seconds=report.lag))} ago, {report.last_pass_mails} mail(s))" if report.lag is not None \
-        else ""
+    lag = f" ({_span(timedelta(seconds=report.lag))} ago; {report.mails_in} mail(s) taken in since the start)" \
+        if report.lag is not None else ""
     lines.append(f"mailbox: {report.mailbox}; last pass {at(report.last_pass_at)}{lag}")
     waiting = str(report.waiting) if report.waiting is not None else report.waiting_note
     lines.append(f"  waiting in the inbox: {waiting}")

@@ -23,9 +23,9 @@ class DaemonBeat(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # the end of the last mailbox pass that worked, and how many mails it took in
+    # the end of the last mailbox pass that worked; the mails taken in since the start
     last_pass_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_pass_mails: Mapped[int] = mapped_column(Integer, default=0)
+    mails_in: Mapped[int] = mapped_column(Integer, default=0)
     # what keeps it from working now (mailbox unreachable, database failing); "" when all is well
     problem: Mapped[str] = mapped_column(Text, default="")
 

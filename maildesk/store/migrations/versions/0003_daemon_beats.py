@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('beat_at', maildesk.store.models.UTCDateTime(), nullable=False),
     sa.Column('stopped_at', maildesk.store.models.UTCDateTime(), nullable=True),
     sa.Column('last_pass_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('last_pass_mails', sa.Integer(), nullable=False),
+    sa.Column('mails_in', sa.Integer(), nullable=False),
     sa.Column('problem', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
