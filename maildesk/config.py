@@ -26,7 +26,9 @@ CONFIG_ENV = "MAILDESK_CONFIG"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built when first used: a command that reads the config validates it once, and building each
+    # section's validator apart at import, as well as within Settings', cost every command time
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ImapConfig(_Section):
@@ -235,12 +237,12 @@ class Settings(_Section):
     templates: str = ""  # a folder that overrides packaged templates; empty: packaged only
     default_type: str = "other"
     default_priority: str = "P3"
-    mailbox: MailboxConfig = MailboxConfig()
-    imap: ImapConfig = ImapConfig()
-    smtp: SmtpConfig = SmtpConfig()
-    intake: IntakeConfig = IntakeConfig()
-    business_hours: BusinessHoursConfig = BusinessHoursConfig()
-    sla: SlaConfig = SlaConfig()
+    mailbox: MailboxConfig = Field(default_factory=MailboxConfig)
+    imap: ImapConfig = Field(default_factory=ImapConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
+    sla: SlaConfig = Field(default_factory=SlaConfig)
     types: dict[str, str] = Field(default_factory=_default_types)
     priorities: dict[str, PriorityConfig] = Field(default_factory=_default_priorities)
     teams: list[TeamConfig] = Field(default_factory=_default_teams)

@@ -49,3 +49,11 @@ def test_the_example_documents_response_hours() -> None:
     """priorities.<P>.response_hours, the first-response target, is explained in the example config."""
     text = (ROOT / "config" / "maildesk.example.toml").read_text(encoding="utf-8")
     assert "response_hours" in text and "start_hours" in text
+
+
+def test_secret_rotate_default_grace_is_the_library_one() -> None:
+    """`secret rotate --grace-days` defaults to maildesk.secret.DEFAULT_GRACE (kept apart for start-up time)."""
+    from maildesk.cli.secret_cmd import DEFAULT_GRACE_DAYS
+    from maildesk.secret import DEFAULT_GRACE
+
+    assert DEFAULT_GRACE.days == DEFAULT_GRACE_DAYS
