@@ -115,4 +115,6 @@ def _render(app: App, figures: Figures, period: Period, fmt: str) -> str:
     if fmt == "html":
         return render_html(app.templates, figures, labels, title=period.title(labels.lang),
                            recipient_name=labels.t("各位", "all"))
-    return render_table(figures, labels, period.title(labels.lang))
+    from maildesk.cli.tables import terminal_width
+
+    return render_table(figures, labels, period.title(labels.lang), width=terminal_width())
