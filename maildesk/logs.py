@@ -70,3 +70,6 @@ def setup_logging(tz: tzinfo, *, verbose: bool = False, fmt: LogFormat = "text",
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # "run of job … skipped: maximum number of running instances reached" is a late job coalescing, as
+    # configured; APScheduler's own failures are still logged (a job's are logged by maildesk)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)
