@@ -88,8 +88,13 @@ def find(session: Session, wanted: str) -> Quarantined:
     return next((q for q in hits if q.source_id == wanted), hits[0])
 
 
-def raw_bytes(session: Session, source_id: str) -> bytes:
-    raw = session.scalar(select(ProcessedSource.raw).where(ProcessedSource.source_id == source_id))
+HEAD_BYTES = 64 * 1024  # enough for the headers of any sane mail, without reading a 50 MB one whole
+
+
+def raw_bytes(session: Session, source_id: str, limit: int | None = None) -> bytes:
+    """The quarantined mail's bytes, or only its first ``limit`` bytes (for its headers)."""
+    column = ProcessedSource.raw if limit is None else func.substr(ProcessedSource.raw, 1, limit)
+    raw = session.scalar(select(column).where(ProcessedSource.source_id == source_id))
     return bytes(raw or b"")
 
 

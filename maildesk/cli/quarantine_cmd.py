@@ -18,13 +18,13 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def list_(as_json: bool) -> None:
         """Every quarantined mail, oldest first, with the reason."""
-        from maildesk.quarantine import headers, quarantined, raw_bytes
+        from maildesk.quarantine import HEAD_BYTES, headers, quarantined, raw_bytes
         from maildesk.views import iso
 
         app = state.app(upgrade=True)
         tz = app.settings.tz
         with app.store.session() as session:
-            rows = [(q, headers(raw_bytes(session, q.source_id))) for q in quarantined(session)]
+            rows = [(q, headers(raw_bytes(session, q.source_id, HEAD_BYTES))) for q in quarantined(session)]
         if as_json:
             print_json([{"id": q.id, "source": q.source_id, "at": iso(q.at, tz), "from": h["from"],
                          "subject": h["subject"], "reason": q.reason, "size": q.size} for q, h in rows])
