@@ -231,7 +231,7 @@ def test_a_database_a_newer_maildesk_upgraded(tmp_path: Path) -> None:
     with app.store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'from_the_future'")
     app.close()
-    for args in (("run", "--once"), ("tickets", "list"), ("rules", "check")):
+    for args in (("run", "--once"), ("tickets", "list"), ("rules", "check"), ("db", "upgrade")):
         assert_one_line_error(cli(config, *args), "database:", "from_the_future", "newer maildesk")
     assert len(waiting_mails(config)) == 1
 
