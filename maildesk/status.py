@@ -111,7 +111,7 @@ def _daemons(session: Session, report: Report, limits: Limits) -> None:
     if not running:
         last = session.scalars(select(DaemonBeat).order_by(DaemonBeat.beat_at.desc()).limit(1)).first()
         report.daemons = [last] if last is not None else []
-        seen = f" (last heartbeat {iso(last.beat_at, report.now.tzinfo)})" if last is not None else ""  # type: ignore[arg-type]
+        seen = f" (the last one {_span(report.now - last.beat_at)} ago)" if last is not None else ""
         report.problems.append(f"no daemon running: no heartbeat in the last {limits.stale_heartbeat:.0f} s{seen}")
         return
     report.daemons = running
