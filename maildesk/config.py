@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maildesk.config_text import check_database_url, decode_config, toml_error
 from maildesk.errors import ConfigError
 
 CONFIG_ENV = "MAILDESK_CONFIG"
@@ -359,36 +359,6 @@ def client_tls_context(ca_file: Path | str | None, key: str) -> ssl.SSLContext:
         raise ConfigError(key, f"cannot read CA file {ca_file}: {exc.strerror or exc}") from None
 
 
-SUPPORTED_DATABASES = "sqlite:///PATH (a file) or postgresql://USER@HOST/DBNAME"
-
-
-def check_database_url(url: str) -> None:
-    """Raise ValueError unless ``url`` names a SQLite file or a PostgreSQL database; never quotes a password."""
-    scheme, sep, rest = url.partition("://")
-    shown = shown_url(url)
-    if not sep or not scheme or " " in scheme:
-        raise ValueError(f"{shown!r} is not a database URL: use {SUPPORTED_DATABASES}")
-    base = scheme.split("+", 1)[0].lower()
-    if base == "sqlite":
-        if not rest.startswith("/"):
-            raise ValueError(f"{shown!r}: a SQLite URL has three slashes and a file: sqlite:///maildesk.db")
-        return
-    if base in ("postgresql", "postgres"):
-        if scheme.lower() not in ("postgresql", "postgres", "postgresql+psycopg"):
-            raise ValueError(f"{shown!r}: maildesk talks to PostgreSQL through psycopg 3: use postgresql://...")
-        try:
-            urlsplit(url).port  # noqa: B018 - raises on a port that is no number
-        except ValueError as exc:
-            raise ValueError(f"{shown!r}: {exc}") from None
-        return
-    raise ValueError(f"{base} databases are not supported ({shown!r}): use {SUPPORTED_DATABASES}")
-
-
-def shown_url(url: str) -> str:
-    """``url`` as it may appear in a log line or an error: the password, if any, replaced by ***."""
-    return re.sub(r"^([^:/]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
 def _dotted(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -431,31 +401,5 @@ def load_settings(path: Path | str | None) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", _toml_error(file, exc)) from None
+        raise ConfigError("", toml_error(file, exc)) from None
     return parse_settings(data, file.resolve().parent)
-
-
-def decode_config(raw: bytes, file: Path) -> str:
-    """The text of a config file: UTF-8, with or without the byte-order mark Windows editors write."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        try:
-            raw.decode("gb18030")
-            guess = "it looks like GBK/GB18030; "
-        except UnicodeDecodeError:
-            guess = ""
-        raise ConfigError("", f"{file}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                          f"{guess}save the file as UTF-8") from None
-    return text.removeprefix("\ufeff")
-
-
-def _toml_error(file: Path, exc: tomllib.TOMLDecodeError) -> str:
-    """``file:LINE:COLUMN: invalid TOML: what``, from tomllib's "what (at line L, column C)"."""
-    message = str(exc)
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if found is None:
-        return f"{file}: invalid TOML: {message}"
-    return f"{file}:{found.group(1)}:{found.group(2)}: invalid TOML: {message[:found.start()]}"

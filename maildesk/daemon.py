@@ -24,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk import __version__
 from maildesk.app import App
-from maildesk.config import Settings, shown_url
+from maildesk.config import Settings
+from maildesk.config_text import shown_url
 from maildesk.errors import ConfigError, MaildeskError
 from maildesk.heartbeat import HEARTBEAT_SECONDS, Heartbeat, PassState
 from maildesk.ingest.file_source import MaildirSource

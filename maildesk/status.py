@@ -170,7 +170,8 @@ def _count_inbox(settings: Settings, report: Report) -> None:
         report.waiting_note = f"not counted: {imap.password_env} is not set here" if imap.username else \
             "not counted: imap.username is empty"
         return
-    from maildesk.ingest.imap_source import ImapSettings, count_waiting
+    from maildesk.ingest.imap_count import count_waiting
+    from maildesk.ingest.imap_source import ImapSettings
 
     try:
         report.waiting = count_waiting(ImapSettings(

@@ -178,7 +178,7 @@ class ImapSource:
                 _ensure_folder(client, folder)
             selected = client.select_folder(s.folder)
         except BaseException as exc:
-            _logout_quietly(client)
+            logout_quietly(client)
             if isinstance(exc, ssl.SSLCertVerificationError):
                 raise self._certificate_error(exc) from exc
             if isinstance(exc, IMAPClientError) and not isinstance(exc, IMAPClientAbortError):
@@ -205,7 +205,7 @@ class ImapSource:
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            _logout_quietly(client)
+            logout_quietly(client)
 
     def _call(self, what: str, operation: Callable[[Any], T], after_reconnect: Callable[[Any], T] | None = None) -> T:
         """Run `operation` on a live connection; on a dropped one, reconnect and run it once more."""
@@ -388,31 +388,6 @@ def login(client: Any, s: ImapSettings) -> None:
         ) from None
 
 
-def count_waiting(settings: ImapSettings) -> int:
-    """How many mails wait in the intake folder now: a read-only look (EXAMINE), nothing created or moved."""
-    context = None if settings.security == "plain" else client_tls_context(settings.ca_file, "imap.ca_file")
-    where = f"{settings.host}:{settings.port}"
-    try:
-        client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl", ssl_context=context,
-                            timeout=settings.timeout)
-    except CONNECTION_ERRORS as exc:
-        raise ImapConnectionError(f"cannot connect to IMAP server {where}: "
-                                  f"{connection_problem(exc, settings.timeout)}") from None
-    client._imap.debug = 0
-    try:
-        if settings.security == "starttls":
-            client.starttls(context)
-        login(client, settings)
-        client.select_folder(settings.folder, readonly=True)
-        return len(client.search(["NOT", "DELETED"]))
-    except CONNECTION_ERRORS as exc:
-        raise ImapConnectionError(f"IMAP server {where}: {connection_problem(exc, settings.timeout)}") from None
-    except IMAPClientError as exc:
-        raise ImapError(f"IMAP server {where}: {exc}") from None
-    finally:
-        _logout_quietly(client)
-
-
 def connection_problem(exc: BaseException, timeout: float) -> str:
     """What a failed connection means, in words an operator can act on."""
     words: tuple[tuple[type[BaseException], str], ...] = (
@@ -451,7 +426,7 @@ def _ensure_folder(client: Any, folder: str) -> None:
     log.info("created IMAP folder %s", folder)
 
 
-def _logout_quietly(client: Any) -> None:
+def logout_quietly(client: Any) -> None:
     try:
         client.logout()
     except (*CONNECTION_ERRORS, IMAPClientError):

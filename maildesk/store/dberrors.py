@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from maildesk.config import shown_url
+from maildesk.config_text import shown_url
 from maildesk.errors import ConfigError, MaildeskError
 
 SQLITE_PREFIX = "sqlite:///"
