@@ -8,7 +8,7 @@ from pathlib import Path
 from maildesk import __version__
 from maildesk.cli.init_cmd import DEMO_VALUES
 from maildesk.config import Settings, load_settings
-from tests.operator import cli
+from tests.installation import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from maildesk.ingest.file_source import open_paths
 from maildesk.store.models import Ticket
 from maildesk.tickets import NewTicket, create_ticket, link_tickets
 from maildesk.views import ticket_detail, ticket_summary
-from tests.operator import cli, install
+from tests.installation import cli, install
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

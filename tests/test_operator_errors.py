@@ -14,7 +14,7 @@ import pytest
 from maildesk.app import App
 from maildesk.config import load_settings
 from tests.databases import pg_server_url
-from tests.operator import assert_one_line_error, cli, install, waiting_mails
+from tests.installation import assert_one_line_error, cli, install, waiting_mails
 
 
 def test_a_gbk_config_names_the_file_and_line(tmp_path: Path) -> None:

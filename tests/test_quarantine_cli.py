@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.desk import mail
-from tests.operator import assert_one_line_error, cli, install
+from tests.installation import assert_one_line_error, cli, install
 
 HOLD_RULE = """
 [[rule]]

@@ -21,7 +21,7 @@ from maildesk.tickets import NewTicket, create_ticket
 from tests.daemon_process import DaemonProcess
 from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, write_config
 from tests.dovecot import Mailbox
-from tests.operator import cli, install
+from tests.installation import cli, install
 
 
 def _status(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:

@@ -14,7 +14,7 @@ from maildesk.sla_state import refresh_deadlines
 from maildesk.store.models import Event, OutboxMail, Ticket
 from maildesk.sweep import run_sweep
 from maildesk.tickets import NewTicket, create_ticket
-from tests.operator import cli, install
+from tests.installation import cli, install
 
 CREATED = datetime(2026, 9, 14, 1, tzinfo=UTC)  # Monday 09:00 in Shanghai
 LATER = "2026-09-16T15:00:00+08:00"  # two working days on: escalations, reminders, digests due
