@@ -12,20 +12,23 @@ import re
 import ssl
 import tomllib
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maildesk.config_text import check_database_url, decode_config, toml_error
 from maildesk.errors import ConfigError
 
 CONFIG_ENV = "MAILDESK_CONFIG"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built when first used: a command that reads the config validates it once, and building each
+    # section's validator apart at import, as well as within Settings', cost every command time
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ImapConfig(_Section):
@@ -104,6 +107,14 @@ class BusinessHoursConfig(_Section):
     extra_holidays: list[str] = Field(default_factory=list)
     extra_workdays: list[str] = Field(default_factory=list)
 
+    @field_validator("extra_holidays", "extra_workdays", mode="before")
+    @classmethod
+    def _toml_dates(cls, value: object) -> object:
+        # TOML has a date type of its own: extra_holidays = [2026-10-09] is as good as a string
+        if isinstance(value, list):
+            return [v.isoformat() if isinstance(v, date) else v for v in value]
+        return value
+
     @model_validator(mode="after")
     def _order(self) -> BusinessHoursConfig:
         if self.end <= self.start:
@@ -112,6 +123,12 @@ class BusinessHoursConfig(_Section):
             raise ValueError("lunch_end: lunch_start and lunch_end go together")
         if any(d < 1 or d > 7 for d in self.workdays):
             raise ValueError("workdays: ISO weekdays are 1 (Monday) to 7 (Sunday)")
+        for name in ("extra_holidays", "extra_workdays"):
+            for index, text in enumerate(getattr(self, name)):
+                try:  # checked now: the calendar is first built by the SLA sweep, long after start-up
+                    date.fromisoformat(text)
+                except ValueError as exc:
+                    raise ValueError(f"{name}[{index}]: {text!r} is not a date YYYY-MM-DD ({exc})") from None
         return self
 
 
@@ -129,6 +146,16 @@ class PriorityConfig(_Section):
     progress_hours: float | None = None  # None: a daily summary at daily_summary_at
     resolve_hours: float = Field(gt=0)
     escalation: list[EscalationStepConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ladder_goes_up(self) -> PriorityConfig:
+        # a rung due before the one below it would be announced first and then never again
+        for index in range(1, len(self.escalation)):
+            before, step = self.escalation[index - 1].after_hours, self.escalation[index].after_hours
+            if step <= before:
+                raise ValueError(f"escalation[{index}].after_hours: {step:g} h is not later than the rung "
+                                 f"before it ({before:g} h); each rung of the ladder comes later")
+        return self
 
 
 def _default_priorities() -> dict[str, PriorityConfig]:
@@ -211,12 +238,12 @@ class Settings(_Section):
     templates: str = ""  # a folder that overrides packaged templates; empty: packaged only
     default_type: str = "other"
     default_priority: str = "P3"
-    mailbox: MailboxConfig = MailboxConfig()
-    imap: ImapConfig = ImapConfig()
-    smtp: SmtpConfig = SmtpConfig()
-    intake: IntakeConfig = IntakeConfig()
-    business_hours: BusinessHoursConfig = BusinessHoursConfig()
-    sla: SlaConfig = SlaConfig()
+    mailbox: MailboxConfig = Field(default_factory=MailboxConfig)
+    imap: ImapConfig = Field(default_factory=ImapConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
+    sla: SlaConfig = Field(default_factory=SlaConfig)
     types: dict[str, str] = Field(default_factory=_default_types)
     priorities: dict[str, PriorityConfig] = Field(default_factory=_default_priorities)
     teams: list[TeamConfig] = Field(default_factory=_default_teams)
@@ -229,6 +256,12 @@ class Settings(_Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        check_database_url(value)
         return value
 
     @field_validator("support_address")
@@ -336,13 +369,15 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def parse_settings(data: Mapping[str, Any], base_dir: Path) -> Settings:
     """Validate a decoded TOML document; raise ConfigError naming the first bad key."""
+    if "base_dir" in data:  # a field of the model, but set from where the file is, never by the file
+        raise ConfigError("base_dir", "unknown key (relative paths are read from the config file's folder)")
     try:
         return Settings.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        inner = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg) if err["type"] == "value_error" else None
+        inner = re.match(r"^([A-Za-z_][\w.\[\]]*): (.*)$", msg) if err["type"] == "value_error" else None
         if inner:  # a cross-field check names its own key below the model's location
             loc, msg = (*loc, *inner.group(1).split(".")), inner.group(2)
         key = _dotted(loc)
@@ -360,11 +395,12 @@ def load_settings(path: Path | str | None) -> Settings:
         path = env
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError("", f"cannot read config {file}: {exc.strerror}") from None
+    text = decode_config(raw, file)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"{file}: invalid TOML: {exc}") from None
+        raise ConfigError("", toml_error(file, exc)) from None
     return parse_settings(data, file.resolve().parent)

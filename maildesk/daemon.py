@@ -1,36 +1,52 @@
-"""The daemon: take mail in, keep the periodic jobs going, deliver the outbox; stop cleanly on SIGTERM.
+"""The daemon: take mail in, keep the periodic jobs going, deliver the outbox; stop on SIGTERM in seconds.
 
-The main thread alternates between draining the mailbox and waiting for mail
-(IMAP IDLE, or polling); periodic jobs run on an APScheduler background thread,
-each job once at a time and coalesced when late. SIGTERM during a wait ends the
-wait at once; during a batch it lets the batch commit, then the outbox is
-flushed and the process exits 0.
+The main thread alternates between draining the mailbox and waiting for mail (IMAP IDLE, or
+polling); periodic jobs run on an APScheduler background thread, each job once at a time and
+coalesced when late. SIGTERM (maildesk.stopping) cuts a wait, a read from the mailbox or a
+back-off short at once; a batch being stored commits or rolls back, then the outbox gets a
+last flush of a few seconds and the process exits 0, within STOP_SECONDS in every state.
+
+When the mailbox or the database fails, the daemon says so in one log line, keeps the rest
+going, and tries again later; it never moves a mail out of the inbox that it has not stored.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import FrameType
+from pathlib import Path
 
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.exc import SQLAlchemyError
+
+from maildesk import __version__
 from maildesk.app import App
+from maildesk.config import Settings
+from maildesk.config_text import shown_url
 from maildesk.desk.intake import DeskHandler
-from maildesk.errors import ConfigError
+from maildesk.errors import ConfigError, MaildeskError
+from maildesk.heartbeat import HEARTBEAT_SECONDS, Heartbeat, PassState
 from maildesk.ingest.file_source import MaildirSource
 from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.pipeline import Pipeline
-from maildesk.ingest.source import MailSource
+from maildesk.ingest.source import MailSource, SourceMessage
 from maildesk.outbound.sender import FlushResult, flush_outbox_sync
+from maildesk.stopping import Interrupted, StopSignal
+from maildesk.store.dberrors import describe_failure
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-OUTAGE_PAUSE = 60.0
+OUTAGE_PAUSE = 60.0  # after the mailbox stayed unreachable through the source's own reconnects
+DB_PAUSES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0)  # after a database failure, growing
+# the outbox's last flush when stopping claims for this long, and what is being sent then gets
+# sender.STOP_GRACE more: about 4 s in all, so that stopping stays well under STOP_SECONDS
+FINAL_FLUSH_SECONDS = 2.0
+FLUSH_LOCK_WAIT = 2.0  # how long stopping waits for a flush the scheduler is finishing
 
 
 def utc_now() -> datetime:
@@ -69,6 +85,23 @@ def intake_pipeline(app: App, clock: Clock) -> Pipeline:
     return Pipeline(app.store, app.settings, app.desk.addresses, DeskHandler(app.desk), clock)
 
 
+def describe_mailbox(settings: Settings) -> str:
+    """Where the daemon takes mail from, for the start-up line and ``status``."""
+    if settings.mailbox.kind == "maildir":
+        return f"maildir {settings.path(settings.mailbox.path)}"
+    i = settings.imap
+    return f"imap://{i.username}@{i.host}:{i.port}/{i.folder} ({i.security})"
+
+
+def describe_transport(settings: Settings) -> str:
+    smtp = settings.smtp
+    if smtp.transport == "smtp":
+        return f"smtp {smtp.host}:{smtp.port} ({smtp.security})"
+    if smtp.transport == "file":
+        return f"file {settings.path(smtp.directory)} (mail is written to files, not sent)"
+    return "console (mail is printed, not sent)"
+
+
 @dataclass
 class PassSummary:
     outcomes: list[Outcome] = field(default_factory=list)
@@ -82,8 +115,31 @@ class PassSummary:
         return out
 
 
-class _Interrupted(Exception):
-    """Raised by the signal handler to end a wait for mail early."""
+class _Intake:
+    """The source as the daemon's main loop uses it: reading may be cut short by a stop (nothing is
+    stored yet), moving mail that was stored is not (it completes the pass)."""
+
+    def __init__(self, source: MailSource, stopper: StopSignal) -> None:
+        self.source, self.stopper = source, stopper
+
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
+        if self.stopper.requested.is_set():
+            return []  # ends the drain: the mail stays in the inbox for the next start
+        with self.stopper.interruptible():
+            return self.source.fetch_batch(limit, max_bytes)
+
+    def mark_done(self, source_ids: Sequence[str]) -> None:
+        self.source.mark_done(source_ids)
+
+    def quarantine(self, source_id: str, reason: str) -> None:
+        self.source.quarantine(source_id, reason)
+
+    def wait_for_mail(self, timeout: float) -> None:
+        with self.stopper.interruptible():
+            self.source.wait_for_mail(timeout)
+
+    def close(self) -> None:
+        self.source.close()
 
 
 class Daemon:
@@ -93,20 +149,25 @@ class Daemon:
         self.clock = clock
         self.pipeline = intake_pipeline(app, clock)
         self._stop = threading.Event()
-        self._waiting = False
+        self.stopper = StopSignal(self._stop)
+        self.state = PassState()
         # the main loop and the scheduler's outbox job take turns: the outbox's claims keep them
         # from sending a mail twice anyway, but one flush at a time keeps to smtp.connections
         self._flushing = threading.Lock()
+        self._db_failures = 0
 
     def flush(self) -> FlushResult:
-        """Deliver the due outbox rows; waits for a flush already running in this daemon."""
+        """Deliver the due outbox rows; waits for a flush already running in this daemon. A stop
+        request ends it within a couple of seconds, the rest left for later."""
         with self._flushing:
-            return self.flush_only(self.app, self.clock)
+            return self.flush_only(self.app, self.clock, stop=self._stop)
 
     @staticmethod
-    def flush_only(app: App, clock: Clock) -> FlushResult:
+    def flush_only(app: App, clock: Clock, *, stop: threading.Event | None = None,
+                   time_limit: float | None = None) -> FlushResult:
         """Deliver the due outbox rows (no mailbox needed)."""
-        return flush_outbox_sync(app.store, app.transport, app.settings.smtp, clock, tz=app.settings.tz)
+        return flush_outbox_sync(app.store, app.transport, app.settings.smtp, clock, tz=app.settings.tz,
+                                 stop=stop, time_limit=time_limit)
 
     def run_once(self) -> PassSummary:
         """One ingest pass, one pass of the periodic jobs, one outbox flush."""
@@ -121,48 +182,83 @@ class Daemon:
     def stop(self) -> None:
         self._stop.set()
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: finishing the mail in hand, then stopping", signum)
-        self._stop.set()
-        if self._waiting:
-            raise _Interrupted
+    def run_forever(self, *, config_file: str | Path | None = None) -> None:
+        """Serve until SIGTERM or SIGINT (or ``stop()``); call from the main thread."""
+        self.stopper.install()
+        try:
+            self._serve(config_file)
+        finally:
+            self.stopper.uninstall()
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait up to ``seconds``; True when a stop was asked for meanwhile."""
-        return self._stop.wait(seconds)
-
-    def run_forever(self) -> None:
+    def _serve(self, config_file: str | Path | None) -> None:
         from maildesk.scheduler import start_scheduler
 
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        scheduler = start_scheduler(self.app, self.clock, self.flush)
-        wait = self.app.settings.imap.poll_seconds
+        s = self.app.settings
+        log.info("maildesk %s started: config %s, mailbox %s, database %s, transport %s, timezone %s",
+                 __version__, config_file or "(none)", describe_mailbox(s), shown_url(s.database_url),
+                 describe_transport(s), s.timezone)
+        heartbeat = Heartbeat(self.app.store, self.state, self.clock, mailbox=describe_mailbox(s))
+        heartbeat.start()
+        beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _desk, _store, _now: heartbeat.beat())
+        scheduler = start_scheduler(self.app, self.clock, self.flush, extra=[beat], stop=self._stop)
+        intake = _Intake(self.source, self.stopper)
         try:
             while not self._stop.is_set():
-                try:
-                    outcomes = self.pipeline.drain(self.source)
-                except ImapConnectionError as exc:
-                    # the mail server is away for longer than the source's own retries: keep the
-                    # scheduler and outbox going and try the mailbox again later
-                    log.error("mailbox unreachable, trying again in %.0f s: %s", OUTAGE_PAUSE, exc)
-                    outcomes = []
-                    if self._pause(OUTAGE_PAUSE):
-                        break
-                    continue
-                if outcomes:
-                    self.flush()
-                if self._stop.is_set():
-                    break
-                self._waiting = True
-                try:
-                    self.source.wait_for_mail(wait)
-                except _Interrupted:
-                    break
-                finally:
-                    self._waiting = False
+                passed = self._one_pass(intake)
+                heartbeat.beat()  # status shows the pass at once, not at the next periodic beat
+                if passed and not self._stop.is_set():
+                    intake.wait_for_mail(s.imap.poll_seconds)
+        except Interrupted:
+            pass
         finally:
-            scheduler.shutdown(wait=True)
-            result = self.flush()
-            log.info("stopped; last outbox flush: %s", result)
+            self._shut_down(scheduler, heartbeat)
+
+    def _one_pass(self, intake: _Intake) -> bool:
+        """Drain the mailbox once; False when it failed (logged, paused), so the loop tries again."""
+        try:
+            outcomes = self.pipeline.drain(intake)
+        except ImapConnectionError as exc:
+            # the mail server is away for longer than the source's own retries: keep the
+            # scheduler and outbox going and try the mailbox again later
+            self._trouble(f"mailbox unreachable: {exc}", OUTAGE_PAUSE)
+            return False
+        except SQLAlchemyError as exc:
+            pause = DB_PAUSES[min(self._db_failures, len(DB_PAUSES) - 1)]
+            self._db_failures += 1
+            self._trouble(f"database failing ({describe_failure(exc)}); the mail in hand stays in the inbox",
+                          pause)
+            intake.wait_for_mail(0)  # a new pass: the mail not stored is offered again
+            return False
+        self._db_failures = 0
+        self.state.last_pass_at, self.state.problem = self.clock(), ""
+        self.state.mails_in += len(outcomes)
+        if outcomes:
+            try:
+                self.flush()
+            except (SQLAlchemyError, MaildeskError) as exc:
+                log.error("outbox flush failed, trying again later: %s", describe_failure(exc))
+        return True
+
+    def _trouble(self, problem: str, pause: float) -> None:
+        self.state.problem = problem
+        log.error("%s; trying again in %.0f s", problem, pause)
+        with self.stopper.interruptible():
+            self._stop.wait(pause)
+
+    def _shut_down(self, scheduler: BaseScheduler, heartbeat: Heartbeat) -> None:
+        scheduler.shutdown(wait=False)  # a job still running ends with the process
+        result: FlushResult | str = "skipped: the scheduler's flush did not finish in time"
+        if self._flushing.acquire(timeout=FLUSH_LOCK_WAIT):
+            try:
+                result = self.flush_only(self.app, self.clock, time_limit=FINAL_FLUSH_SECONDS)
+            except (SQLAlchemyError, MaildeskError) as exc:
+                result = f"failed: {describe_failure(exc)}"
+            finally:
+                self._flushing.release()
+        abort = getattr(self.source, "abort", None)
+        if callable(abort):  # no polite LOGOUT: the server may be the reason we are stopping slowly
+            abort()
+        else:
             self.source.close()
+        heartbeat.stop()
+        log.info("stopped; last outbox flush: %s", result)

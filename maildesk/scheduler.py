@@ -1,21 +1,27 @@
 """Periodic jobs: each is a function of (desk, store, now), so any moment can be replayed from the CLI.
 
 APScheduler runs them in the daemon (one instance at a time, late runs coalesced);
-``run_periodic_jobs`` runs one pass of all of them for ``run --once``.
+``run_periodic_jobs`` runs one pass of all of them for ``run --once``. What a job did is
+logged at DEBUG (every minute is chatter); a job that fails says so in one line at ERROR,
+with the traceback only when the failure is not the database's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.app import App
 from maildesk.desk.setup import Desk
 from maildesk.reports.mailing import monthly_report_job, recurring_alert_job, weekly_report_job
 from maildesk.store.db import Store
+from maildesk.store.dberrors import describe_failure
 from maildesk.sweep import sweep_job as sla_sweep_job
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,7 @@ PERIODIC: list[tuple[str, int, Job]] = [
     ("report-monthly", 600, monthly_report_job),
     ("recurring", 600, recurring_alert_job),
 ]
+OUTBOX_SECONDS = 30
 
 
 def run_periodic_jobs(app: App, now: datetime) -> list[str]:
@@ -42,26 +49,40 @@ def run_periodic_jobs(app: App, now: datetime) -> list[str]:
     return lines
 
 
-def _guard(name: str, job: Job, app: App, clock: Clock) -> Callable[[], None]:
+def guarded(name: str, job: Job, app: App, clock: Clock) -> Callable[[], None]:
+    """``job`` as the scheduler runs it: a failure is logged and the job tried again at its next run."""
+
     def run() -> None:
         try:
             log.debug("%s: %s", name, job(app.desk, app.store, clock()))
-        except Exception:  # a failing job is logged and tried again at its next run
-            log.exception("periodic job %s failed", name)
+        except SQLAlchemyError as exc:  # the daemon's main loop says more; one line is enough here
+            log.error("periodic job %s: database failing, trying again at its next run: %s", name,
+                      describe_failure(exc))
+        except Exception:
+            log.exception("periodic job %s failed; trying again at its next run", name)
 
+    run.__name__ = run.__qualname__ = f"maildesk job {name}"  # what APScheduler's own lines name
     return run
 
 
-def start_scheduler(app: App, clock: Clock, flush: Callable[[], object]) -> BackgroundScheduler:
-    """Start the periodic jobs, and ``flush`` (the daemon's own outbox flush) every 30 seconds."""
+def start_scheduler(app: App, clock: Clock, flush: Callable[[], object],
+                    extra: Sequence[tuple[str, int, Job]] = (), stop: threading.Event | None = None,
+                    ) -> BackgroundScheduler:
+    """Start the periodic jobs, ``flush`` (the daemon's own outbox flush) every 30 seconds, and ``extra``;
+    ``stop`` cuts a running SLA sweep short when the daemon stops."""
     scheduler = BackgroundScheduler(timezone=app.settings.tz)
     defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    for name, every, job in PERIODIC:
-        scheduler.add_job(_guard(name, job, app, clock), "interval", seconds=every, id=name, **defaults)
 
     def outbox(_desk: Desk, _store: Store, _now: datetime) -> str:
         return str(flush())
 
-    scheduler.add_job(_guard("outbox", outbox, app, clock), "interval", seconds=30, id="outbox", **defaults)
+    # the SLA sweep runs at once: a restart must not put escalations a minute behind (the outbox
+    # is flushed after every mailbox pass that took mail in, and by its job within 30 s)
+    first = {"sla": clock()}
+    jobs = [(name, every, partial(sla_sweep_job, stop=stop) if job is sla_sweep_job else job)
+            for name, every, job in PERIODIC]
+    for name, every, job in [*jobs, ("outbox", OUTBOX_SECONDS, outbox), *extra]:
+        scheduler.add_job(guarded(name, job, app, clock), "interval", seconds=every, id=name, name=name,
+                          **({"next_run_time": first[name]} if name in first else {}), **defaults)
     scheduler.start()
     return scheduler

@@ -32,6 +32,11 @@ TYPE_NAMES_EN = {
     "business": "business system", "consultation": "consultation", "requirement": "requirement", "other": "other",
 }  # fmt: skip
 
+OUTBOX_STATUS_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"pending": "待发送", "sent": "已发送", "failed": "发送失败"},
+    "en": {"pending": "pending", "sent": "sent", "failed": "failed"},
+}
+
 ROLE_NAMES: dict[str, dict[str, str]] = {
     "zh": {"assignee": "处理人", "engineer": "工程师", "lead": "二线组长", "manager": "技术支持经理",
            "director": "技术总监", "product": "产品经理"},
@@ -72,6 +77,11 @@ def status_name(status: Status | str | None, lang: str) -> str:
         return STATUS_NAMES[_lang(lang)][Status(status)]
     except ValueError:
         return str(status)
+
+
+def outbox_status_name(code: str, lang: str) -> str:
+    """待发送 / pending: an outgoing mail's status; an unknown code as it is."""
+    return OUTBOX_STATUS_NAMES[_lang(lang)].get(code, code)
 
 
 def priority_name(settings: Settings, code: str, lang: str) -> str:

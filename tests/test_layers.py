@@ -10,13 +10,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "maildesk"
 
 # lowest first; a unit may import its own layer's units and any lower layer's
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "config", "statuses", "mail", "times", "words", "masking", "sla", "calendar_cn",
-               "secret", "tokens", "store"}),
+    frozenset({"errors", "config", "config_text", "statuses", "mail", "times", "words", "masking", "sla",
+               "calendar_cn", "secret", "tokens", "store", "stopping", "logs"}),
     frozenset({"ingest", "rules", "people", "kb", "outbound"}),
     frozenset({"desk"}),
     frozenset({"sweep", "reports"}),
-    frozenset({"app", "views"}),
-    frozenset({"daemon", "scheduler", "cli", "__main__"}),
+    frozenset({"app", "views", "heartbeat", "quarantine"}),
+    frozenset({"preflight", "status", "daemon", "scheduler", "cli", "__main__"}),
 )
 
 

@@ -14,6 +14,10 @@ def register(cli: click.Group) -> None:
 
     @db.command("upgrade")
     def upgrade() -> None:
-        """Bring the database schema to the newest version."""
-        revision = state.app().upgrade()
+        """Bring the database schema to the newest version (stop the daemons first)."""
+        from maildesk.store.revision import schema_state
+
+        app = state.app()
+        schema_state(app.store.schema_revision())  # reachable, and not written by a newer maildesk
+        revision = app.upgrade()
         click.echo(f"database at revision {revision}")

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from maildesk.cli.common import print_json, state, usage_error
-from maildesk.desk.tickets import get_ticket
-from maildesk.kb import article_view, create_article, edit_article, get_article, search, ticket_numbers
-from maildesk.store.models import Ticket
-from maildesk.store.models_kb import KbArticle
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from maildesk.store.models import Ticket
 
 
 def _tags(values: tuple[str, ...]) -> list[str]:
@@ -24,21 +21,32 @@ def _tags(values: tuple[str, ...]) -> list[str]:
 
 
 def _tickets(session: Session, numbers: tuple[str, ...]) -> list[Ticket]:
+    from maildesk.desk.tickets import get_ticket
+
     return [get_ticket(session, n) for n in numbers]
 
 
 def _print_article(d: dict[str, object]) -> None:
-    console = Console()
-    console.print(f"[bold]#{d['id']} {escape(str(d['title']))}[/bold]")
+    from maildesk.cli.ticket_text import minutes
+
     tags = d["tags"]
     tickets = d["tickets"]
     assert isinstance(tags, list) and isinstance(tickets, list)
-    console.print(f"tags: {', '.join(tags) or '-'}   tickets: {', '.join(tickets) or '-'}", markup=False)
-    console.print(f"author: {d['author'] or '-'}   created {d['created_at']}   updated {d['updated_at']}",
-                  markup=False)
+    click.echo(f"#{d['id']} {d['title']}")
+    click.echo(f"tags: {', '.join(tags) or '-'}   tickets: {', '.join(tickets) or '-'}")
+    click.echo(f"author: {d['author'] or '-'}   created {minutes(str(d['created_at']))}   "
+               f"updated {minutes(str(d['updated_at']))}")
     for label, key in (("问题 Problem", "problem"), ("解决方案 Solution", "solution")):
-        console.print(f"\n[bold]{label}[/bold]")
-        console.print(str(d[key]) or "-", markup=False)
+        click.echo(f"\n{label}")
+        click.echo(str(d[key]) or "-")
+
+
+def _print_table(headers: tuple[str, ...], rows: list[list[str]]) -> None:
+    from maildesk.cli.tables import Column, render
+
+    columns = [Column(h, keep=h == "id", least=10) for h in headers]
+    for line in render(columns, rows):
+        click.echo(line)
 
 
 def register(cli: click.Group) -> None:
@@ -55,6 +63,8 @@ def register(cli: click.Group) -> None:
         text = " ".join(query)
         if not text.strip():
             raise usage_error("QUERY", "give some words to search for")
+        from maildesk.kb import search
+
         app = state.app(upgrade=True)
         with app.store.session() as session:
             hits = search(session, text, limit=limit)
@@ -64,16 +74,16 @@ def register(cli: click.Group) -> None:
         if not hits:
             click.echo("no matching article")
             return
-        table = Table("id", "score", "title", "tickets")
-        for h in hits:
-            table.add_row(str(h.id), f"{h.score:.2f}", escape(h.title), ", ".join(h.tickets))
-        Console().print(table)
+        _print_table(("id", "score", "title", "tickets"),
+                     [[str(h.id), f"{h.score:.2f}", h.title, ", ".join(h.tickets)] for h in hits])
 
     @kb.command("show")
     @click.argument("article_id", metavar="ID", type=int)
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def show(article_id: int, as_json: bool) -> None:
         """One article in full."""
+        from maildesk.kb import article_view, get_article
+
         app = state.app(upgrade=True)
         with app.store.session() as session:
             view = article_view(session, get_article(session, article_id), app.settings.tz)
@@ -86,6 +96,11 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def list_(as_json: bool) -> None:
         """Every article, newest first."""
+        from sqlalchemy import select
+
+        from maildesk.kb import ticket_numbers
+        from maildesk.store.models_kb import KbArticle
+
         app = state.app(upgrade=True)
         with app.store.session() as session:
             articles = list(session.scalars(select(KbArticle).order_by(KbArticle.id.desc())))
@@ -94,10 +109,8 @@ def register(cli: click.Group) -> None:
             print_json([{"id": a.id, "title": a.title, "tags": list(a.tags or []), "tickets": numbers[a.id]}
                         for a in articles])
             return
-        table = Table("id", "title", "tags", "tickets")
-        for a in articles:
-            table.add_row(str(a.id), escape(a.title), ", ".join(a.tags or []), ", ".join(numbers[a.id]))
-        Console().print(table)
+        _print_table(("id", "title", "tags", "tickets"),
+                     [[str(a.id), a.title, ", ".join(a.tags or []), ", ".join(numbers[a.id])] for a in articles])
 
     @kb.command("add")
     @click.option("--title", required=True, help="A short name of the problem.")
@@ -112,6 +125,8 @@ def register(cli: click.Group) -> None:
         """Write a new article."""
         if not title.strip():
             raise usage_error("--title", "must not be empty")
+        from maildesk.kb import article_view, create_article
+
         app = state.app(upgrade=True)
         with app.store.session() as session:
             article = create_article(
@@ -140,6 +155,8 @@ def register(cli: click.Group) -> None:
             raise usage_error("--title", "must not be empty")
         if title is None and problem is None and solution is None and not tags and not tickets:
             raise usage_error("ID", "nothing to change: give --title, --problem, --solution, --tags or --ticket")
+        from maildesk.kb import article_view, edit_article
+
         app = state.app(upgrade=True)
         with app.store.session() as session:
             article = edit_article(

@@ -5,18 +5,17 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from maildesk.cli.common import state, usage_error
-from maildesk.desk.setup import Desk
-from maildesk.reports.figures import Figures
-from maildesk.reports.html import render_html
-from maildesk.reports.mailing import build_figures, queue_report
-from maildesk.reports.period import Period, PeriodError, custom_period, last_complete, month_of, week_of
-from maildesk.reports.render import render_csv, render_json, render_table
-from maildesk.reports.sections import Labels
+
+if TYPE_CHECKING:
+    from maildesk.desk.setup import Desk
+    from maildesk.reports.figures import Figures
+    from maildesk.reports.period import Period
 
 
 def _date(option: str, value: str | None) -> date | None:
@@ -42,6 +41,8 @@ def _now(value: str | None) -> datetime:
 
 def choose_period(kind: str | None, first: date | None, last: date | None, now: datetime, tz: ZoneInfo) -> Period:
     """--from/--to name days; --period alone means the last whole week or month; both: the one holding --from."""
+    from maildesk.reports.period import PeriodError, custom_period, last_complete, month_of, week_of
+
     if last is not None and first is None:
         raise usage_error("--to", "give --from as well")
     try:
@@ -79,8 +80,10 @@ def register(cli: click.Group) -> None:
             if fmt not in (None, "json"):
                 raise usage_error("--json", f"conflicts with --format {fmt}")
             fmt = "json"
+        from maildesk.reports.mailing import build_figures, queue_report
+
         now = _now(now_)
-        app = state.app(upgrade=True)
+        app = state.checked_app(smtp=send)
         settings = app.settings
         period = choose_period(kind, _date("--from", from_), _date("--to", to), now, settings.tz)
         figures = build_figures(app.desk, app.store, period, now)
@@ -100,6 +103,10 @@ def register(cli: click.Group) -> None:
 
 
 def _render(desk: Desk, figures: Figures, period: Period, fmt: str) -> str:
+    from maildesk.reports.html import render_html
+    from maildesk.reports.render import render_csv, render_json, render_table
+    from maildesk.reports.sections import Labels
+
     labels = Labels(desk.settings, desk.settings.language, desk.templates.phrases)
     if fmt == "json":
         return render_json(figures)
@@ -108,4 +115,6 @@ def _render(desk: Desk, figures: Figures, period: Period, fmt: str) -> str:
     if fmt == "html":
         return render_html(desk.templates, figures, labels, title=period.title(labels),
                            recipient_name=labels.t("report.all"))
-    return render_table(figures, labels, period.title(labels))
+    from maildesk.cli.tables import terminal_width
+
+    return render_table(figures, labels, period.title(labels), width=terminal_width())

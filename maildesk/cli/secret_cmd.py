@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import click
 
 from maildesk.cli.common import state, usage_error
-from maildesk.secret import DEFAULT_GRACE, create_secret_file, rotate_secret_file
-from maildesk.times import iso
+
+# maildesk.secret.DEFAULT_GRACE in days (tests/test_cli_init.py holds them equal): importing that
+# module here would cost every command, --help included, the import of `secrets` and its companions
+DEFAULT_GRACE_DAYS = 14
 
 
 def register(cli: click.Group) -> None:
@@ -17,11 +17,16 @@ def register(cli: click.Group) -> None:
         """The server secret behind the reply-address tokens."""
 
     @secret.command("rotate")
-    @click.option("--grace-days", type=click.FloatRange(min=0), default=DEFAULT_GRACE.days, show_default=True,
+    @click.option("--grace-days", type=click.FloatRange(min=0), default=DEFAULT_GRACE_DAYS, show_default=True,
                   help="How long replies to mails sent before the rotation still prove what they proved.")
     def rotate(grace_days: float) -> None:
         """Make a new secret; tokens of the old one stay valid for the grace period."""
-        settings = state.app().settings
+        from datetime import UTC, datetime, timedelta
+
+        from maildesk.secret import create_secret_file, rotate_secret_file
+        from maildesk.times import iso
+
+        settings = state.settings()
         if settings.secret_env:
             raise usage_error("secret_env", f"the secret comes from ${settings.secret_env}: put the new value "
                               f"there and the old one in ${settings.secret_env}_PREVIOUS for the grace period")

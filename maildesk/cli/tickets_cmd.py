@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
 
-from maildesk.cli.common import print_json, state, usage_error
-from maildesk.desk.assignment import assign_person
-from maildesk.desk.context import Context
-from maildesk.desk.notices import queue_assignment
-from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field
-from maildesk.kb.articles import first_problem_text
-from maildesk.people.directory import Directory, Person
-from maildesk.store.models import Ticket
-from maildesk.views import ticket_detail, ticket_summary
-from maildesk.words import parse_status, status_name
+from maildesk.cli.common import print_json, state, stream_json_array, usage_error
+
+if TYPE_CHECKING:
+    from maildesk.cli.ticket_reader import TicketReader
+    from maildesk.config import Settings
+    from maildesk.people.directory import Directory, Person
+
+TABLE_LIMIT = 50  # tickets a table shows when --limit is not given; --json lists them all
 
 
 def register(cli: click.Group) -> None:
@@ -29,42 +24,61 @@ def register(cli: click.Group) -> None:
     @tickets.command("list")
     @click.option("--status", "-s", "status", multiple=True,
                   help="Only these statuses (repeatable or comma-separated; 'open' for all open ones).")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-    def list_(status: tuple[str, ...], as_json: bool) -> None:
+    @click.option("--team", help="Only this team's tickets.")
+    @click.option("--assignee", metavar="ADDR", help="Only tickets assigned to this address ('none': unassigned).")
+    @click.option("--priority", "-p", help="Only this priority, e.g. P1.")
+    @click.option("--limit", type=click.IntRange(min=1), default=None,
+                  help=f"At most this many (default: {TABLE_LIMIT} in the table, all with --json).")
+    @click.option("--after", metavar="NUMBER", help="Start after this ticket (the next page of the listing).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON (an array, written as it is read).")
+    def list_(status: tuple[str, ...], team: str | None, assignee: str | None, priority: str | None,
+              limit: int | None, after: str | None, as_json: bool) -> None:
         """List tickets, newest first."""
-        wanted = _statuses(list(status))
-        app_ = state.app(upgrade=True)
-        tz, tz_lang = app_.settings.tz, app_.settings.language
-        with app_.store.session() as session:
-            stmt = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            if wanted:
-                stmt = stmt.where(Ticket.status.in_(wanted))
-            rows = [ticket_summary(t, tz) for t in session.scalars(stmt)]
-        if as_json:
-            print_json(rows)
-            return
-        table = Table("number", "status", "pri", "type", "assignee", "reporter", "subject", "msgs")
-        for column in table.columns:
-            column.no_wrap = True
-            column.overflow = "ellipsis"
-        for r in rows:
-            table.add_row(r["number"], status_name(r["status"], tz_lang), r["priority"], r["type"],
-                          r["assignee"] or "", r["reporter"], r["subject"][:40], str(r["message_count"]))
-        Console(width=max(Console().width, 150)).print(table)
+        from maildesk.cli.ticket_reader import TicketFilter
+
+        settings = state.settings()
+        if priority is not None:
+            priority = priority.strip().upper()
+            if priority not in settings.priorities:
+                raise usage_error("--priority", f"unknown priority {priority!r} "
+                                  f"(one of {', '.join(settings.priorities)})")
+        if team is not None and settings.team(team) is None:
+            raise usage_error("--team", f"unknown team {team!r} (one of {', '.join(t.name for t in settings.teams)})")
+        unassigned = assignee is not None and assignee.strip().lower() in ("none", "-", "")
+        page = limit if limit is not None or as_json else TABLE_LIMIT
+        wanted = TicketFilter(statuses=tuple(_statuses(list(status))), team=team, priority=priority,
+                              assignee="" if unassigned else assignee, after=after,
+                              limit=None if page is None else page + (0 if as_json else 1))
+        reader = _reader()
+        try:
+            if as_json:
+                stream_json_array(reader.tickets(wanted))
+                return
+            rows = list(reader.tickets(wanted))
+        finally:
+            reader.close()
+        _print_list(rows[:page], settings)
+        if page is not None and len(rows) > page:
+            click.echo(f"(first {page} shown; next page: maildesk tickets list --after {rows[page - 1]['number']})",
+                       err=True)
 
     @tickets.command("show")
     @click.argument("number")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def show(number: str, as_json: bool) -> None:
         """One ticket with its messages and history."""
-        app_ = state.app(upgrade=True)
-        tz = app_.settings.tz
-        with app_.store.session() as session:
-            detail = ticket_detail(session, get_ticket(session, number), tz)
+        reader = _reader()
+        try:
+            detail = reader.ticket(number)
+        finally:
+            reader.close()
         if as_json:
             print_json(detail)
             return
-        _print_detail(detail)
+        from maildesk.cli.ticket_text import print_detail
+
+        settings = state.settings()
+        print_detail(detail, settings.language, settings.types)
 
     @tickets.command("set")
     @click.argument("number")
@@ -79,6 +93,16 @@ def register(cli: click.Group) -> None:
     def set_(number: str, status: str | None, priority: str | None, type_: str | None,
              assignee: str | None, team: str | None, note: str | None, by: str, as_json: bool) -> None:
         """A supervisor's review (复核): change status, priority, type, assignee; each change audited."""
+        from datetime import UTC, datetime
+
+        from maildesk.desk.assignment import assign_person
+        from maildesk.desk.context import Context
+        from maildesk.desk.notices import queue_assignment
+        from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field
+        from maildesk.kb.articles import first_problem_text
+        from maildesk.views import ticket_detail
+        from maildesk.words import parse_status, status_name
+
         app_ = state.app(upgrade=True)
         settings = app_.settings
         target = None
@@ -123,6 +147,40 @@ def register(cli: click.Group) -> None:
             click.echo(f"{detail['number']}: {shown} {detail['priority']} {detail['type']} {detail['assignee'] or '-'}")
 
 
+def _reader() -> TicketReader:
+    """The fast read path; a missing or older database is first created or upgraded the ordinary way."""
+    from maildesk.cli.ticket_reader import open_reader
+    from maildesk.store.dberrors import DatabaseUnavailable
+
+    settings = state.settings()
+    reader = open_reader(settings.database_url, settings.tz)
+    if reader is None:
+        state.app(upgrade=True)  # creates, upgrades, or says in one line why it cannot
+        state.drop_app()
+        reader = open_reader(settings.database_url, settings.tz)
+        if reader is None:
+            raise DatabaseUnavailable(f"cannot read the tickets of {settings.database_url}")
+    return reader
+
+
+def _print_list(rows: list[dict[str, Any]], settings: Settings) -> None:
+    from maildesk.cli.tables import Column, render
+    from maildesk.words import status_name, type_name
+
+    lang = settings.language
+    columns = [
+        Column("number", keep=True), Column("status", least=6, want=10), Column("pri", keep=True),
+        Column("type", least=4, want=8, drop=3), Column("assignee", least=8, want=12, drop=4),
+        Column("reporter", least=8, want=12, drop=1), Column("msgs", keep=True, drop=2),
+        Column("subject", least=10, want=30),
+    ]
+    table = [[r["number"], status_name(r["status"], lang), r["priority"],
+              type_name(settings, r["type"], lang), r["assignee"] or "-", r["reporter"],
+              str(r["message_count"]), r["subject"]] for r in rows]
+    for line in render(columns, table):
+        click.echo(line)
+
+
 def _staff_person(directory: Directory, wanted: str) -> Person:
     """The staff member ``--assignee`` names, by address or by name; a usage error otherwise."""
     person = directory.find(wanted)
@@ -134,35 +192,17 @@ def _staff_person(directory: Directory, wanted: str) -> Person:
 
 
 def _statuses(values: list[str]) -> list[str]:
+    from maildesk.statuses import OPEN_STATUSES
+    from maildesk.words import parse_status
+
     wanted: list[str] = []
     for value in values:
         for part in value.split(","):
             if part.strip().lower() == "open":
-                from maildesk.statuses import OPEN_STATUSES
-                wanted.extend(s.value for s in OPEN_STATUSES)
+                wanted.extend(sorted(s.value for s in OPEN_STATUSES))
                 continue
             status = parse_status(part)
             if status is None:
                 raise usage_error("--status", f"unknown status {part!r}")
             wanted.append(status.value)
     return wanted
-
-
-def _print_detail(d: dict[str, object]) -> None:
-    console = Console()
-    console.print(f"[bold]{d['number']}[/bold]  {d['subject']}")
-    console.print(f"status {d['status']}  priority {d['priority']}  type {d['type']}  team {d['team'] or '-'}  "
-                  f"assignee {d['assignee'] or '-'}")
-    console.print(f"reporter {d['reporter_name'] or ''} <{d['reporter']}> {d['reporter_department'] or ''}")
-    messages = d["messages"]
-    assert isinstance(messages, list)
-    for m in messages:
-        console.print(f"\n[dim]{m['created_at']} {m['direction']} {m['from']} ({m['kind']})[/dim]")
-        console.print(m["text"].strip()[:2000], markup=False)
-    events = d["events"]
-    assert isinstance(events, list)
-    console.print("\n[bold]history[/bold]")
-    for e in events:
-        change = f"{e['from'] or ''} → {e['to'] or ''}" if e["from"] or e["to"] else ""
-        console.print(f"{e['at']} {e['actor']} {e['action']} {change} {e['note']}", markup=False)
-

@@ -87,8 +87,11 @@ class MaildirSource:
         self.path = Path(path).absolute()
         if not (self.path / "cur").is_dir() or not (self.path / "new").is_dir():
             raise MailPathError(f"{self.path} is not a Maildir (it needs cur/ and new/ folders)")
-        self.processed = _make_maildir(self.path / processed)
-        self.quarantined = _make_maildir(self.path / quarantine)
+        # a Maildir++ folder (.Quarantine, .Processed) read again files its mail beside itself, in
+        # its parent's folders: never .Quarantine/.Processed/
+        home = self.path.parent if _is_subfolder(self.path) else self.path
+        self.processed = _make_maildir(home / processed)
+        self.quarantined = _make_maildir(home / quarantine)
         self._sleep = sleep
         self._clock = clock
         self._handed_out: set[Path] = set()
@@ -251,6 +254,12 @@ def _take(
         messages.append(SourceMessage(file_source_id(path, raw), raw))
         total += len(raw)
     return messages
+
+
+def _is_subfolder(path: Path) -> bool:
+    """Whether ``path`` is a Maildir++ folder inside another Maildir (``.Name`` beside cur/ and new/)."""
+    parent = path.parent
+    return path.name.startswith(".") and (parent / "cur").is_dir() and (parent / "new").is_dir()
 
 
 def _make_maildir(path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -119,7 +120,7 @@ class ImapSource:
             return
         folder = self.settings.processed_folder
         moved = self._call("mark_done", lambda client: self._move(client, self._uids_of(source_ids), folder))
-        log.info("moved %d message(s) to %s", moved, folder)
+        log.debug("moved %d message(s) to %s", moved, folder)
 
     def quarantine(self, source_id: str, reason: str) -> None:
         folder = self.settings.quarantine_folder
@@ -139,6 +140,13 @@ class ImapSource:
 
     def close(self) -> None:
         self._drop()
+
+    def abort(self) -> None:
+        """Close the connection without a LOGOUT, which a server that stopped answering would never answer."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.shutdown()
 
     def __enter__(self) -> ImapSource:
         return self
@@ -170,7 +178,7 @@ class ImapSource:
                 _ensure_folder(client, folder)
             selected = client.select_folder(s.folder)
         except BaseException as exc:
-            _logout_quietly(client)
+            logout_quietly(client)
             if isinstance(exc, ssl.SSLCertVerificationError):
                 raise self._certificate_error(exc) from exc
             if isinstance(exc, IMAPClientError) and not isinstance(exc, IMAPClientAbortError):
@@ -192,43 +200,27 @@ class ImapSource:
         return ImapError(f"TLS certificate of IMAP server {s.host}:{s.port} refused: {exc}; {hint}")
 
     def _login(self, client: Any) -> None:
-        s = self.settings
-        try:
-            if (s.username + s.password).isascii():
-                client.login(s.username, s.password)
-            elif client.has_capability("AUTH=PLAIN"):
-                # LOGIN is ASCII only; AUTHENTICATE PLAIN carries UTF-8 (a Chinese password, say)
-                client.plain_login(s.username, s.password)
-            else:
-                raise ImapLoginError(
-                    f"IMAP server {s.host}:{s.port} cannot take a user name or password with non-ASCII "
-                    "characters (it offers no AUTH=PLAIN)"
-                )
-        except LoginError as exc:
-            reply = str(exc)
-            # imapclient passes the server's bytes through str(): b'[AUTHENTICATIONFAILED] ...'
-            if reply.startswith(("b'", 'b"')):
-                reply = reply[2:-1]
-            if s.password:
-                reply = reply.replace(s.password, "***")
-            raise ImapLoginError(
-                f"IMAP login as {s.username!r} on {s.host}:{s.port} was refused ({reply}); "
-                "check the user name and password in the configuration"
-            ) from None
+        login(client, self.settings)
 
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            _logout_quietly(client)
+            logout_quietly(client)
 
     def _call(self, what: str, operation: Callable[[Any], T], after_reconnect: Callable[[Any], T] | None = None) -> T:
         """Run `operation` on a live connection; on a dropped one, reconnect and run it once more."""
         where = f"{self.settings.host}:{self.settings.port}"
+        connected = self._client is not None
         try:
             self.connect()
             return operation(self._client)
         except CONNECTION_ERRORS as exc:
-            log.warning("IMAP connection to %s lost during %s (%s); reconnecting", where, what, exc)
+            if connected:
+                log.warning("IMAP connection to %s lost during %s (%s); reconnecting", where, what,
+                            connection_problem(exc, self.settings.timeout))
+            else:
+                log.warning("cannot connect to IMAP server %s: %s; trying again", where,
+                            connection_problem(exc, self.settings.timeout))
             self._drop()
         except IMAPClientError as exc:
             raise ImapError(f"IMAP {what} on {where} failed: {exc}") from exc
@@ -237,7 +229,8 @@ class ImapSource:
             return (after_reconnect or operation)(self._client)
         except CONNECTION_ERRORS as exc:
             self._drop()
-            raise ImapConnectionError(f"IMAP {what} on {where} failed twice: {exc}") from exc
+            raise ImapConnectionError(f"IMAP {what} on {where} failed twice: "
+                                      f"{connection_problem(exc, self.settings.timeout)}") from exc
         except IMAPClientError as exc:
             raise ImapError(f"IMAP {what} on {where} failed: {exc}") from exc
 
@@ -254,10 +247,12 @@ class ImapSource:
                 return
             except CONNECTION_ERRORS as exc:
                 last = exc
-                log.warning("IMAP reconnect attempt %d to %s failed: %s", attempt + 1, self.settings.host, exc)
+                log.warning("IMAP connection attempt %d to %s:%s failed: %s", attempt + 1, self.settings.host,
+                            self.settings.port, connection_problem(exc, self.settings.timeout))
+        reason = connection_problem(last, self.settings.timeout) if last is not None else "no attempt made"
         raise ImapConnectionError(
             f"cannot reach IMAP server {self.settings.host}:{self.settings.port} after "
-            f"{self.settings.reconnect_attempts} attempts: {last}"
+            f"{self.settings.reconnect_attempts} attempts: {reason}"
         )
 
     def _note_uidvalidity(self, value: int) -> None:
@@ -367,6 +362,48 @@ class ImapSource:
         return sorted(set(uids))
 
 
+def login(client: Any, s: ImapSettings) -> None:
+    """LOGIN, or AUTHENTICATE PLAIN for a non-ASCII name or password; ImapLoginError when refused."""
+    try:
+        if (s.username + s.password).isascii():
+            client.login(s.username, s.password)
+        elif client.has_capability("AUTH=PLAIN"):
+            # LOGIN is ASCII only; AUTHENTICATE PLAIN carries UTF-8 (a Chinese password, say)
+            client.plain_login(s.username, s.password)
+        else:
+            raise ImapLoginError(
+                f"IMAP server {s.host}:{s.port} cannot take a user name or password with non-ASCII "
+                "characters (it offers no AUTH=PLAIN)"
+            )
+    except LoginError as exc:
+        reply = str(exc)
+        # imapclient passes the server's bytes through str(): b'[AUTHENTICATIONFAILED] ...'
+        if reply.startswith(("b'", 'b"')):
+            reply = reply[2:-1]
+        if s.password:
+            reply = reply.replace(s.password, "***")
+        raise ImapLoginError(
+            f"IMAP login as {s.username!r} on {s.host}:{s.port} was refused ({reply}); "
+            "check the user name and password in the configuration"
+        ) from None
+
+
+def connection_problem(exc: BaseException, timeout: float) -> str:
+    """What a failed connection means, in words an operator can act on."""
+    words: tuple[tuple[type[BaseException], str], ...] = (
+        (ConnectionRefusedError, "connection refused (is the server running and listening on this port?)"),
+        (socket.gaierror, f"host name not found ({getattr(exc, 'strerror', None) or exc})"),
+        (TimeoutError, f"no answer within {timeout:g} s (imap.timeout)"),
+        (ConnectionResetError, "the server reset the connection"),
+        (ssl.SSLError, f"TLS failed: {getattr(exc, 'reason', None) or exc} (is imap.security right for this port?)"),
+        (IMAPClientAbortError, "the server closed the connection" + (f" ({exc})" if str(exc) else "")),
+    )
+    found = next((text for kind, text in words if isinstance(exc, kind)), None)
+    if found is None:
+        found = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+    return found
+
+
 def _fitting(uids: list[int], sizes: list[int], max_bytes: int) -> list[int]:
     """The leading UIDs whose sizes add up to at most `max_bytes`, and always the first one."""
     total = 0
@@ -389,7 +426,7 @@ def _ensure_folder(client: Any, folder: str) -> None:
     log.info("created IMAP folder %s", folder)
 
 
-def _logout_quietly(client: Any) -> None:
+def logout_quietly(client: Any) -> None:
     try:
         client.logout()
     except (*CONNECTION_ERRORS, IMAPClientError):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
@@ -106,8 +106,9 @@ class Pipeline:
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
-        except OperationalError:
-            raise  # the database itself failed: nothing of the batch is committed or moved
+        except (OperationalError, InternalError):
+            # the database itself failed (gone, full, read-only): nothing of the batch is committed or moved
+            raise
         except Exception as exc:
             if isinstance(exc, QuarantineMail):
                 reason = str(exc)

@@ -16,6 +16,12 @@ transaction (not one commit per mail). A mail the SMTP server accepted whose res
 yet written when its flusher died is sent once more after the lease, with the same
 Message-ID: at most one group (``GROUP`` mails) plus one mail per connection.
 
+Stopping. A flush given a ``stop`` event (the daemon's SIGTERM) or a ``time_limit`` claims
+nothing more once it is set or over, lets the mails being sent finish for STOP_GRACE seconds,
+then cancels them (a slow or silent server cannot hold the daemon). A mail cancelled in the
+middle of its SMTP dialogue stays claimed until its lease ends and then goes out again with the
+same Message-ID; the mails claimed but not started are given back at once.
+
 Outcomes. Temporary failures back off exponentially until ``smtp.max_attempts``; permanent
 ones are marked failed with the server's reason at once; a partial refusal counts as sent,
 with the refused recipients noted. Per-mail failure is handled here and only here.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +49,8 @@ from maildesk.store.db import Store
 log = logging.getLogger(__name__)
 
 GROUP = 25  # rows claimed, and results written, per transaction
+STOP_GRACE = 2.0  # seconds the mails being sent get to finish once a flush is told to stop
+STOP_POLL = 0.1  # how often a flush looks at its stop event
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +78,7 @@ class _Flush:
     def __init__(
         self, store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig,
         clock: Callable[[], datetime], *, tz: tzinfo, group: int, me: str,
+        stop: threading.Event | None = None, time_limit: float | None = None,
     ) -> None:
         self.store, self.smtp, self.clock, self.tz, self.group, self.me = store, smtp, clock, tz, group, me
         self.new_transport = transport_factory
@@ -84,6 +94,8 @@ class _Flush:
         self._db_lock = asyncio.Lock()
         self._claim_lock = asyncio.Lock()
         self._transports: list[Transport] = []
+        self._stop_event, self._time_limit = stop, time_limit
+        self._stopped = False  # told to stop: claim and start nothing more
 
     async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run one transaction off the event loop (SQLite may wait for another writer's lock),
@@ -95,16 +107,26 @@ class _Flush:
         stop = asyncio.Event()
         renewer = asyncio.create_task(self._renew_until(stop))
         workers = [asyncio.create_task(self._worker()) for _ in range(self.connections)]
+        watcher = None
+        if self._stop_event is not None and self._stop_event.is_set():
+            self._stopped = True  # asked to stop before it began: send nothing
+        if self._stop_event is not None or self._time_limit is not None:
+            watcher = asyncio.create_task(self._watch(workers))
         try:
             try:
                 await asyncio.gather(*workers)
-            except BaseException:
+            except BaseException as exc:
                 for w in workers:  # a mail cancelled mid-dialogue stays claimed until its lease ends
                     w.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
-                raise
+                task = asyncio.current_task()
+                ours = isinstance(exc, asyncio.CancelledError) and self._stopped
+                if not ours or (task is not None and task.cancelling()):
+                    raise
             finally:
                 stop.set()
+                if watcher is not None:
+                    watcher.cancel()
                 await renewer
                 await self._record()
         finally:
@@ -133,16 +155,37 @@ class _Flush:
             if len(self._done) >= self.group:
                 await self._record()
 
+    async def _watch(self, workers: list[asyncio.Task[None]]) -> None:
+        """Stop claiming when told to or when the time is up; cancel what is still sending after STOP_GRACE."""
+        loop = asyncio.get_running_loop()
+        end = None if self._time_limit is None else loop.time() + self._time_limit
+        while not ((self._stop_event is not None and self._stop_event.is_set())
+                   or (end is not None and loop.time() >= end)):
+            await asyncio.sleep(STOP_POLL)
+        self._stopped = self._exhausted = True
+        grace = loop.time() + STOP_GRACE
+        while any(not w.done() for w in workers) and loop.time() < grace:
+            await asyncio.sleep(STOP_POLL)
+        if any(not w.done() for w in workers):
+            log.warning("outbox: stopping; %d mail(s) still being sent are cut off and go out again later",
+                        sum(not w.done() for w in workers))
+        for w in workers:
+            w.cancel()
+
     async def _next(self) -> Claimed | None:
         async with self._claim_lock:
+            if self._stopped:
+                return None
             if not self._queue and not self._exhausted:
                 now = self.clock()
                 rows = await self._db(claims.claim, self.store, self.me, now, self.lease, self.group)
-                self._exhausted = len(rows) < self.group
+                self._exhausted = self._exhausted or len(rows) < self.group
                 if rows and self._held_until is None:
                     # rows held before this claim end their lease no later than these
                     self._held_until = now + self.lease
                 self._queue.extend(rows)
+            if self._stopped:  # told to stop while claiming: the rows are given back at the end
+                return None
             return self._queue.popleft() if self._queue else None
 
     def _lease_holds(self) -> bool:
@@ -215,16 +258,19 @@ class _Flush:
 
 async def flush_outbox(
     store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
-    *, tz: tzinfo = UTC, group: int = GROUP,
+    *, tz: tzinfo = UTC, group: int = GROUP, stop: threading.Event | None = None, time_limit: float | None = None,
 ) -> FlushResult:
     """Send every due outbox row once over ``smtp.connections`` transports made by ``transport_factory``;
-    return how many went, wait for a retry, or failed. ``tz`` is the zone of the times logged."""
-    return await _Flush(store, transport_factory, smtp, clock, tz=tz, group=group, me=claims.flusher_id()).run()
+    return how many went, wait for a retry, or failed. ``tz`` is the zone of the times logged;
+    ``stop`` and ``time_limit`` end the flush early (module docstring, "Stopping")."""
+    return await _Flush(store, transport_factory, smtp, clock, tz=tz, group=group, me=claims.flusher_id(),
+                        stop=stop, time_limit=time_limit).run()
 
 
 def flush_outbox_sync(
     store: Store, transport_factory: Callable[[], Transport], smtp: SmtpConfig, clock: Callable[[], datetime],
-    *, tz: tzinfo = UTC, group: int = GROUP,
+    *, tz: tzinfo = UTC, group: int = GROUP, stop: threading.Event | None = None, time_limit: float | None = None,
 ) -> FlushResult:
     """``flush_outbox`` for synchronous callers (the daemon loop, the scheduler and the CLI)."""
-    return asyncio.run(flush_outbox(store, transport_factory, smtp, clock, tz=tz, group=group))
+    return asyncio.run(flush_outbox(store, transport_factory, smtp, clock, tz=tz, group=group, stop=stop,
+                                    time_limit=time_limit))

@@ -1,9 +1,6 @@
 """The store: models, sessions, migrations, ticket numbering.
 
-Importing the package loads every model module, so ``Base.metadata`` is always
-the whole schema (for migrations and for the tests that compare them).
+Importing ``maildesk.store.models`` loads every model module, so ``Base.metadata`` is always
+the whole schema (for migrations and for the tests that compare them). The package itself
+imports nothing, so that the parts that need no SQLAlchemy (``dberrors``, ``revision``) stay cheap.
 """
-
-from maildesk.store import models, models_conversation, models_kb
-
-__all__ = ["models", "models_conversation", "models_kb"]

@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -51,8 +54,22 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except (ImportError, SQLAlchemyError) as exc:  # no driver for the URL (psycopg not installed)
+            raise DatabaseUnavailable(connect_problem(exc, url)) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def schema_revision(self) -> str | None:
+        """Connect and read the schema revision (None: no schema yet); DatabaseUnavailable in one line
+        when the database cannot be reached, opened or logged into."""
+        try:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(connect_problem(exc, self.url)) from None
 
     @property
     def dialect(self) -> str:

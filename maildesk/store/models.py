@@ -271,3 +271,7 @@ class RuleHit(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_rule_hits_rule_key_at", "rule", "key", "at"),)
+
+
+# the other model modules, so that whoever uses Base sees the whole schema (they import Base from here)
+from maildesk.store import models_conversation, models_kb, models_ops  # noqa: E402, F401

@@ -8,6 +8,7 @@ assignees, confirmation reminders and auto-closes, surveys, progress mails, dige
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -28,17 +29,29 @@ PHASES: tuple[Callable[[Sweep], None], ...] = (
 )
 
 
-def run_sweep(desk: Desk, store: Store, now: datetime) -> Sweep:
-    """Run every phase at ``now``; the returned Sweep lists the mails queued."""
-    sweep = Sweep(desk, store, now)
+def run_sweep(desk: Desk, store: Store, now: datetime, *, dry_run: bool = False,
+              stop: threading.Event | None = None) -> Sweep:
+    """Run every phase at ``now``; the returned Sweep lists the mails queued.
+
+    ``dry_run``: the same sweep on a store whose transaction is rolled back at the end, so it
+    lists what it would queue and changes nothing. ``stop`` (the daemon's SIGTERM) ends the sweep
+    after the chunk of tickets in hand; the rest stays due for the next sweep."""
+    if dry_run:
+        from maildesk.store.dryrun import rolled_back
+
+        with rolled_back(store) as rolled:
+            return run_sweep(desk, rolled, now)
+    sweep = Sweep(desk, store, now, stop=stop)
     for phase in PHASES:
+        if sweep.stopping:
+            break
         phase(sweep)
     return sweep
 
 
-def sweep_job(desk: Desk, store: Store, now: datetime) -> str:
+def sweep_job(desk: Desk, store: Store, now: datetime, *, stop: threading.Event | None = None) -> str:
     """The scheduler's SLA job: one sweep, summarised in one line."""
-    queued = run_sweep(desk, store, now).queued
+    queued = run_sweep(desk, store, now, stop=stop).queued
     if not queued:
         return "nothing due"
     counts = Counter(q.kind for q in queued)

@@ -12,6 +12,7 @@ The outbox's unique ``dedup_key`` is the last word on "sent once" either way.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,12 @@ class Sweep:
     store: Store
     now: datetime
     queued: list[Queued] = field(default_factory=list)
+    # the daemon's stop request: the sweep ends after the chunk in hand, the rest stays due
+    stop: threading.Event | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:
@@ -138,6 +145,9 @@ def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work
     condition = or_(*wheres) if len(wheres) > 1 else wheres[0]
     ordered = sorted(ids)
     for start in range(0, len(ordered), CHUNK):
+        if sweep.stopping:
+            log.info("sla sweep: stopping; %d ticket(s) left for the next sweep", len(ordered) - start)
+            return
         chunk = ordered[start:start + CHUNK]
         done: list[Queued] = []
         with store.session() as session:

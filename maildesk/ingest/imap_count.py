@@ -1,0 +1,42 @@
+"""How many mails wait in the intake folder: a read-only look for ``maildesk status``."""
+
+from __future__ import annotations
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from maildesk.config import client_tls_context
+from maildesk.ingest.imap_source import (
+    CONNECTION_ERRORS,
+    ImapConnectionError,
+    ImapError,
+    ImapSettings,
+    connection_problem,
+    login,
+    logout_quietly,
+)
+
+
+def count_waiting(settings: ImapSettings) -> int:
+    """How many mails wait in the intake folder now: a read-only look (EXAMINE), nothing created or moved."""
+    context = None if settings.security == "plain" else client_tls_context(settings.ca_file, "imap.ca_file")
+    where = f"{settings.host}:{settings.port}"
+    try:
+        client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl", ssl_context=context,
+                            timeout=settings.timeout)
+    except CONNECTION_ERRORS as exc:
+        raise ImapConnectionError(f"cannot connect to IMAP server {where}: "
+                                  f"{connection_problem(exc, settings.timeout)}") from None
+    client._imap.debug = 0
+    try:
+        if settings.security == "starttls":
+            client.starttls(context)
+        login(client, settings)
+        client.select_folder(settings.folder, readonly=True)
+        return len(client.search(["NOT", "DELETED"]))
+    except CONNECTION_ERRORS as exc:
+        raise ImapConnectionError(f"IMAP server {where}: {connection_problem(exc, settings.timeout)}") from None
+    except IMAPClientError as exc:
+        raise ImapError(f"IMAP server {where}: {exc}") from None
+    finally:
+        logout_quietly(client)
