@@ -37,8 +37,9 @@ def queue_ack(
 
 def queue_assignment(
     ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
+    notice: str = "",
 ) -> OutboxMail | None:
-    """Tell the assignee (by mail) that the ticket is theirs."""
+    """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them."""
     person = ctx.directory.get(ticket.reporter)
     context = {
         "assignee_name": ctx.person_name(assignee),
@@ -48,6 +49,7 @@ def queue_assignment(
             "employee_id": ticket.reporter_employee_id, "extension": ticket.reporter_extension,
         },
         "description": description.strip()[:DESCRIPTION_CHARS],
+        "notice": notice,
     }
     return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
                     references=[in_reply_to] if in_reply_to else ())

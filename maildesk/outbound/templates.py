@@ -21,7 +21,7 @@ ack            ticket{number, subject, priority, priority_name, type_name, respo
                reporter_name}; kb_articles[{id, title}] (may be empty)
 assignment     assignee_name; ticket{number, subject, priority, priority_name, type_name,
                response_due, created_at}; reporter{name, address, department, employee_id,
-               extension}; description (an excerpt)
+               extension}; description (an excerpt); notice (optional: why it came to them)
 reject         sender_name (may be ""); original_subject
 command_error  staff_name; ticket{number, subject} or None; errors[{line, reason}];
                applied[str] (the command lines that did take effect; may be empty)

@@ -21,6 +21,7 @@ from maildesk.desk.steps import (
     late_reply,
     noise,
     open_ticket,
+    presence,
     reporter_reply,
     reporter_split,
     staff_reply,
@@ -36,6 +37,7 @@ Step = Callable[[Context, Handling], Handled | None]
 STEPS: tuple[Step, ...] = (
     # on a ticket
     belonging.handle,  # the named ticket's people join it; anyone else gets a linked ticket of their own
+    presence.handle,  # staff's out-of-office reply: away, urgent tickets handed on; their next mail: back
     noise.handle,  # auto-replies, bounces, lists, our own mail: kept, never answered
     late_reply.handle,  # to an archived ticket, or long after closing: a new ticket, linked
     staff_reply.handle,  # staff: proof, commands, a progress entry, the words relayed to the reporter
