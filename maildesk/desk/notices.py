@@ -24,10 +24,14 @@ DESCRIPTION_CHARS = 1500  # of the reporter's words in the assignment mail
 
 
 def queue_ack(
-    ctx: Context, ticket: Ticket, *, message_id: str, references: Sequence[str],
+    ctx: Context, ticket: Ticket, *, message_id: str | None, references: Sequence[str],
     kb_articles: Sequence[Mapping[str, Any]] = (),
 ) -> OutboxMail | None:
-    """The acknowledgement to the reporter, as an auto-reply to their mail."""
+    """The acknowledgement to the reporter, as an auto-reply to their mail (``message_id``); without one (a
+    ticket staff recorded for them), a mail of its own that starts the ticket's thread."""
+    if message_id is None:
+        return send_on_ticket(ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
+                              threaded=False, reply_to=ctx.addresses.reporter(ticket.number))
     return send_on_ticket(
         ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
         in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
@@ -81,6 +85,21 @@ def queue_command_error(
     return to_staff(ctx, ticket, "command_error", [to], context, in_reply_to=message_id,
                     references=[*references, message_id], auto_submitted="auto-replied",
                     dedup_key=f"command_error:{message_id}")
+
+
+def queue_form_error(
+    ctx: Context, to: str, *, errors: Sequence[tuple[str, str]], message_id: str, references: Sequence[str],
+) -> OutboxMail | None:
+    """Tell a staff member why their mail opened no ticket for a reporter (it names no ticket of its own)."""
+    rendered = ctx.templates.render("command_error", ctx.lang, {
+        "staff_name": ctx.person_name(to), "ticket": None, "applied": [],
+        "errors": [{"line": line, "reason": reason} for line, reason in errors],
+    })
+    return queue_mail(ctx.session, ctx.settings, Outgoing(
+        kind="command_error", to=[to], subject=rendered.subject, text=rendered.text, html=rendered.html,
+        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+        dedup_key=f"command_error:{message_id}",
+    ), now=ctx.now)
 
 
 def queue_confirm(

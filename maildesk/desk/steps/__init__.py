@@ -22,6 +22,7 @@ from maildesk.desk.steps import (
     noise,
     open_ticket,
     presence,
+    recorded,
     reporter_reply,
     reporter_split,
     staff_reply,
@@ -47,6 +48,7 @@ STEPS: tuple[Step, ...] = (
     verdict.handle,  # solved / still a problem / needs improvement
     reporter_reply.handle,  # anything else: kept, and the engineer hears of it
     # a new ticket
+    recorded.handle,  # staff recording a problem for a reporter (phone, IM, ...): the reporter's from here on
     unknown_sender.handle,  # the policy for senders the directory does not know
     classify.handle,  # the rules' decision
     assign.handle,  # who works it

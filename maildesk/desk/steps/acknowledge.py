@@ -2,7 +2,8 @@
 
 Applies to every new ticket, unless a rule said not to (``skip_ack``) or the reporter already got
 ``intake.ack_limit_per_hour`` acknowledgements in the last hour (a flood of mail must not make a
-flood of answers).
+flood of answers). The reporter of a ticket staff recorded for them gets it too, as a mail of its own:
+there is no mail of theirs to answer, and the staff member's is none of theirs.
 """
 
 from __future__ import annotations
@@ -22,5 +23,9 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         return None
     with ctx.session.no_autoflush:  # the knowledge base does not depend on this mail's pending rows
         articles = suggest_articles(ctx.session, ticket.subject)
-    queue_ack(ctx, ticket, message_id=mail.mail.message_id, references=mail.mail.references, kb_articles=articles)
+    if mail.on_behalf is not None:
+        queue_ack(ctx, ticket, message_id=None, references=(), kb_articles=articles)
+    else:
+        queue_ack(ctx, ticket, message_id=mail.mail.message_id, references=mail.mail.references,
+                  kb_articles=articles)
     return None
