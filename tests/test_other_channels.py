@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from maildesk.cli import main
 from maildesk.ingest.outcome import Result
 from maildesk.store.models import Message, Ticket
 from tests.desk import (
@@ -17,6 +20,7 @@ from tests.desk import (
     make_app,
     parsed,
     stamped,
+    write_config,
 )
 
 STAFF = "sun.hao@example.com"  # 孙浩 takes the call
@@ -119,3 +123,54 @@ def test_a_staff_mail_without_the_form_is_their_own_problem(desk: Helpdesk) -> N
     result, ticket = _recorded(desk, "我的打印机也卡纸了")
     assert result == Result.CREATED and ticket is not None
     assert (ticket.reporter, ticket.channel) == (STAFF, "email")
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_the_command_line_records_a_walk_in_the_same_way(tmp_path: Path, db_url: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`tickets new` opens the reporter's ticket through the desk's own way: rules, ack, channel, who recorded it."""
+    config = str(write_config(tmp_path, desk_settings(db_url)))
+    problem = tmp_path / "problem.txt"
+    problem.write_text("张伟到服务台：三楼打印机卡纸，报表打印不出来。\n", encoding="utf-8")
+    code, out, err = _cli(["-c", config, "tickets", "new", "--reporter", "张伟", "--subject", "财务部打印机卡纸",
+                           "--body-file", str(problem), "--channel", "现场", "--by", "孙浩", "--json"], capsys)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["reporter"], shown["channel"], shown["assignee"], shown["team"]) == (
+        REPORTER, "walk-in", PRINTERS, "hardware")
+    assert [(e["actor"], e["to"]) for e in shown["events"] if e["action"] == "recorded"] == [(STAFF, "walk-in")]
+    assert [(m["direction"], m["from"], m["kind"]) for m in shown["messages"]] == [
+        ("in", STAFF, "recorded"), ("out", "support@example.com", "ack"), ("out", "support@example.com",
+                                                                             "assignment")]
+    code, out, err = _cli(["-c", config, "tickets", "show", shown["number"]], capsys)
+    assert code == 0 and "channel walk-in" in out
+    code, out, _ = _cli(["-c", config, "tickets", "list", "--json"], capsys)
+    assert [t["channel"] for t in json.loads(out)] == ["walk-in"]
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--reporter", "zhang.wei@example.com", "--channel", "信鸽"], "--channel"),
+    (["--reporter", "某位同事"], "--reporter"),
+    (["--reporter", "support@example.com"], "--reporter"),
+    (["--reporter", "zhang.wei@example.com", "--body-file", "EMPTY"], "--body-file"),
+    (["--reporter", "zhang.wei@example.com", "--body-file", "MISSING"], "--body-file"),
+])
+def test_the_command_line_names_the_option_it_cannot_use(tmp_path: Path, db_url: str, args: list[str], option: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad channel, reporter or body file is a usage error (exit 2) whose reason names the option; nothing opens."""
+    config = str(write_config(tmp_path, desk_settings(db_url)))
+    (tmp_path / "problem.txt").write_text("打印机卡纸", encoding="utf-8")
+    (tmp_path / "EMPTY").write_text("  \n", encoding="utf-8")
+    files = {"EMPTY": str(tmp_path / "EMPTY"), "MISSING": str(tmp_path / "missing.txt")}
+    args = [files.get(a, a) for a in args]
+    if "--body-file" not in args:
+        args += ["--body-file", str(tmp_path / "problem.txt")]
+    code, _, err = _cli(["-c", config, "tickets", "new", "--subject", "打印机", *args], capsys)
+    assert code == 2 and f"{option}: " in err
+    code, out, _ = _cli(["-c", config, "tickets", "list", "--json"], capsys)
+    assert json.loads(out) == []

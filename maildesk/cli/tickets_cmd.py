@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from maildesk.cli import tickets_new_cmd
 from maildesk.cli.common import print_json, state, usage_error
 from maildesk.desk.assignment import assign_person
 from maildesk.desk.context import Context
@@ -25,6 +26,8 @@ def register(cli: click.Group) -> None:
     @cli.group("tickets")
     def tickets() -> None:
         """Inspect and review tickets."""
+
+    tickets_new_cmd.register(tickets)  # tickets new: a problem that came by phone, IM, a system, in person
 
     @tickets.command("list")
     @click.option("--status", "-s", "status", multiple=True,
@@ -153,7 +156,8 @@ def _print_detail(d: dict[str, object]) -> None:
     console.print(f"[bold]{d['number']}[/bold]  {d['subject']}")
     console.print(f"status {d['status']}  priority {d['priority']}  type {d['type']}  team {d['team'] or '-'}  "
                   f"assignee {d['assignee'] or '-'}")
-    console.print(f"reporter {d['reporter_name'] or ''} <{d['reporter']}> {d['reporter_department'] or ''}")
+    console.print(f"reporter {d['reporter_name'] or ''} <{d['reporter']}> {d['reporter_department'] or ''}  "
+                  f"channel {d['channel']}", markup=False)
     messages = d["messages"]
     assert isinstance(messages, list)
     for m in messages:
