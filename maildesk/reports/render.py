@@ -37,8 +37,9 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
         ("period", "", "from", fig.first), ("period", "", "to", fig.last), ("summary", "", "tickets", str(fig.tickets)),
         ("summary", "", "resolution_rate", _cell(fig.resolution_rate)),
         ("summary", "", "reopen_rate", _cell(fig.reopen_rate)),
+        ("summary", "", "unsolved", str(fig.unsolved_total)),
     ]
-    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day"):
+    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day", "by_channel"):
         rows += [(section, key, "count", str(n)) for key, n in getattr(fig, section).items()]
     for section in ("first_response_hours", "resolution_hours"):
         stats = getattr(fig, section)
@@ -50,6 +51,8 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
         rows += [("recurring", g.title, "type", g.type), ("recurring", g.title, "count", str(g.count)),
                  ("recurring", g.title, "tickets", " ".join(g.tickets))]
     rows += [("dominant_types", code, "share", str(share)) for code, share in fig.dominant_types]
+    for u in fig.unsolved:
+        rows += [("unsolved", u.number, k, _cell(v)) for k, v in u.as_json().items() if k != "number"]
     for e in fig.engineers:
         fields = e.as_json()
         rows += [("engineers", str(fields["address"]), k, _cell(v)) for k, v in fields.items() if k != "address"]
