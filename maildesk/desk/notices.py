@@ -126,6 +126,21 @@ def queue_closed(
                        dedup_key=f"closed:{ticket.number}:{stamp}")
 
 
+def queue_kb_article(
+    ctx: Context, ticket: Ticket, to: str, *, requested: int, article: Mapping[str, Any] | None, message_id: str,
+    references: Sequence[str],
+) -> OutboxMail | None:
+    """A knowledge-base article a reporter or watcher asked for (``#kb 12``), mailed to them alone in answer;
+    ``article`` None: it was not offered on this ticket, and the mail says so."""
+    person = ctx.directory.get(to)
+    reader = ticket.reporter_name if to == ticket.reporter else (person.name if person else "")
+    return send_on_ticket(
+        ctx, ticket, "kb_article", [to], {"reader_name": reader, "requested": requested, "article": article},
+        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+        reply_to=ctx.addresses.reporter(ticket.number), dedup_key=f"kb:{ticket.number}:{requested}:{message_id}",
+    )
+
+
 def queue_survey(ctx: Context, ticket: Ticket) -> OutboxMail | None:
     """The satisfaction survey, once per ticket, to the reporter only."""
     return to_reporter(ctx, ticket, "survey", {"reporter_name": ticket.reporter_name},

@@ -1,11 +1,11 @@
-"""Ranked search of the knowledge base, and the articles suggested in acknowledgement mails.
+"""Ranked search of the knowledge base (the acknowledgement's suggestions build on it: ``kb/suggest``).
 
 The score of an article is the share of the query's evidence it contains:
 each query term weighs its evidence weight (pairs 1, single characters 0.4)
 times its rarity among articles (idf), and counts in proportion to how strongly
 the article holds it (saturating, title and tags three times the body). A score
 is between 0 and 1 whatever the size of the knowledge base, so one threshold
-decides which articles are worth suggesting to a reporter.
+can decide which articles are worth suggesting to a reporter.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from maildesk.kb.articles import ticket_numbers
 from maildesk.kb.text import weighted_terms
 from maildesk.store.models_kb import KbArticle, KbTerm
 
-__all__ = ["SUGGEST_THRESHOLD", "Hit", "search", "suggest_articles"]
+__all__ = ["Hit", "scores", "search"]
 
 SATURATION = 0.5  # a term held with weight w counts w / (w + SATURATION): once in the body 0.67, in a title 0.86
-# An article worth suggesting holds about a third of what a subject says: on the sample in
-# tests/test_kb.py the right article scores 0.36–0.93 and the best wrong one 0.18.
-SUGGEST_THRESHOLD = 0.35
 MAX_QUERY_TERMS = 200  # a pasted log as a query: enough terms to rank, not enough to slow the database
 
 
@@ -51,9 +48,13 @@ def _idf(articles: int, holding: int) -> float:
     return math.log(1.0 + articles / (holding + 1.0))
 
 
-def scores(session: Session, query: str) -> dict[int, float]:
-    """The score of every article that holds at least one term of ``query``."""
+def scores(session: Session, query: str, context: str = "", context_weight: float = 0.0) -> dict[int, float]:
+    """The score of every article that holds at least one term of ``query``; the terms of ``context`` that
+    ``query`` lacks count too, at ``context_weight`` (a mail's opening beside its subject)."""
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
+    if context and context_weight > 0:
+        extra = [(t, w * context_weight) for t, w in weighted_terms(context).items() if t not in wanted]
+        wanted.update(extra[:max(0, MAX_QUERY_TERMS - len(wanted))])
     if not wanted:
         return {}
     postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
@@ -81,10 +82,3 @@ def search(session: Session, query: str, *, limit: int = 10, min_score: float = 
     titles = {i: t for i, t in session.execute(select(KbArticle.id, KbArticle.title).where(KbArticle.id.in_(ids)))}
     numbers = ticket_numbers(session, ids)
     return [Hit(id=a, title=titles[a], score=s, tickets=tuple(numbers[a])) for s, a in ranked]
-
-
-def suggest_articles(
-    session: Session, text: str, limit: int = 3, *, threshold: float = SUGGEST_THRESHOLD,
-) -> list[dict[str, object]]:
-    """Up to ``limit`` articles that match ``text`` (a new ticket's subject) well enough to suggest."""
-    return [{"id": h.id, "title": h.title} for h in search(session, text, limit=limit, min_score=threshold)]

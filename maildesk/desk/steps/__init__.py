@@ -18,6 +18,7 @@ from maildesk.desk.steps import (
     belonging,
     classify,
     failed_from,
+    kb_request,
     late_reply,
     noise,
     open_ticket,
@@ -43,6 +44,7 @@ STEPS: tuple[Step, ...] = (
     late_reply.handle,  # to an archived ticket, or long after closing: a new ticket, linked
     staff_reply.handle,  # staff: proof, commands, a progress entry, the words relayed to the reporter
     failed_from.handle,  # the reporter's side, From failed at our mail server: kept, flagged, nothing applied
+    kb_request.handle,  # "#kb 12" from the reporter's side: an article offered on the ticket, mailed back whole
     reporter_split.handle,  # "#split" from the reporter's side: the rest becomes a new ticket
     survey_answer.handle,  # scores for the survey; a poor one opens a review
     verdict.handle,  # solved / still a problem / needs improvement
