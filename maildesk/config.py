@@ -192,6 +192,8 @@ class SlaConfig(_Section):
     reminder_before_hours: float = Field(default=1.0, ge=0)
     confirm_close_days: int = Field(default=3, ge=1)  # working days without an answer → closed
     survey_complete_score: int = Field(default=4, ge=1, le=5)
+    # business hours after a review task's due time before the supervisor above its owner hears of it
+    review_chase_hours: float = Field(default=8.0, gt=0)
 
 
 class Settings(_Section):
