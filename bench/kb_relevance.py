@@ -28,19 +28,27 @@ from maildesk.store.migrate import upgrade  # noqa: E402
 from tests.kb_labelled import ARTICLES, PAIRS, QUERIES, Query  # noqa: E402
 
 LIMIT = 3  # suggestions a mail, as the acknowledgement shows them
-# (weight of the mail's opening beside the subject, system check); the first is how suggestions were made before
+# (weight of the mail's opening beside the subject, system check, chatty openings); the first is how
+# suggestions were made before
 WAYS = {
-    "subject alone, no system check (before)": (0.0, False),
-    "subject alone, system check": (0.0, True),
-    "subject + opening at full weight, system check": (1.0, True),
-    f"subject + opening at {BODY_WEIGHT}, no system check": (BODY_WEIGHT, False),
-    f"subject + opening at {BODY_WEIGHT}, system check (the desk's)": (BODY_WEIGHT, True),
+    "subject alone, no system check (before)": (0.0, False, False),
+    "subject alone, system check": (0.0, True, False),
+    "subject + opening at full weight, system check": (1.0, True, False),
+    f"subject + opening at {BODY_WEIGHT}, no system check": (BODY_WEIGHT, False, False),
+    f"subject + opening at {BODY_WEIGHT}, system check (the desk's)": (BODY_WEIGHT, True, False),
+    "the desk's, every opening wrapped in a greeting, a name and thanks": (BODY_WEIGHT, True, True),
 }
 
 
-def ranked(store: Store, body_weight: float) -> dict[str, list[Candidate]]:
+def chatty(body: str) -> str:
+    """An opening as a hurried colleague writes it, around the words that matter."""
+    return f"您好，我是销售部的同事。{body}，麻烦尽快处理，谢谢！"
+
+
+def ranked(store: Store, body_weight: float, padded: bool) -> dict[str, list[Candidate]]:
     with store.session() as s:
-        return {q.subject: candidates(s, q.subject, q.body, body_weight=body_weight) for q in QUERIES}
+        return {q.subject: candidates(s, q.subject, chatty(q.body) if padded else q.body, body_weight=body_weight)
+                for q in QUERIES}
 
 
 def chosen(found: list[Candidate], bar: float, check: bool) -> list[str]:
@@ -71,7 +79,7 @@ def show(found: dict[str, list[Candidate]], bar: float, check: bool, queries: li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bars", default="0.2,0.25,0.3,0.33,0.35,0.4,0.45,0.5")
+    parser.add_argument("--bars", default="0.25,0.3,0.33,0.35,0.38,0.4,0.45,0.5")
     parser.add_argument("--show", type=float, default=SUGGEST_THRESHOLD)
     args = parser.parse_args()
     bars = [float(b) for b in args.bars.split(",")]
@@ -84,8 +92,8 @@ def main() -> None:
         with store.session() as s:
             for title, problem, solution, tags in ARTICLES:
                 create_article(s, title=title, problem=problem, solution=solution, tags=tags, now=datetime.now(UTC))
-        for way, (body_weight, check) in WAYS.items():
-            found = ranked(store, body_weight)
+        for way, (body_weight, check, padded) in WAYS.items():
+            found = ranked(store, body_weight, padded)
             print(f"\n{way}\n  bar   suggested  precision  recall    F1   mails with a wrong article")
             for bar in bars:
                 n, p, r, wrong = measure(found, bar, check)

@@ -50,11 +50,14 @@ def _idf(articles: int, holding: int) -> float:
 
 def scores(session: Session, query: str, context: str = "", context_weight: float = 0.0) -> dict[int, float]:
     """The score of every article that holds at least one term of ``query``; the terms of ``context`` that
-    ``query`` lacks count too, at ``context_weight`` (a mail's opening beside its subject)."""
+    ``query`` lacks count too, at ``context_weight`` (a mail's opening beside its subject), when some article
+    holds them."""
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
+    extra: set[str] = set()
     if context and context_weight > 0:
-        extra = [(t, w * context_weight) for t, w in weighted_terms(context).items() if t not in wanted]
-        wanted.update(extra[:max(0, MAX_QUERY_TERMS - len(wanted))])
+        more = [(t, w * context_weight) for t, w in weighted_terms(context).items() if t not in wanted]
+        wanted.update(more[:max(0, MAX_QUERY_TERMS - len(wanted))])
+        extra = {t for t, _w in more} & wanted.keys()
     if not wanted:
         return {}
     postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
@@ -64,6 +67,8 @@ def scores(session: Session, query: str, context: str = "", context_weight: floa
     holding: dict[str, int] = {}
     for term, _article, _weight in postings:
         holding[term] = holding.get(term, 0) + 1
+    # a context word no article holds (a name, a greeting) says nothing about which article fits
+    wanted = {t: w for t, w in wanted.items() if t not in extra or t in holding}
     importance = {t: w * _idf(articles, holding.get(t, 0)) for t, w in wanted.items()}
     total = sum(importance.values())
     found: dict[int, float] = {}
