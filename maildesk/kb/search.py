@@ -24,6 +24,10 @@ __all__ = ["Hit", "scores", "search"]
 
 SATURATION = 0.5  # a term held with weight w counts w / (w + SATURATION): once in the body 0.67, in a title 0.86
 MAX_QUERY_TERMS = 200  # a pasted log as a query: enough terms to rank, not enough to slow the database
+# A context word held by more than this share of the articles (and more than COMMON_FLOOR of them) is left
+# out: it tells little, and reading its postings is most of a search's time in a large knowledge base.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Hit:
 _POSTINGS = select(KbTerm.term, KbTerm.article_id, KbTerm.weight).where(
     KbTerm.term.in_(bindparam("terms", expanding=True)))
 _ARTICLE_COUNT = select(func.count()).select_from(KbArticle)
+_HOLDING = select(KbTerm.term, func.count()).where(KbTerm.term.in_(bindparam("terms", expanding=True))) \
+    .group_by(KbTerm.term)
 
 
 def _idf(articles: int, holding: int) -> float:
@@ -49,26 +55,35 @@ def _idf(articles: int, holding: int) -> float:
 
 
 def scores(session: Session, query: str, context: str = "", context_weight: float = 0.0) -> dict[int, float]:
-    """The score of every article that holds at least one term of ``query``; the terms of ``context`` that
-    ``query`` lacks count too, at ``context_weight`` (a mail's opening beside its subject), when some article
-    holds them."""
+    """The score of every article that holds at least one term of ``query``.
+
+    The terms of ``context`` that ``query`` lacks count too, at ``context_weight`` (a mail's opening
+    beside its subject), when some article holds them and most do not: a name or a greeting no article
+    holds says nothing about which one fits, and a word most hold says little and costs a long read.
+    """
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
-    extra: set[str] = set()
+    extra: dict[str, float] = {}
     if context and context_weight > 0:
-        more = [(t, w * context_weight) for t, w in weighted_terms(context).items() if t not in wanted]
-        wanted.update(more[:max(0, MAX_QUERY_TERMS - len(wanted))])
-        extra = {t for t, _w in more} & wanted.keys()
-    if not wanted:
+        extra = {t: w * context_weight for t, w in weighted_terms(context).items() if t not in wanted}
+        extra = dict(list(extra.items())[:max(0, MAX_QUERY_TERMS - len(wanted))])
+    if not wanted and not extra:
         return {}
-    postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
-    if not postings:  # no article holds a term: nothing to score, and no need to count the articles
-        return {}
-    articles = session.scalar(_ARTICLE_COUNT) or 0
     holding: dict[str, int] = {}
-    for term, _article, _weight in postings:
-        holding[term] = holding.get(term, 0) + 1
-    # a context word no article holds (a name, a greeting) says nothing about which article fits
-    wanted = {t: w for t, w in wanted.items() if t not in extra or t in holding}
+    if extra:  # how many articles hold each term, before reading any article's postings
+        holding = {t: int(n) for t, n in session.execute(_HOLDING, {"terms": [*wanted, *extra]})}
+        if not holding:
+            return {}
+        articles = session.scalar(_ARTICLE_COUNT) or 0
+        common = max(COMMON_FLOOR, articles * COMMON_SHARE)
+        wanted.update({t: w for t, w in extra.items() if 0 < holding.get(t, 0) <= common})
+        postings = session.execute(_POSTINGS, {"terms": [t for t in wanted if holding.get(t)]}).all()
+    else:
+        postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
+        if not postings:  # no article holds a term: nothing to score, and no need to count the articles
+            return {}
+        articles = session.scalar(_ARTICLE_COUNT) or 0
+        for term, _article, _weight in postings:
+            holding[term] = holding.get(term, 0) + 1
     importance = {t: w * _idf(articles, holding.get(t, 0)) for t, w in wanted.items()}
     total = sum(importance.values())
     found: dict[int, float] = {}
