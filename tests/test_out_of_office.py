@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from maildesk.desk.tickets import get_ticket
-from maildesk.people.presence import away_now
+from maildesk.people.presence import away_now, mark_away, mark_back
 from maildesk.people.roles import holders
+from maildesk.store.db import Store
 from maildesk.store.models_people import StaffAway
 from tests.desk import (
     Helpdesk,
@@ -139,3 +143,20 @@ def test_nobody_present_leaves_the_ticket_and_says_so(desk: Helpdesk) -> None:
     assert desk.ticket(p1).assignee == ENGINEER
     assert [e.note for e in desk.events(p1, "handover_failed")] == [
         f"out of office: {ENGINEER}; nobody present to take it"]
+
+
+def test_who_is_away_is_read_again_after_a_rollback(store: Store) -> None:
+    """A batch reads who is away once, but a mark undone by a mail's rolled-back savepoint is not believed after."""
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    with store.session() as s:
+        assert away_now(s) == frozenset()
+        with suppress(RuntimeError), s.begin_nested():
+            mark_away(s, ENGINEER, now)
+            assert away_now(s) == {ENGINEER}
+            raise RuntimeError("the mail failed after marking")
+        assert away_now(s) == frozenset()
+        with s.begin_nested():
+            mark_away(s, ENGINEER, now)
+        assert away_now(s) == {ENGINEER}
+        mark_back(s, ENGINEER, now)
+        assert away_now(s) == frozenset()
