@@ -4,8 +4,10 @@
 
 Prints: seconds to write and index the articles, milliseconds per search (median
 and worst of a set of Chinese and English queries, the common single characters
-included), index rows per article, and seconds to compute a month's report
-figures (recurring-problem grouping included) over --tickets tickets.
+included), milliseconds per acknowledgement's suggestions (the same queries as
+subjects, each with a mail's opening of greeting, name and error text), index rows
+per article, and seconds to compute a month's report figures (recurring-problem
+grouping included) over --tickets tickets.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from maildesk.config import parse_settings  # noqa: E402
 from maildesk.desk.setup import make_calendar  # noqa: E402
-from maildesk.kb import create_article, search  # noqa: E402
+from maildesk.kb import create_article, search, suggest_articles  # noqa: E402
 from maildesk.reports.figures import compute_figures  # noqa: E402
 from maildesk.store.db import Store  # noqa: E402
 from maildesk.store.models import Message, Ticket  # noqa: E402
@@ -40,6 +42,7 @@ FIXES = ["重启服务后恢复", "在管理后台解锁账号", "清理缓存�
          "更换硬件", "reset the password in the self-service portal", "reinstall the client"]
 QUERIES = ["账号被锁", "OA登录不了", "打印机卡纸了", "vpn cannot connect", "报表导出失败", "的", "系统", "Outlook 报错",
            "考勤系统很慢怎么办", "共享盘没有权限访问"]
+OPENING = "您好，我是财务部的张伟，今天早上开始{query}，报错代码 E500，影响我们部门十几个人，麻烦尽快处理，谢谢！"
 
 
 def seed_articles(store: Store, count: int, rng: random.Random) -> float:
@@ -87,6 +90,12 @@ def run(url: str, args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 search(s, q, limit=10)
                 timings.append((time.perf_counter() - started) * 1000)
+        suggesting: list[float] = []
+        for _ in range(3):
+            for q in QUERIES:
+                started = time.perf_counter()
+                suggest_articles(s, q, OPENING.format(query=q))
+                suggesting.append((time.perf_counter() - started) * 1000)
     start = datetime(2026, 10, 1, tzinfo=UTC)
     seed_tickets(store, args.tickets, start, rng)
     settings = parse_settings({}, ROOT)
@@ -97,7 +106,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     report = time.perf_counter() - started
     print(f"{store.dialect:10s} {args.articles} articles written+indexed in {write:.1f} s "
           f"({rows / args.articles:.0f} index rows each); search median {statistics.median(timings):.1f} ms, "
-          f"worst {max(timings):.1f} ms; month of {fig.tickets} tickets: figures in {report:.2f} s, "
+          f"worst {max(timings):.1f} ms; suggestions median {statistics.median(suggesting):.1f} ms, worst "
+          f"{max(suggesting):.1f} ms; month of {fig.tickets} tickets: figures in {report:.2f} s, "
           f"{len(fig.recurring)} recurring groups")
     store.close()
 

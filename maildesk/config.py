@@ -95,6 +95,8 @@ class IntakeConfig(_Section):
     max_watchers: int = Field(default=10, ge=0)
     # addresses never made watchers: lists and role addresses (shell patterns, case ignored)
     watcher_exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHER_EXCLUDE))
+    # a staff member's out-of-office reply hands their open tickets of these priorities on to a colleague
+    out_of_office_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
 
 
 class BusinessHoursConfig(_Section):
@@ -217,6 +219,8 @@ class SlaConfig(_Section):
     reminder_before_hours: float = Field(default=1.0, ge=0)
     confirm_close_days: int = Field(default=3, ge=1)  # working days without an answer → closed
     survey_complete_score: int = Field(default=4, ge=1, le=5)
+    # business hours after a review task's due time before the supervisor above its owner hears of it
+    review_chase_hours: float = Field(default=8.0, gt=0)
 
 
 class Settings(_Section):
@@ -277,6 +281,9 @@ class Settings(_Section):
             raise ValueError(f"default_type: {self.default_type!r} is not one of types")
         if self.default_priority not in self.priorities:
             raise ValueError(f"default_priority: {self.default_priority!r} is not one of priorities")
+        unknown = [p for p in self.intake.out_of_office_priorities if p not in self.priorities]
+        if unknown:
+            raise ValueError(f"intake.out_of_office_priorities: {unknown[0]!r} is not one of priorities")
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")

@@ -38,6 +38,7 @@ def ticket_summary(ticket: Ticket, tz: ZoneInfo) -> dict[str, Any]:
         "escalation_level": ticket.escalation_level,
         "reopen_count": ticket.reopen_count,
         "message_count": ticket.message_count,
+        "channel": ticket.channel,
     }
 
 

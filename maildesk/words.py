@@ -44,6 +44,22 @@ ROLE_NAMES: dict[str, dict[str, str]] = {
            "director": "director", "product": "product manager"},
 }
 
+# the ways a problem reaches the desk (Ticket.channel): mail, or recorded by staff from another channel
+CHANNELS = ("email", "phone", "im", "system", "walk-in")
+CHANNEL_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"email": "邮件", "phone": "电话", "im": "即时通讯", "system": "内部系统", "walk-in": "现场"},
+    "en": {"email": "mail", "phone": "phone", "im": "instant message", "system": "internal system",
+           "walk-in": "walk-in"},
+}
+# what people type for a channel, in English and Chinese
+_CHANNEL_WORDS: dict[str, str] = {
+    **{c: c for c in CHANNELS}, **{name: c for names in CHANNEL_NAMES.values() for c, name in names.items()},
+    "mail": "email", "e-mail": "email", "邮箱": "email", "tel": "phone", "telephone": "phone", "call": "phone",
+    "电话报修": "phone", "座机": "phone", "手机": "phone", "chat": "im", "wechat": "im", "微信": "im",
+    "企业微信": "im", "钉钉": "im", "qq": "im", "飞书": "im", "系统": "system", "工单系统": "system", "监控": "system",
+    "walkin": "walk-in", "visit": "walk-in", "到访": "walk-in", "上门": "walk-in",
+}  # fmt: skip
+
 TARGET_NAMES: dict[str, dict[str, str]] = {
     "zh": {"start": "开始处理", "response": "首次响应", "resolve": "解决"},
     "en": {"start": "start of work", "response": "first response", "resolve": "resolution"},
@@ -109,6 +125,17 @@ def team_name(settings: Settings, code: str, lang: str) -> str:
 
 def role_name(role: str, lang: str) -> str:
     return ROLE_NAMES[_lang(lang)].get(role, role)
+
+
+def channel_name(channel: str, lang: str) -> str:
+    """电话 / phone: how a ticket reached the desk; an unknown code is shown as it is."""
+    return CHANNEL_NAMES[_lang(lang)].get(channel, channel)
+
+
+def parse_channel(text: str) -> str | None:
+    """The channel a person meant by ``text`` (phone, 电话, 微信, walk-in, 现场, ...), or None."""
+    word = text.strip().lower()
+    return _CHANNEL_WORDS.get(word) or _CHANNEL_WORDS.get(word.replace(" ", "-"))
 
 
 def target_name(target: str, lang: str) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from maildesk.app import App
@@ -17,6 +18,7 @@ from maildesk.config import load_settings
 from maildesk.daemon import Daemon
 from maildesk.desk.tickets import NewTicket, create_ticket, link_tickets
 from maildesk.ingest.file_source import open_paths
+from maildesk.store.migrate import alembic_config
 from maildesk.store.models import Ticket
 from maildesk.views import ticket_detail, ticket_summary
 from tests.desk import context
@@ -148,9 +150,10 @@ def test_a_new_or_old_database_is_set_up_before_reading(tmp_path: Path, with_sch
     if with_schema:
         assert cli(config, "db", "upgrade").returncode == 0
         app = App(load_settings(config))
-        with app.store.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE daemon_beats")
-            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+        with app.store.engine.begin() as conn:  # back to an older revision, as an older maildesk left it
+            cfg = alembic_config(app.store)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
         app.close()
     result = cli(config, "tickets", "list", "--json")
     assert result.returncode == 0 and json.loads(result.stdout) == [], result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from maildesk.kb.articles import create_article
-from maildesk.store.models import TicketLink
+from maildesk.store.models import Message, TicketLink
 from maildesk.store.models_kb import KbArticle, KbArticleTicket
 from tests.desk import (
     ENGINEER,
@@ -148,17 +148,43 @@ def test_escalate_climbs_the_ladder_and_stops_at_the_top(desk: Helpdesk) -> None
     assert "最高一级" in body_of(error) and desk.ticket(t.number).escalation_level == 3
 
 
-def test_staff_split_makes_a_linked_ticket_from_the_reporters_latest_words(desk: Helpdesk) -> None:
-    """#拆分 turns the reporter's last mail into a new ticket, linked, acknowledged to the reporter."""
+def test_staff_split_makes_the_rest_of_the_mail_a_linked_ticket(desk: Helpdesk) -> None:
+    """#拆分 turns the words below it into a new ticket, linked and acknowledged to the reporter; they are not
+    relayed on the old ticket, whose conversation goes on."""
     t = desk.open_ticket()
     desk.reporter(t, "打印好了。另外我的邮箱也登不上了，提示密码错误。")
-    desk.staff(t, "#拆分 邮箱登录失败\n打印机的问题我们继续跟进。")
+    words = "张伟的 Outlook 从昨天起提示密码错误，需重置域账号密码。"
+    outcome = desk.staff(t, f"#拆分 邮箱登录失败\n{words}")
+    assert "split into" in outcome.reason
     with desk.app.store.session() as s:
         link = s.scalars(select(TicketLink).where(TicketLink.ticket_id == t.id, TicketLink.kind == "split")).one()
+        [first] = s.scalars(select(Message).where(Message.ticket_id == link.other_id, Message.direction == "in"))
     new = desk.ticket(next(e.to_value for e in desk.events(t.number, "split") if e.to_value))
     assert new.id == link.other_id and new.subject == "邮箱登录失败" and new.reporter == REPORTER
-    assert [m.to_addrs for m in desk.outbox("ack")][-1] == [REPORTER]
-    assert new.number in desk.outbox("ack")[-1].subject
+    assert (first.from_addr, first.kind, first.text) == (ENGINEER, "split", words)
+    [ack] = [m for m in desk.outbox("ack") if m.ticket_id == new.id]
+    assert ack.to_addrs == [REPORTER] and new.number in ack.subject
+    assert all("Outlook" not in body_of(m) for m in desk.outbox("relay") if REPORTER in m.to_addrs)
+    assert desk.ticket(t.number).first_response_at is None  # nothing was said to the reporter on the old ticket
+
+
+def test_staff_split_without_words_below_it_is_refused(desk: Helpdesk) -> None:
+    """A #split with nothing below it names no new problem: nothing is applied and the engineer hears why."""
+    t = desk.open_ticket()
+    desk.reporter(t, "另外我的邮箱也登不上了。")
+    desk.staff(t, "#status in_progress\n#split 邮箱")
+    assert desk.events(t.number, "split") == [] and desk.ticket(t.number).status == "assigned"
+    [error] = desk.outbox("command_error")
+    assert "请把新问题写在 #拆分 这一行下面" in body_of(error)
+
+
+def test_other_commands_with_a_split_keep_their_own_meaning(desk: Helpdesk) -> None:
+    """#note and #priority beside #split change this ticket; the words below go to the new one only."""
+    t = desk.open_ticket()
+    desk.staff(t, "#priority P2\n#备注 先拆出去\n#split\n投影仪也没有信号")
+    new = desk.ticket(next(e.to_value for e in desk.events(t.number, "split") if e.to_value))
+    assert desk.ticket(t.number).priority == "P2" and new.subject == "投影仪也没有信号"
+    assert [e.note for e in desk.events(t.number, "note")] == ["先拆出去"]
 
 
 def test_a_bad_command_applies_nothing_and_tells_the_sender_exactly_why(desk: Helpdesk) -> None:

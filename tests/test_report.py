@@ -26,7 +26,7 @@ from maildesk.app import App
 from maildesk.cli import main
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.reports.mailing import monthly_report_job, recurring_alert_job, weekly_report_job
-from maildesk.store.models import Message, OutboxMail, Ticket
+from maildesk.store.models import Event, Message, OutboxMail, Ticket
 from maildesk.store.models_conversation import SurveyAnswer
 from tests.desk import desk_settings, make_app
 from tests.smtp_sink import SmtpSink
@@ -55,6 +55,7 @@ class Seed:
     resolved: datetime | None = None
     paused_hours: float = 0.0
     reopens: int = 0
+    channel: str = "email"
 
 
 SEED = [
@@ -74,7 +75,8 @@ SEED = [
     Seed("TS-20261119-0001", "software", "P1", "software", SUN, "in_progress", at(19, 9), "OA登录不了",
          "全部门都登录不了OA，提示账号被锁", at(19, 12)),
     # P4 with no team and no one: nothing due within the week
-    Seed("TS-20261120-0001", "permission", "P4", None, None, "new", at(20, 15), "申请共享盘权限", "需要访问财务共享盘"),
+    Seed("TS-20261120-0001", "permission", "P4", None, None, "new", at(20, 15), "申请共享盘权限", "需要访问财务共享盘",
+         channel="phone"),
     # a Saturday ticket answered Monday 09:30 = 0.5 working hours (response met); resolution not due yet
     Seed("TS-20261121-0001", "software", "P2", "software", ZHOU, "in_progress", at(21, 10), "ERP报表导出失败",
          "导出报表时提示内存不足", at(23, 9, 30)),
@@ -102,6 +104,23 @@ EXPECTED = {
     "recurring": [{"title": "OA账号被锁了 回电138****1188", "type": "software", "count": 3,
                    "tickets": ["TS-20261117-0001", "TS-20261118-0001", "TS-20261119-0001"]}],
     "dominant_types": [{"type": "software", "share": 0.5714}],
+    "by_channel": {"email": 6, "phone": 1},
+    # still open when the report runs, created before the week's end (the Sunday-night ticket too), oldest first;
+    # age at the end of the week; the last note masked
+    "unsolved": [
+        {"number": "TS-20261115-0001", "subject": "旧问题", "priority": "P3", "status": "in_progress",
+         "waiting_on": "assignee", "assignee": SUN, "last_word": "", "last_word_at": None, "age_hours": 169.0},
+        {"number": "TS-20261118-0001", "subject": "OA账号锁定", "priority": "P3", "status": "assigned",
+         "waiting_on": "assignee", "assignee": SUN, "last_word": "", "last_word_at": None, "age_hours": 110.0},
+        {"number": "TS-20261119-0001", "subject": "OA登录不了", "priority": "P1", "status": "in_progress",
+         "waiting_on": "assignee", "assignee": SUN, "last_word": "等厂商补丁，联系人手机 138****1188",
+         "last_word_at": "2026-11-20T16:00:00+08:00", "age_hours": 87.0},
+        {"number": "TS-20261120-0001", "subject": "申请共享盘权限", "priority": "P4", "status": "new",
+         "waiting_on": "nobody", "assignee": None, "last_word": "", "last_word_at": None, "age_hours": 57.0},
+        {"number": "TS-20261121-0001", "subject": "ERP报表导出失败", "priority": "P2", "status": "in_progress",
+         "waiting_on": "assignee", "assignee": ZHOU, "last_word": "", "last_word_at": None, "age_hours": 38.0},
+    ],
+    "unsolved_total": 5,
     "engineers": [
         {"address": SUN, "name": "孙浩", "assigned": 3, "resolved": 1, "open": 2, "reopened": 1, "open_now": 3,
          "first_response_hours": 3.5, "resolution_hours": 18.0, "sla_compliance": 0.5, "satisfaction": 3.0},
@@ -120,13 +139,19 @@ def seed(app: App) -> None:
                        team=d.team, assignee=d.assignee, reporter="li.na@example.com", created_at=d.created,
                        updated_at=d.created, first_response_at=d.first_response, resolved_at=d.resolved,
                        closed_at=d.resolved if d.status == "closed" else None, paused_seconds=d.paused_hours * 3600,
-                       reopen_count=d.reopens, escalation_level=0, message_count=1)
+                       reopen_count=d.reopens, escalation_level=0, message_count=1, channel=d.channel)
             keep_deadlines(t, app.desk.targets, app.desk.calendar_on(d.created.date()), d.created)
             s.add(t)
             s.flush()
             s.add(Message(ticket_id=t.id, direction="in", message_id=f"<{d.number}@client>", from_addr=t.reporter,
                           subject=d.subject, text=d.body, created_at=d.created))
         ids = {number: id_ for number, id_ in s.execute(select(Ticket.number, Ticket.id))}
+        s.add_all([
+            Event(ticket_id=ids["TS-20261119-0001"], at=at(19, 12), actor=SUN, action="progress",
+                  note="已重启认证服务"),
+            Event(ticket_id=ids["TS-20261119-0001"], at=at(20, 16), actor=SUN, action="note",
+                  note="等厂商补丁，联系人手机 13812341188"),
+        ])
         for number, scores, when in (("TS-20261116-0001", (5, 5, 4), at(17, 10)),
                                      ("TS-20261117-0001", (3, 4, 2), at(20, 10)),
                                      ("TS-20261116-0002", (1, 1, 1), at(23, 9))):
@@ -184,13 +209,19 @@ def test_csv_report_has_one_exact_figure_a_row(desk: tuple[App, str], capsys: py
     assert cells[("dominant_types", "software", "share")] == "0.5714"
 
 
-def test_table_report_reads_in_chinese(desk: tuple[App, str], capsys: pytest.CaptureFixture[str]) -> None:
-    """The terminal report names types, statuses and engineers in Chinese and calls out the dominant type."""
+def test_table_report_reads_in_chinese(desk: tuple[App, str], capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal report names types, statuses and engineers in Chinese and calls out the dominant type; on an
+    80-column terminal no ticket number is cut."""
     _app, config = desk
+    narrow = _run(["-c", config, "report", "--now", NOW], capsys)
+    assert "TS-20261119-0001" in narrow and max(len(line) for line in narrow.splitlines()) <= 80
+    monkeypatch.setenv("COLUMNS", "160")
     text = _run(["-c", config, "report", "--now", NOW], capsys)
     for expected in ("技术支持周报 2026 年第 47 周", "工单总数", "42.9%", "33.3%", "2.00 / 1.50", "10.67 / 10.00",
                      "软件异常 占 57.1%，超过 30%", "3.83（2 份答卷）", "孙浩", "待处理", "P1 紧急", "未分组",
-                     "OA账号被锁了 回电138****1188"):
+                     "OA账号被锁了 回电138****1188", "按渠道", "电话", "未解决的工单及原因", "仍未解决的工单",
+                     "11-20 16:00 等厂商补丁，联系人手机", "无人处理（待分配）", "7 天 1 小时"):
         assert expected in text, expected
     assert "13812341188" not in text and "li.na@example.com" not in text
 

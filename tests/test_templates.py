@@ -27,7 +27,11 @@ TICKET: dict[str, Any] = {
 
 # One sample context per packaged kind, with every key the module docstring documents.
 SAMPLES: dict[str, dict[str, Any]] = {
-    "ack": {"ticket": TICKET, "kb_articles": [{"id": 12, "title": "打印机卡纸的处理方法"}]},
+    "ack": {"ticket": TICKET, "kb_articles": [{"id": 12, "title": "打印机卡纸的处理方法",
+                                               "summary": "打开后盖取出卡纸，重启打印机。"}]},
+    "kb_article": {"reader_name": "张三", "ticket": TICKET, "requested": 12,
+                   "article": {"id": 12, "title": "打印机卡纸的处理方法", "problem": "三楼打印机卡纸",
+                               "solution": "打开后盖取出卡纸，重启打印机。"}},
     "assignment": {
         "assignee_name": "李工",
         "ticket": TICKET,

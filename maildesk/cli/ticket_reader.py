@@ -26,6 +26,7 @@ SUMMARY_COLUMNS = (
     "number", "subject", "status", "priority", "type", "team", "assignee", "lead", "reporter", "reporter_name",
     "reporter_department", "tags", "flags", "watchers", "created_at", "updated_at", "first_response_at",
     "resolved_at", "closed_at", "response_due", "resolve_due", "escalation_level", "reopen_count", "message_count",
+    "channel",
 )  # fmt: skip
 DETAIL_COLUMNS = ("reporter_employee_id", "reporter_extension", "system", "impact")
 _JSON = frozenset({"tags", "flags", "watchers", "to_addrs", "cc_addrs", "rule_hits", "defects"})

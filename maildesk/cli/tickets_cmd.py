@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from maildesk.cli import tickets_new_cmd
 from maildesk.cli.common import print_json, state, stream_json_array, usage_error
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ def register(cli: click.Group) -> None:
     @cli.group("tickets")
     def tickets() -> None:
         """Inspect and review tickets."""
+
+    tickets_new_cmd.register(tickets)  # tickets new: a problem that came by phone, IM, a system, in person
 
     @tickets.command("list")
     @click.option("--status", "-s", "status", multiple=True,
@@ -78,7 +81,7 @@ def register(cli: click.Group) -> None:
         from maildesk.cli.ticket_text import print_detail
 
         settings = state.settings()
-        print_detail(detail, settings.language, settings.types)
+        print_detail(detail, settings)
 
     @tickets.command("set")
     @click.argument("number")

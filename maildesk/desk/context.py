@@ -18,6 +18,7 @@ from maildesk.desk.setup import Desk
 from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory
+from maildesk.people.presence import away_now
 from maildesk.sla import BusinessHours, PriorityTargets
 from maildesk.store.models import Message
 from maildesk.tokens import ReplyAddresses
@@ -44,9 +45,15 @@ class Context:
     def settings(self) -> Settings:
         return self.desk.settings
 
-    @property
+    @cached_property
     def directory(self) -> Directory:
-        return self.desk.directory
+        """The people directory as it stands now: staff away by their own out-of-office reply are away
+        (``people/presence``), so every rule about people away sees both kinds."""
+        return self.desk.directory_with_away(away_now(self.session))
+
+    def presence_changed(self) -> None:
+        """Someone left or came back in this piece of work: read who is away again."""
+        self.__dict__.pop("directory", None)
 
     @property
     def templates(self) -> Templates:

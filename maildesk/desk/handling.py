@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from maildesk.desk.context import Context
+from maildesk.desk.on_behalf import OnBehalf
 from maildesk.ingest.outcome import Handled, Inbound, Result
 from maildesk.mail import InboundMail
 from maildesk.people.directory import Person
@@ -35,6 +36,8 @@ class Handling:
     lead: str | None = None  # the lead (牵头人) of a collaboration ticket
     made: Ticket | None = None  # the new ticket, once made
     kb_articles: list[dict[str, object]] = field(default_factory=list)
+    # a ticket staff record for a reporter: ``mail`` then reads as the reporter's (``steps/recorded``)
+    on_behalf: OnBehalf | None = None
 
     @classmethod
     def of(cls, inbound: Inbound) -> Handling:

@@ -88,12 +88,13 @@ def send_on_ticket(
     ctx: Context, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
     lang: str | None = None, in_reply_to: str | None = None, references: Sequence[str] = (),
     dedup_key: str | None = None, auto_submitted: str | None = "auto-generated", cc: Sequence[str] = (),
-    attachments: Files = (), reply_to: str | None = None, template: str | None = None,
+    attachments: Files = (), reply_to: str | None = None, template: str | None = None, threaded: bool = True,
 ) -> OutboxMail | None:
-    """Render ``kind`` (or ``template``) for the ticket and queue it, threaded under the ticket's conversation."""
+    """Render ``kind`` (or ``template``) for the ticket and queue it, threaded under the ticket's conversation
+    unless ``in_reply_to`` says otherwise (or ``threaded`` is False: the caller chose the thread, maybe none)."""
     lang = lang or ticket.language or ctx.lang
     rendered = ctx.templates.render(template or kind, lang, {"ticket": ticket_context(ctx, ticket, lang), **context})
-    if in_reply_to is None:
+    if in_reply_to is None and threaded:
         in_reply_to, references = thread_ids(ctx.session, ticket)
     return queue_mail(ctx.session, ctx.settings, Outgoing(
         kind=kind, to=list(to), cc=list(cc), subject=rendered.subject, text=rendered.text, html=rendered.html,
@@ -141,10 +142,12 @@ def to_reporter(
     """A mail to the reporter (and watchers), threaded on what they saw, answered at the ticket's address."""
     to, cc = public_recipients(ctx, ticket)
     in_reply_to, references = reporter_thread_ids(ctx, ticket)
+    # only what the reporter saw: a ticket whose first mail was a staff member's (recorded for the reporter,
+    # split off by staff) starts a thread of its own rather than answer a mail the reporter never had
     return send_on_ticket(
         ctx, ticket, kind, to, context, cc=cc if with_watchers else (), in_reply_to=in_reply_to,
         references=references, dedup_key=dedup_key, attachments=attachments, template=template,
-        auto_submitted=auto_submitted, reply_to=ctx.addresses.reporter(ticket.number),
+        auto_submitted=auto_submitted, reply_to=ctx.addresses.reporter(ticket.number), threaded=False,
     )
 
 

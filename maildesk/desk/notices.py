@@ -24,10 +24,14 @@ DESCRIPTION_CHARS = 1500  # of the reporter's words in the assignment mail
 
 
 def queue_ack(
-    ctx: Context, ticket: Ticket, *, message_id: str, references: Sequence[str],
+    ctx: Context, ticket: Ticket, *, message_id: str | None, references: Sequence[str],
     kb_articles: Sequence[Mapping[str, Any]] = (),
 ) -> OutboxMail | None:
-    """The acknowledgement to the reporter, as an auto-reply to their mail."""
+    """The acknowledgement to the reporter, as an auto-reply to their mail (``message_id``); without one (a
+    ticket staff recorded for them), a mail of its own that starts the ticket's thread."""
+    if message_id is None:
+        return send_on_ticket(ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
+                              threaded=False, reply_to=ctx.addresses.reporter(ticket.number))
     return send_on_ticket(
         ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
         in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
@@ -37,8 +41,9 @@ def queue_ack(
 
 def queue_assignment(
     ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
+    notice: str = "",
 ) -> OutboxMail | None:
-    """Tell the assignee (by mail) that the ticket is theirs."""
+    """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them."""
     person = ctx.directory.get(ticket.reporter)
     context = {
         "assignee_name": ctx.person_name(assignee),
@@ -48,6 +53,7 @@ def queue_assignment(
             "employee_id": ticket.reporter_employee_id, "extension": ticket.reporter_extension,
         },
         "description": description.strip()[:DESCRIPTION_CHARS],
+        "notice": notice,
     }
     return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
                     references=[in_reply_to] if in_reply_to else ())
@@ -81,6 +87,21 @@ def queue_command_error(
                     dedup_key=f"command_error:{message_id}")
 
 
+def queue_form_error(
+    ctx: Context, to: str, *, errors: Sequence[tuple[str, str]], message_id: str, references: Sequence[str],
+) -> OutboxMail | None:
+    """Tell a staff member why their mail opened no ticket for a reporter (it names no ticket of its own)."""
+    rendered = ctx.templates.render("command_error", ctx.lang, {
+        "staff_name": ctx.person_name(to), "ticket": None, "applied": [],
+        "errors": [{"line": line, "reason": reason} for line, reason in errors],
+    })
+    return queue_mail(ctx.session, ctx.settings, Outgoing(
+        kind="command_error", to=[to], subject=rendered.subject, text=rendered.text, html=rendered.html,
+        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+        dedup_key=f"command_error:{message_id}",
+    ), now=ctx.now)
+
+
 def queue_confirm(
     ctx: Context, ticket: Ticket, *, engineer: str, resolution: str, attachments: Files = (),
 ) -> OutboxMail | None:
@@ -103,6 +124,21 @@ def queue_closed(
     stamp = f"{(ticket.closed_at or ctx.now).timestamp():.0f}"
     return to_reporter(ctx, ticket, "closed", context, attachments=attachments,
                        dedup_key=f"closed:{ticket.number}:{stamp}")
+
+
+def queue_kb_article(
+    ctx: Context, ticket: Ticket, to: str, *, requested: int, article: Mapping[str, Any] | None, message_id: str,
+    references: Sequence[str],
+) -> OutboxMail | None:
+    """A knowledge-base article a reporter or watcher asked for (``#kb 12``), mailed to them alone in answer;
+    ``article`` None: it was not offered on this ticket, and the mail says so."""
+    person = ctx.directory.get(to)
+    reader = ticket.reporter_name if to == ticket.reporter else (person.name if person else "")
+    return send_on_ticket(
+        ctx, ticket, "kb_article", [to], {"reader_name": reader, "requested": requested, "article": article},
+        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+        reply_to=ctx.addresses.reporter(ticket.number), dedup_key=f"kb:{ticket.number}:{requested}:{message_id}",
+    )
 
 
 def queue_survey(ctx: Context, ticket: Ticket) -> OutboxMail | None:

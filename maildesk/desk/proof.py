@@ -174,3 +174,23 @@ def sender_proof(
     if auth.failed is not None:
         return Proof(False, f"our mail server says the From address failed: {auth.failed} for {domain}")
     return Proof(False, "no DKIM/DMARC pass from a trusted mail server and not sent to the staff reply address")
+
+
+def staff_proof(mail: InboundMail, addresses: ReplyAddresses, trusted_ids: Iterable[str], now: datetime) -> Proof:
+    """Whether ``mail`` proves its From address without a ticket of its own to go by: sent to the staff
+    reply address of any ticket (only staff receive one), or vouched for by the operator's mail server.
+
+    Used for what a staff member does outside a ticket's conversation: a ticket opened on a reporter's
+    behalf, an out-of-office reply, a return from one.
+    """
+    for address in recipients(mail):
+        parsed = addresses.parse(address)
+        if parsed is not None and addresses.role(parsed[0], parsed[1], now=now) == Role.STAFF:
+            return Proof(True, f"sent to the staff reply address of {parsed[0]}")
+    auth = mail_auth(mail.raw, trusted_ids, mail.sender)
+    domain = mail.sender.rsplit("@", 1)[-1]
+    if auth.passed is not None:
+        return Proof(True, f"{auth.passed}=pass for {domain}")
+    if auth.failed is not None:
+        return Proof(False, f"our mail server says the From address failed: {auth.failed} for {domain}")
+    return Proof(False, "no DKIM/DMARC pass from a trusted mail server and not sent to a staff reply address")

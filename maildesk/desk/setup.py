@@ -30,12 +30,22 @@ class Desk:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._calendars: dict[tuple[int, bool], BusinessHours] = {}
+        self._present: tuple[frozenset[str], Directory] | None = None
 
     @cached_property
     def directory(self) -> Directory:
         if not self.settings.directory:
             return Directory([])
         return load_directory(self.settings.path(self.settings.directory))
+
+    def directory_with_away(self, away: frozenset[str]) -> Directory:
+        """The directory with staff away by their own out-of-office reply marked away too (the last one
+        asked for is kept: the set changes seldom)."""
+        if not away:
+            return self.directory
+        if self._present is None or self._present[0] != away:
+            self._present = (away, self.directory.with_away(away))
+        return self._present[1]
 
     @cached_property
     def masker(self) -> Masker:

@@ -185,3 +185,19 @@ def classify(mail: InboundMail, own_addresses: frozenset[str], loop_header: str 
         if reason:
             return Classification(kind, reason)
     return Classification(MailKind.NORMAL, "no sign of a robot, a list or a loop")
+
+
+def is_out_of_office(mail: InboundMail) -> bool:
+    """Whether an auto-reply says its sender is away: a vacation or out-of-office responder's answer
+    (``Auto-Submitted: auto-replied``, ``X-Autoreply``, an "自动回复：…" subject), not a read receipt
+    or a robot's notification (``auto-generated``)."""
+    if "disposition-notification" in mail.reports:
+        return False
+    auto = (mail.header("auto-submitted") or "").split(";")[0].strip().lower()
+    if auto == "auto-replied":
+        return True
+    ctx = _Context(mail, frozenset(), "")
+    if any(rule(ctx) for rule in (_present("X-Autoreply"), _present("X-Autorespond"),
+                                  _precedence("auto_reply", "auto-reply"))):
+        return True
+    return _AUTO_REPLY_SUBJECT.match(mail.subject) is not None

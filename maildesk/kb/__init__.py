@@ -11,7 +11,8 @@ from maildesk.kb.articles import (
     reindex,
     ticket_numbers,
 )
-from maildesk.kb.search import SUGGEST_THRESHOLD, Hit, search, suggest_articles
+from maildesk.kb.search import Hit, search
+from maildesk.kb.suggest import SUGGEST_THRESHOLD, suggest_articles
 
 __all__ = [
     "SUGGEST_THRESHOLD",

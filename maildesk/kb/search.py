@@ -1,11 +1,11 @@
-"""Ranked search of the knowledge base, and the articles suggested in acknowledgement mails.
+"""Ranked search of the knowledge base (the acknowledgement's suggestions build on it: ``kb/suggest``).
 
 The score of an article is the share of the query's evidence it contains:
 each query term weighs its evidence weight (pairs 1, single characters 0.4)
 times its rarity among articles (idf), and counts in proportion to how strongly
 the article holds it (saturating, title and tags three times the body). A score
 is between 0 and 1 whatever the size of the knowledge base, so one threshold
-decides which articles are worth suggesting to a reporter.
+can decide which articles are worth suggesting to a reporter.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from maildesk.kb.articles import ticket_numbers
 from maildesk.kb.text import weighted_terms
 from maildesk.store.models_kb import KbArticle, KbTerm
 
-__all__ = ["SUGGEST_THRESHOLD", "Hit", "search", "suggest_articles"]
+__all__ = ["Hit", "scores", "search"]
 
 SATURATION = 0.5  # a term held with weight w counts w / (w + SATURATION): once in the body 0.67, in a title 0.86
-# An article worth suggesting holds about a third of what a subject says: on the sample in
-# tests/test_kb.py the right article scores 0.36–0.93 and the best wrong one 0.18.
-SUGGEST_THRESHOLD = 0.35
 MAX_QUERY_TERMS = 200  # a pasted log as a query: enough terms to rank, not enough to slow the database
+# A context word held by more than this share of the articles (and more than COMMON_FLOOR of them) is left
+# out: it tells little, and reading its postings is most of a search's time in a large knowledge base.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Hit:
 _POSTINGS = select(KbTerm.term, KbTerm.article_id, KbTerm.weight).where(
     KbTerm.term.in_(bindparam("terms", expanding=True)))
 _ARTICLE_COUNT = select(func.count()).select_from(KbArticle)
+_HOLDING = select(KbTerm.term, func.count()).where(KbTerm.term.in_(bindparam("terms", expanding=True))) \
+    .group_by(KbTerm.term)
 
 
 def _idf(articles: int, holding: int) -> float:
@@ -51,18 +54,36 @@ def _idf(articles: int, holding: int) -> float:
     return math.log(1.0 + articles / (holding + 1.0))
 
 
-def scores(session: Session, query: str) -> dict[int, float]:
-    """The score of every article that holds at least one term of ``query``."""
+def scores(session: Session, query: str, context: str = "", context_weight: float = 0.0) -> dict[int, float]:
+    """The score of every article that holds at least one term of ``query``.
+
+    The terms of ``context`` that ``query`` lacks count too, at ``context_weight`` (a mail's opening
+    beside its subject), when some article holds them and most do not: a name or a greeting no article
+    holds says nothing about which one fits, and a word most hold says little and costs a long read.
+    """
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
-    if not wanted:
+    extra: dict[str, float] = {}
+    if context and context_weight > 0:
+        extra = {t: w * context_weight for t, w in weighted_terms(context).items() if t not in wanted}
+        extra = dict(list(extra.items())[:max(0, MAX_QUERY_TERMS - len(wanted))])
+    if not wanted and not extra:
         return {}
-    postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
-    if not postings:  # no article holds a term: nothing to score, and no need to count the articles
-        return {}
-    articles = session.scalar(_ARTICLE_COUNT) or 0
     holding: dict[str, int] = {}
-    for term, _article, _weight in postings:
-        holding[term] = holding.get(term, 0) + 1
+    if extra:  # how many articles hold each term, before reading any article's postings
+        holding = {t: int(n) for t, n in session.execute(_HOLDING, {"terms": [*wanted, *extra]})}
+        if not holding:
+            return {}
+        articles = session.scalar(_ARTICLE_COUNT) or 0
+        common = max(COMMON_FLOOR, articles * COMMON_SHARE)
+        wanted.update({t: w for t, w in extra.items() if 0 < holding.get(t, 0) <= common})
+        postings = session.execute(_POSTINGS, {"terms": [t for t in wanted if holding.get(t)]}).all()
+    else:
+        postings = session.execute(_POSTINGS, {"terms": list(wanted)}).all()
+        if not postings:  # no article holds a term: nothing to score, and no need to count the articles
+            return {}
+        articles = session.scalar(_ARTICLE_COUNT) or 0
+        for term, _article, _weight in postings:
+            holding[term] = holding.get(term, 0) + 1
     importance = {t: w * _idf(articles, holding.get(t, 0)) for t, w in wanted.items()}
     total = sum(importance.values())
     found: dict[int, float] = {}
@@ -81,10 +102,3 @@ def search(session: Session, query: str, *, limit: int = 10, min_score: float = 
     titles = {i: t for i, t in session.execute(select(KbArticle.id, KbArticle.title).where(KbArticle.id.in_(ids)))}
     numbers = ticket_numbers(session, ids)
     return [Hit(id=a, title=titles[a], score=s, tickets=tuple(numbers[a])) for s, a in ranked]
-
-
-def suggest_articles(
-    session: Session, text: str, limit: int = 3, *, threshold: float = SUGGEST_THRESHOLD,
-) -> list[dict[str, object]]:
-    """Up to ``limit`` articles that match ``text`` (a new ticket's subject) well enough to suggest."""
-    return [{"id": h.id, "title": h.title} for h in search(session, text, limit=limit, min_score=threshold)]

@@ -18,10 +18,12 @@ Context of each packaged kind ("ticket" is a mapping; values are preformatted st
 kind           context keys
 =============  ===============================================================================
 ack            ticket{number, subject, priority, priority_name, type_name, response_due,
-               reporter_name}; kb_articles[{id, title}] (may be empty)
+               reporter_name}; kb_articles[{id, title, summary}] (may be empty)
+kb_article     reader_name (may be ""); ticket{number, subject}; requested (the number asked
+               for); article ({id, title, problem, solution} or None: not offered on the ticket)
 assignment     assignee_name; ticket{number, subject, priority, priority_name, type_name,
                response_due, created_at}; reporter{name, address, department, employee_id,
-               extension}; description (an excerpt)
+               extension}; description (an excerpt); notice (optional: why it came to them)
 reject         sender_name (may be ""); original_subject
 command_error  staff_name; ticket{number, subject} or None; errors[{line, reason}];
                applied[str] (the command lines that did take effect; may be empty)
@@ -72,7 +74,7 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
-    "escalation", "digest", "confirm", "survey", "closed", "report",
+    "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

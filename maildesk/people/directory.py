@@ -6,8 +6,8 @@ import csv
 import io
 import re
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -86,6 +86,14 @@ class Directory:
     def available(self, team: str) -> list[Person]:
         """Members of a team who are not marked away: the ones who can take a ticket now."""
         return [p for p in self.members(team) if not p.away]
+
+    def with_away(self, addresses: Collection[str]) -> Directory:
+        """This directory with the people at ``addresses`` marked away too (their own out-of-office reply);
+        itself when that changes nobody."""
+        wanted = {a.lower() for a in addresses}
+        if not any(a in wanted and not p.away for a, p in self._by_address.items()):
+            return self
+        return Directory([replace(p, away=True) if p.address.lower() in wanted else p for p in self._people])
 
     def __len__(self) -> int:
         return len(self._people)

@@ -6,7 +6,8 @@ working hours (the business calendar), resolution without the time spent
 waiting on the reporter. A resolution target is met when the ticket was
 resolved by its due time and missed when it was resolved later or is still
 unresolved after it; a ticket not yet due and not resolved is not counted.
-Satisfaction is every survey answer given in the period.
+Satisfaction is every survey answer given in the period. What stayed unsolved is every ticket
+created before the end of the period and open when the report runs (``reports/unsolved.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from sqlalchemy.orm import Session
 
 from maildesk.masking import Masker
 from maildesk.reports.recurring import Group, Item, find_groups
+from maildesk.reports.unsolved import Unsolved, unsolved_tickets
 from maildesk.sla import BusinessHours
 from maildesk.statuses import DONE_STATUSES, OPEN_STATUSES, Status
 from maildesk.store.models import Message, Ticket
 from maildesk.store.models_conversation import SurveyAnswer
+from maildesk.words import CHANNELS
 
 __all__ = ["DOMINANT_SHARE", "Engineer", "Figures", "Satisfaction", "Stats", "compute_figures"]
 
@@ -105,6 +108,9 @@ class Figures:
     recurring: list[Group]
     dominant_types: list[tuple[str, float]]
     engineers: list[Engineer] = field(default_factory=list)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    unsolved: list[Unsolved] = field(default_factory=list)  # the first of them, oldest first
+    unsolved_total: int = 0
 
     def as_json(self) -> dict[str, object]:
         """The documented shape of ``report --format json`` (fields may be added, never renamed)."""
@@ -120,6 +126,8 @@ class Figures:
             "recurring": [g.as_json() for g in self.recurring],
             "dominant_types": [{"type": t, "share": s} for t, s in self.dominant_types],
             "engineers": [e.as_json() for e in self.engineers],
+            "by_channel": self.by_channel,
+            "unsolved": [u.as_json() for u in self.unsolved], "unsolved_total": self.unsolved_total,
         }
 
 
@@ -216,6 +224,7 @@ def compute_figures(
     for t in tickets:
         day = t.created_at.astimezone(tz).date().isoformat()
         days[day] = days.get(day, 0) + 1
+    unsolved, unsolved_total = unsolved_tickets(session, end, clock.as_of, masker or Masker(), tz)
     first_responses = [h for t in tickets if (h := clock.first_response(t)) is not None]
     resolutions = [h for t in tickets if (h := clock.resolution(t)) is not None]
     return Figures(
@@ -242,6 +251,8 @@ def compute_figures(
         recurring=recurring[:TOP_RECURRING],
         dominant_types=[(k, s) for k, n in by_type.items() if (s := round(n / total, 4)) > DOMINANT_SHARE],
         engineers=_engineers(session, tickets, answers, clock, end, names or {}),
+        by_channel=_counted((t.channel for t in tickets), CHANNELS),
+        unsolved=unsolved, unsolved_total=unsolved_total,
     )
 
 

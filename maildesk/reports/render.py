@@ -37,8 +37,9 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
         ("period", "", "from", fig.first), ("period", "", "to", fig.last), ("summary", "", "tickets", str(fig.tickets)),
         ("summary", "", "resolution_rate", _cell(fig.resolution_rate)),
         ("summary", "", "reopen_rate", _cell(fig.reopen_rate)),
+        ("summary", "", "unsolved", str(fig.unsolved_total)),
     ]
-    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day"):
+    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day", "by_channel"):
         rows += [(section, key, "count", str(n)) for key, n in getattr(fig, section).items()]
     for section in ("first_response_hours", "resolution_hours"):
         stats = getattr(fig, section)
@@ -50,6 +51,8 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
         rows += [("recurring", g.title, "type", g.type), ("recurring", g.title, "count", str(g.count)),
                  ("recurring", g.title, "tickets", " ".join(g.tickets))]
     rows += [("dominant_types", code, "share", str(share)) for code, share in fig.dominant_types]
+    for u in fig.unsolved:
+        rows += [("unsolved", u.number, k, _cell(v)) for k, v in u.as_json().items() if k != "number"]
     for e in fig.engineers:
         fields = e.as_json()
         rows += [("engineers", str(fields["address"]), k, _cell(v)) for k, v in fields.items() if k != "address"]
@@ -87,8 +90,16 @@ def render_table(fig: Figures, labels: Labels, title: str, width: int = 140) -> 
         head.add_row(escape(row["label"]), escape(row["value"]))
     console.print(head)
     for section in tables(fig, labels):
-        table = RichTable(*section.columns, title=section.title, title_justify="left")
+        table = RichTable(title=section.title, title_justify="left")
+        for index, header in enumerate(section.columns):
+            cells = [r[index] for r in section.rows]
+            whole = bool(cells) and all(_TICKET_NUMBER.fullmatch(c) for c in cells)
+            # a ticket number is never cut: a reader types it into `maildesk tickets show`
+            table.add_column(header, no_wrap=whole, min_width=max(map(len, cells)) if whole else None)
         for r in section.rows:
             table.add_row(*(escape(c) for c in r))
         console.print(table)
     return out.getvalue()
+
+
+_TICKET_NUMBER = re.compile(r"[A-Z][A-Z0-9]*-\d{8}-\d{4,}")

@@ -14,7 +14,8 @@ from maildesk.config import Settings
 from maildesk.masking import mask_email
 from maildesk.outbound.phrases import Phrases
 from maildesk.reports.figures import DOMINANT_SHARE, NO_TEAM, Figures
-from maildesk.words import priority_name, status_name, team_name, type_name
+from maildesk.reports.unsolved import Unsolved
+from maildesk.words import age, channel_name, priority_name, status_name, team_name, type_name
 
 __all__ = ["Labels", "Table", "pct", "summary", "tables"]
 
@@ -66,6 +67,9 @@ class Labels:
     def engineer(self, address: str, name: str) -> str:
         return name or mask_email(address)
 
+    def channel(self, code: str) -> str:
+        return channel_name(code, self.lang)
+
 
 def summary(fig: Figures, lb: Labels) -> list[dict[str, str]]:
     """Label/value pairs for the head of the report."""
@@ -82,6 +86,7 @@ def summary(fig: Figures, lb: Labels) -> list[dict[str, str]]:
         (t("report.resolution_working_hours_avg_median"),
          f"{num(fig.resolution_hours.avg)} / {num(fig.resolution_hours.median)}"),
         (t("report.satisfaction_overall_1_5"), satisfaction),
+        (t("report.unsolved_count"), str(fig.unsolved_total)),
     ]
     for code, share in fig.dominant_types:
         rows.append((t("report.note_one_type_dominates"),
@@ -99,8 +104,27 @@ def _counts(title: str, head: str, counts: Mapping[str, int], name: Callable[[st
     return Table(title, [head, lb.t("report.count"), lb.t("report.share")], rows)
 
 
+def _unsolved(fig: Figures, lb: Labels, names: Mapping[str, str]) -> Table:
+    """What stayed unsolved and why: status, whom it waits on, the last note or progress, age."""
+    t = lb.t
+    title = t("report.unsolved") if fig.unsolved_total <= len(fig.unsolved) else \
+        t("report.unsolved_first", shown=len(fig.unsolved), total=fig.unsolved_total)
+
+    def waiting(u: Unsolved) -> str:
+        if u.waiting_on == "assignee" and u.assignee:
+            return lb.engineer(u.assignee, names.get(u.assignee, ""))
+        return t(f"report.waiting_{u.waiting_on}")
+
+    rows = [[u.number, u.subject, u.priority, lb.status(u.status), waiting(u),
+             f"{u.last_word_at[5:16].replace('T', ' ')} {u.last_word}" if u.last_word_at else NONE,
+             age(u.age_hours * 3600, lb.lang)] for u in fig.unsolved]
+    return Table(title, [t("report.numbers"), t("report.problem"), t("report.priority"), t("report.status"),
+                         t("report.waiting_on"), t("report.last_word"), t("report.age")], rows)
+
+
 def tables(fig: Figures, lb: Labels) -> list[Table]:
     t = lb.t
+    names = {e.address: e.name for e in fig.engineers if e.name}
     priorities = list(dict.fromkeys([*fig.by_priority, *fig.sla_compliance]))
     out = [
         _counts(t("report.by_type"), t("report.type"), fig.by_type, lb.type, fig.tickets, lb),
@@ -111,6 +135,7 @@ def tables(fig: Figures, lb: Labels) -> list[Table]:
                 pct(fig.response_compliance.get(p))] for p in priorities]),
         _counts(t("report.by_team"), t("report.team"), fig.by_team, lb.team, fig.tickets, lb),
         _counts(t("report.by_status"), t("report.status"), fig.by_status, lb.status, fig.tickets, lb),
+        _counts(t("report.by_channel"), t("report.channel"), fig.by_channel, lb.channel, fig.tickets, lb),
     ]
     sat = fig.satisfaction
     out.append(Table(t("report.satisfaction"),
@@ -121,6 +146,8 @@ def tables(fig: Figures, lb: Labels) -> list[Table]:
         out.append(Table(t("report.recurring_problems"),
                          [t("report.problem"), t("report.type"), t("report.tickets_2"), t("report.numbers")],
                          [[g.title, lb.type(g.type), str(g.count), ", ".join(g.tickets)] for g in fig.recurring]))
+    if fig.unsolved:
+        out.append(_unsolved(fig, lb, names))
     out.append(Table(
         t("report.engineers"),
         [t("report.engineer"), t("report.assigned"), t("report.resolved"), t("report.open"),

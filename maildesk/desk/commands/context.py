@@ -25,7 +25,8 @@ class CommandContext:
     ctx: Context
     ticket: Ticket
     actor: str
-    body: str = ""  # the text for the reporter (command lines removed)
+    body: str = ""  # the text for the reporter (command lines removed); empty when #split takes it
+    rest: str = ""  # the mail's words below the commands, whoever they are for (#split takes them)
     attachments: Files = ()
     body_sent: bool = False  # a handler already mailed the body to the reporter (confirm, closed)
     created: list[str] = field(default_factory=list)  # numbers of tickets made by #split

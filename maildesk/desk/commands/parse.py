@@ -27,6 +27,7 @@ ALIASES: dict[str, str] = {
     "close": "close", "关闭": "close",
     "waiting": "waiting", "wait": "waiting", "等待": "waiting",
     "split": "split", "拆分": "split",
+    "reviewed": "reviewed", "review-done": "reviewed", "复盘": "reviewed", "复盘完成": "reviewed",
 }  # fmt: skip
 
 _LINE = re.compile(r"^\s*[#＃](?P<word>[^\W\d_][\w\-]*)(?P<rest>.*)$")

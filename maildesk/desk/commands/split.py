@@ -1,16 +1,16 @@
-"""``#split`` / ``#拆分`` from staff: the reporter's latest words become a ticket of their own, linked.
+"""``#split`` / ``#拆分`` from staff: the rest of the mail becomes a ticket of its own, linked.
 
-A new problem often turns up in a reply ("打印好了，另外我的邮箱也登不上"). The
-engineer splits it off: the new ticket has the same reporter, classification and
-assignee, the reporter's latest mail as its description, and the reporter gets an
-acknowledgement with the new number.
+A new problem often turns up in a conversation ("打印好了，另外我的邮箱也登不上"). The
+engineer splits it off with a reply whose words below the commands describe it: the new
+ticket has the same reporter, classification and assignee, those words as its description
+(the command's argument, else their first line, as its subject), and the reporter gets an
+acknowledgement with the new number. The words stay off this ticket's conversation: they
+are the new problem's, not an answer here (``steps/staff_reply``).
 """
 
 from __future__ import annotations
 
 import uuid
-
-from sqlalchemy import select
 
 from maildesk.desk.commands.context import CommandContext
 from maildesk.desk.notices import queue_ack, queue_assignment
@@ -18,14 +18,6 @@ from maildesk.desk.tickets import NewTicket, create_ticket, link_tickets, record
 from maildesk.outbound.compose import make_message_id
 from maildesk.outbound.subjects import strip_subject
 from maildesk.store.models import Message, Ticket
-
-
-def latest_reporter_text(cmd: CommandContext) -> str:
-    ticket = cmd.ticket
-    return cmd.session.scalar(
-        select(Message.text).where(Message.ticket_id == ticket.id, Message.direction == "in",
-                                   Message.from_addr == ticket.reporter).order_by(Message.id.desc()).limit(1)
-    ) or ""
 
 
 def split_ticket(cmd: CommandContext, subject: str, description: str) -> Ticket:
@@ -38,17 +30,18 @@ def split_ticket(cmd: CommandContext, subject: str, description: str) -> Ticket:
         reporter_employee_id=old.reporter_employee_id, reporter_extension=old.reporter_extension,
         channel=old.channel, language=old.language, watchers=tuple(old.watchers or ()),
     ), actor=cmd.actor)
-    # the description as the new ticket's first message, so its history reads like any other ticket's
+    # the description as the new ticket's first message, so its history reads like any other ticket's; it is
+    # the engineer's words, and says so (mails to the reporter never thread on it)
     first_id = make_message_id(settings.mail_domain, f"split.{uuid.uuid4().hex}")
     ctx.session.add(Message(
-        ticket_id=new.id, direction="in", kind="split", message_id=first_id, from_addr=old.reporter,
-        from_name=old.reporter_name, to_addrs=[settings.support_address], cc_addrs=[], subject=subject,
+        ticket_id=new.id, direction="in", kind="split", message_id=first_id, from_addr=cmd.actor,
+        from_name=ctx.person_name(cmd.actor), to_addrs=[settings.support_address], cc_addrs=[], subject=subject,
         text=description, raw=None, defects=[], rule_hits=[], created_at=ctx.now,
     ))
     new.message_count = 1
     link_tickets(ctx, new, old, "split", actor=cmd.actor)
     record(ctx, old, actor=cmd.actor, action="split", new=new.number)
-    queue_ack(ctx, new, message_id=first_id, references=[])
+    queue_ack(ctx, new, message_id=None, references=[])
     if new.assignee and new.assignee != cmd.actor:
         queue_assignment(ctx, new, new.assignee, description=description)
     cmd.created.append(new.number)
@@ -56,7 +49,7 @@ def split_ticket(cmd: CommandContext, subject: str, description: str) -> Ticket:
 
 
 def do_split(cmd: CommandContext, arg: str) -> None:
-    description = latest_reporter_text(cmd)
+    description = cmd.rest
     if not description.strip():
         cmd.fail("command.split.nothing")
     first_line = next((ln.strip() for ln in description.splitlines() if ln.strip()), "")

@@ -18,9 +18,12 @@ from maildesk.desk.steps import (
     belonging,
     classify,
     failed_from,
+    kb_request,
     late_reply,
     noise,
     open_ticket,
+    presence,
+    recorded,
     reporter_reply,
     reporter_split,
     staff_reply,
@@ -36,15 +39,18 @@ Step = Callable[[Context, Handling], Handled | None]
 STEPS: tuple[Step, ...] = (
     # on a ticket
     belonging.handle,  # the named ticket's people join it; anyone else gets a linked ticket of their own
+    presence.handle,  # staff's out-of-office reply: away, urgent tickets handed on; their next mail: back
     noise.handle,  # auto-replies, bounces, lists, our own mail: kept, never answered
     late_reply.handle,  # to an archived ticket, or long after closing: a new ticket, linked
     staff_reply.handle,  # staff: proof, commands, a progress entry, the words relayed to the reporter
     failed_from.handle,  # the reporter's side, From failed at our mail server: kept, flagged, nothing applied
+    kb_request.handle,  # "#kb 12" from the reporter's side: an article offered on the ticket, mailed back whole
     reporter_split.handle,  # "#split" from the reporter's side: the rest becomes a new ticket
     survey_answer.handle,  # scores for the survey; a poor one opens a review
     verdict.handle,  # solved / still a problem / needs improvement
     reporter_reply.handle,  # anything else: kept, and the engineer hears of it
     # a new ticket
+    recorded.handle,  # staff recording a problem for a reporter (phone, IM, ...): the reporter's from here on
     unknown_sender.handle,  # the policy for senders the directory does not know
     classify.handle,  # the rules' decision
     assign.handle,  # who works it

@@ -3,7 +3,9 @@
 Applies to every mail that starts a new ticket. The reporter's details come from the people
 directory; the ticket is written in the language the reporter wrote in; the people they copied
 become watchers (within the limit); a ticket linked to another (a stranger's, a follow-up, a
-split) is linked both ways; a From that our mail server says failed is flagged.
+split) is linked both ways; a From that our mail server says failed is flagged. A ticket staff
+record for a reporter keeps the staff member's mail as its first message, the channel the problem
+came by, and who recorded it.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from maildesk.desk.handling import Handling
 from maildesk.desk.mailing import language_of
 from maildesk.desk.messages import store_inbound
 from maildesk.desk.proof import FROM_FAILED_FLAG, failed_from
-from maildesk.desk.tickets import NewTicket, create_ticket, link_tickets, record
+from maildesk.desk.tickets import SYSTEM, NewTicket, create_ticket, link_tickets, record
 from maildesk.desk.watchers import added_watchers
 from maildesk.ingest.outcome import Handled
 
 
 def handle(ctx: Context, mail: Handling) -> Handled | None:
-    decision, person, message = mail.decision, mail.person, mail.mail
+    decision, person, message, behalf = mail.decision, mail.person, mail.mail, mail.on_behalf
     assert decision is not None, "classify runs first"
     sender, settings = mail.sender, ctx.settings
-    if failed_from(message, settings.intake.trusted_authserv_ids) is not None:
+    if failed_from(mail.inbound.mail, settings.intake.trusted_authserv_ids) is not None:
         mail.flags.append(FROM_FAILED_FLAG)  # our mail server says this From is forged: a person looks
     lang = language_of(f"{message.subject}\n{mail.text}", settings.language)
     data = NewTicket(
@@ -33,18 +35,23 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         reporter_department=person.department if person else "",
         reporter_employee_id=person.employee_id if person else "",
         reporter_extension=person.extension if person else "",
-        language=lang, tags=decision.tags,
+        channel=behalf.channel if behalf else "email", language=lang, tags=decision.tags,
         flags=(*decision.flags, *mail.flags),
         watchers=tuple(added_watchers((), [a.addr for a in message.cc], reporter=sender, settings=settings,
                                       directory=ctx.directory)),
         extra_events=(("rules", "; ".join(line for line in decision.explain() if line.startswith("hit"))),)
         if decision.hits else (),
     )
-    ticket = create_ticket(ctx, data)
+    ticket = create_ticket(ctx, data, actor=behalf.recorded_by if behalf else SYSTEM)
+    if behalf is not None:
+        record(ctx, ticket, actor=behalf.recorded_by, action="recorded", new=behalf.channel,
+               note=f"for {behalf.reporter} ({behalf.how})")
     if mail.lead:
         ticket.lead = mail.lead
         record(ctx, ticket, actor="system", action="lead", new=mail.lead)
-    store_inbound(ctx, message, ticket=ticket, kind="normal", text=mail.text, rule_hits=list(decision.hits))
+    # what the ticket keeps is the mail as it came: the staff member's, for a ticket they recorded
+    store_inbound(ctx, mail.inbound.mail if behalf else message, ticket=ticket, kind="recorded" if behalf else "normal",
+                  text=mail.text, rule_hits=list(decision.hits))
     if mail.related is not None:
         link_tickets(ctx, ticket, mail.related, mail.link_kind, actor="system")
     if mail.split_from is not None:

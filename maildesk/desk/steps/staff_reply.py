@@ -6,7 +6,8 @@ with commands counts as staff's). Commands run only when the mail proves its sen
 ticket is flagged, the real owner of the address is told, and nothing of it is applied or
 relayed: relaying it would let anyone write to the reporter from the support address. The
 reporter gets the text without the command lines, from the support address, with the
-attachments, and never a staff address or a reply address of the desk.
+attachments, and never a staff address or a reply address of the desk; with ``#split`` the text
+is the new ticket's instead.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         return _unproven(ctx, ticket, mail, proof.how)
     sender = mail.sender
     parsed = parse_commands(mail.text)
-    body = without_staff_addresses(ctx, parsed.body)
+    rest = without_staff_addresses(ctx, parsed.body)
+    # with #split the words below the commands describe the new problem: none of them is an answer here
+    splitting = any(c.name == "split" for c in parsed.commands)
+    body = "" if splitting else rest
     public = bool(body)
     store_inbound(ctx, mail.mail, ticket=ticket, kind="normal" if public else "note", text=parsed.body)
     add_copied_watchers(ctx, ticket, mail.mail)
@@ -76,7 +80,8 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         respond(ctx, ticket, actor=sender)
     outcome = CommandOutcome()
     if parsed.has_commands:
-        outcome = apply_commands(CommandContext(ctx, ticket, sender, body=body, attachments=attachments), parsed)
+        outcome = apply_commands(CommandContext(ctx, ticket, sender, body=body, rest=rest, attachments=attachments),
+                                 parsed)
     if public and not outcome.body_sent:
         to_reporter(ctx, ticket, "relay", {"engineer_name": ctx.person_name(sender), "body": body, "notice": ""},
                     attachments=attachments, auto_submitted=None)

@@ -2,7 +2,8 @@
 
 Applies to every mail that starts a new ticket. ``intake.unknown_senders`` decides: accept,
 flag (accept, and flag the ticket for a person to look at), or reject with a polite mail
-(within the hourly acknowledgement limit) and no ticket.
+(within the hourly acknowledgement limit) and no ticket. A ticket staff record for a reporter
+is accepted as it is: the staff member vouches for the reporter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ UNKNOWN_FLAG = "unknown_sender"
 
 def handle(ctx: Context, mail: Handling) -> Handled | None:
     mail.person = ctx.directory.get(mail.sender)
-    if mail.person is not None:
+    if mail.person is not None or mail.on_behalf is not None:
         return None
     policy = ctx.settings.intake.unknown_senders
     if policy == "flag":
