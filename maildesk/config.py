@@ -148,6 +148,9 @@ class PriorityConfig(_Section):
     progress_hours: float | None = None  # None: a daily summary at daily_summary_at
     resolve_hours: float = Field(gt=0)
     escalation: list[EscalationStepConfig] = Field(default_factory=list)
+    # the clock its targets and ladder run on: "24x7" (nights, weekends, holidays count) or "business";
+    # unset: 24x7 for P1, business for the others (Settings.priority_clock)
+    clock: Literal["24x7", "business"] | None = None
 
     @model_validator(mode="after")
     def _ladder_goes_up(self) -> PriorityConfig:
@@ -163,22 +166,26 @@ class PriorityConfig(_Section):
 def _default_priorities() -> dict[str, PriorityConfig]:
     return {
         "P1": PriorityConfig(
+            clock="24x7",
             name="紧急", name_en="urgent", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
             resolve_hours=8,
             escalation=[EscalationStepConfig(after_hours=4, to="manager"),
                         EscalationStepConfig(after_hours=8, to="director")],
         ),
         "P2": PriorityConfig(
+            clock="business",
             name="高", name_en="high", description="部分业务或功能受影响", start_hours=4, progress_hours=4,
             resolve_hours=24,
             escalation=[EscalationStepConfig(after_hours=8, to="manager"),
                         EscalationStepConfig(after_hours=24, to="director")],
         ),
         "P3": PriorityConfig(
+            clock="business",
             name="中", name_en="medium", description="非核心问题，有替代方案", start_hours=8, resolve_hours=40,
             escalation=[EscalationStepConfig(after_hours=40, to="lead")],
         ),
         "P4": PriorityConfig(
+            clock="business",
             name="低", name_en="low", description="建议、界面问题、咨询", start_hours=24, resolve_hours=80,
         ),
     }
@@ -341,6 +348,13 @@ class Settings(_Section):
     def priority_order(self) -> list[str]:
         """Priority codes from most to least urgent (the order they are written in)."""
         return list(self.priorities)
+
+    def priority_clock(self, code: str) -> Literal["24x7", "business"]:
+        """The clock priority ``code`` runs on: its ``clock``, else 24x7 for P1 and business hours for the rest."""
+        priority = self.priorities.get(code)
+        if priority is not None and priority.clock is not None:
+            return priority.clock
+        return "24x7" if code == "P1" else "business"
 
     def team(self, name: str) -> TeamConfig | None:
         return next((t for t in self.teams if t.name == name), None)

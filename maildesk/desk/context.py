@@ -19,7 +19,7 @@ from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory
 from maildesk.people.presence import away_now
-from maildesk.sla import BusinessHours, PriorityTargets
+from maildesk.sla import BusinessHours, Clock, PriorityTargets
 from maildesk.store.models import Message
 from maildesk.tokens import ReplyAddresses
 
@@ -75,6 +75,10 @@ class Context:
     def calendar(self) -> BusinessHours:
         """The business calendar of the day of ``now`` in the desk's zone."""
         return self.desk.calendar_on(self.now.astimezone(self.settings.tz).date())
+
+    def clock(self, priority: str) -> Clock:
+        """The clock of a ticket of ``priority`` (its SLA targets, pauses and ladder): 7×24 or business hours."""
+        return self.desk.clock_on(priority, self.now.astimezone(self.settings.tz).date())
 
     @property
     def lang(self) -> str:

@@ -18,7 +18,7 @@ from maildesk.people.directory import Directory, load_directory
 from maildesk.rules.loader import load_rules
 from maildesk.rules.model import Defaults, RuleSet
 from maildesk.secret import ServerSecret, create_secret_file, read_secret_file, secret_from_env
-from maildesk.sla import BusinessHours, EscalationStep, PriorityTargets
+from maildesk.sla import BusinessHours, Clock, EscalationStep, PriorityTargets, RoundTheClock
 from maildesk.tokens import ReplyAddresses
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,21 @@ class Desk:
         if key not in self._calendars:
             self._calendars = {key: make_calendar(self.settings, today)}
         return self._calendars[key]
+
+    def clock_on(self, priority: str, today: date) -> Clock:
+        """The clock a ticket of ``priority`` runs on for work done on ``today``: 7×24 or business hours."""
+        if self.settings.priority_clock(priority) == "24x7":
+            return self.round_the_clock
+        return self.calendar_on(today)
+
+    @cached_property
+    def round_the_clock(self) -> RoundTheClock:
+        return RoundTheClock(self.settings.tz)
+
+    @cached_property
+    def round_the_clock_priorities(self) -> tuple[str, ...]:
+        """The priorities whose deadlines and ladder run at night and at weekends too."""
+        return tuple(code for code in self.settings.priorities if self.settings.priority_clock(code) == "24x7")
 
     @cached_property
     def targets(self) -> dict[str, PriorityTargets]:

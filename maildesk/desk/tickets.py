@@ -53,8 +53,8 @@ class NewTicket:
 
 
 def keep(ctx: Context, ticket: Ticket) -> None:
-    """The ticket's deadlines after a change, on the calendar of ``ctx.now``."""
-    keep_deadlines(ticket, ctx.targets, ctx.calendar, ctx.now)
+    """The ticket's deadlines after a change, on its priority's clock as of ``ctx.now``."""
+    keep_deadlines(ticket, ctx.targets, ctx.clock(ticket.priority), ctx.now)
 
 
 def record(
@@ -145,7 +145,7 @@ def _leave(ctx: Context, ticket: Ticket, current: Status) -> None:
     # waiting on the reporter stops the SLA clock; leaving it adds the pause to the total
     if current == Status.WAITING_USER and ticket.paused_at is not None:
         ticket.paused_seconds = (ticket.paused_seconds or 0.0) + \
-            ctx.calendar.business_seconds_between(ticket.paused_at, ctx.now)
+            ctx.clock(ticket.priority).business_seconds_between(ticket.paused_at, ctx.now)
         ticket.paused_at = None
 
 

@@ -1,0 +1,78 @@
+"""The clock per priority: P1 on the 7×24 clock by default, at night and at weekends, on every database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maildesk.app import App
+from maildesk.statuses import Status
+from tests.desk import (
+    DIRECTOR,
+    MANAGER,
+    at,
+    desks,
+    new_ticket,
+    outbox,
+    priorities_on,
+    reporter_reply,
+    staff_reply,
+    sweep_through,
+    ticket,
+    utc,
+)
+
+WED, THU = "2026-09-16", "2026-09-17"
+SAT, SUN, MON = "2026-11-28", "2026-11-29", "2026-11-30"  # an ordinary weekend
+
+
+@pytest.fixture
+def desk(tmp_path: Path, db_url: str) -> Iterator[App]:
+    """A desk with the default settings: P1 on the 7×24 clock, the others on business hours."""
+    for opener in desks(tmp_path, db_url):
+        yield opener()
+
+
+def test_a_p1_at_night_climbs_its_ladder_at_night_and_a_p2_waits_for_the_morning(desk: App) -> None:
+    """P1 at Wednesday 22:00: manager told at 02:00, director at 06:00; the P2 beside it is quiet till 9:00."""
+    p1 = new_ticket(desk, at(WED, 22), "P1")
+    p2 = new_ticket(desk, at(WED, 22), "P2")
+    assert utc(ticket(desk, p1).response_due) == utc(at(THU, 0))
+    assert utc(ticket(desk, p1).resolve_due) == utc(at(THU, 6))
+    assert utc(ticket(desk, p2).response_due) == utc(at(THU, 13))  # 4 business hours from Thursday 9:00
+    sweep_through(desk, at(WED, 22), at(THU, 8, 45))
+    escalations = outbox(desk, "escalation")
+    assert [(s.ticket, s.to, s.at) for s in escalations] == [
+        (p1, (MANAGER,), at(THU, 2)), (p1, (DIRECTOR,), at(THU, 6))]
+    assert "响应" in escalations[0].text or "response" in escalations[0].text
+    night = [s for s in outbox(desk) if s.ticket == p2]
+    assert night == []
+    # the reporter of the P1 hears hourly through the night as well; the assignee was reminded before 0:00
+    assert [s.at.hour for s in outbox(desk, "progress") if s.ticket == p1][:3] == [23, 0, 1]
+    assert next(s.at for s in outbox(desk, "reminder") if s.ticket == p1) == at(WED, 23)
+
+
+def test_a_weekend_p1_pauses_and_resumes_on_the_7x24_clock(desk: App) -> None:
+    """P1 on Saturday 10:00, waiting on the reporter 11:00–13:00: resolution due Saturday 20:00, not Monday."""
+    number = new_ticket(desk, at(SAT, 10), "P1")
+    staff_reply(desk, number, at(SAT, 11), status=Status.WAITING_USER)
+    reporter_reply(desk, number, at(SAT, 13))
+    t = ticket(desk, number)
+    assert t.status == Status.IN_PROGRESS.value
+    assert utc(t.resolve_due) == utc(at(SAT, 20))  # 8 hours + the 2 hours paused
+    sweep_through(desk, at(SAT, 10), at(SUN, 9))
+    assert [(s.to, s.at) for s in outbox(desk, "escalation")] == [
+        ((MANAGER,), at(SAT, 16)), ((DIRECTOR,), at(SAT, 20))]
+    assert ticket(desk, number).escalation_level == 2
+
+
+def test_a_p1_put_on_business_hours_waits_for_monday(tmp_path: Path, db_url: str) -> None:
+    """`clock = "business"` on P1 restores office hours: a Saturday P1 escalates on Monday only."""
+    for opener in desks(tmp_path, db_url):
+        app = opener(priorities=priorities_on(P1="business"))
+        number = new_ticket(app, at(SAT, 10), "P1")
+        sweep_through(app, at(SAT, 10), at(MON, 8, 45))
+        assert outbox(app, "escalation") == []
+        assert utc(ticket(app, number).resolve_due) == utc(at(MON, 17))
