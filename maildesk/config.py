@@ -241,6 +241,8 @@ class Settings(_Section):
     language: Literal["zh", "en"] = "zh"
     message_id_domain: str = ""  # defaults to the support address's domain
     directory: str = "people.csv"
+    # the on-call rota (people/oncall.py): weekly shifts and dated overrides; empty: nobody is on call
+    oncall: str = ""
     rules: str = "rules.toml"
     # the server secret behind reply-address tokens: a file (mode 0600, made on first start) or, when
     # secret_env names a variable, that variable's value

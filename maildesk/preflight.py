@@ -19,10 +19,11 @@ from maildesk.config import Settings
 from maildesk.errors import ConfigError
 from maildesk.outbound.templates import LANGS, PACKAGED_KINDS
 from maildesk.people.directory import ROLES, Directory
+from maildesk.people.roles import ONCALL
 from maildesk.store.revision import Schema, schema_state
 
-# roles an escalation rung may name besides the directory's: the ticket's assignee
-LADDER_ROLES = ("assignee", *(r for r in ROLES if r != "reporter"))
+# roles an escalation rung may name besides the directory's: the ticket's assignee, who is on call
+LADDER_ROLES = ("assignee", ONCALL, *(r for r in ROLES if r != "reporter"))
 _TEMPLATE_PARTS = ("subject", "txt", "html")
 
 
@@ -47,6 +48,7 @@ def preflight(app: App, *, upgrade: bool, mailbox: bool = False, smtp: bool = Fa
     rules = len(app.desk.rules)
     directory = app.desk.directory
     check_ladders(settings, directory)
+    app.desk.rota  # noqa: B018  (a broken rota stops the start, not the first urgent ticket at night)
     templates = check_templates(settings)
     if mailbox:
         check_mailbox(settings)
@@ -71,6 +73,10 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
             if step.to not in LADDER_ROLES:
                 raise ConfigError(key, f"unknown role {step.to!r} (one of {', '.join(LADDER_ROLES)})")
             if step.to == "assignee" or (step.to == "lead" and team_leads):
+                continue
+            if step.to == ONCALL:
+                if not settings.oncall:
+                    raise ConfigError(key, "the role 'oncall' needs an on-call rota: set oncall = \"oncall.toml\"")
                 continue
             if not directory.by_role(step.to):
                 raise ConfigError(key, f"nobody in {source} has the role {step.to!r}, so this escalation "

@@ -48,8 +48,9 @@ class Context:
     @cached_property
     def directory(self) -> Directory:
         """The people directory as it stands now: staff away by their own out-of-office reply are away
-        (``people/presence``), so every rule about people away sees both kinds."""
-        return self.desk.directory_with_away(away_now(self.session))
+        (``people/presence``), so every rule about people away sees both kinds; the on-call rota's people
+        of the moment are on call (role ``oncall``)."""
+        return self.desk.directory_at(self.now, away_now(self.session))
 
     def presence_changed(self) -> None:
         """Someone left or came back in this piece of work: read who is away again."""

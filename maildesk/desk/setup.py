@@ -8,13 +8,14 @@ needed, so a command that never classifies a mail never reads the rules file. ``
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 
 from maildesk.config import Settings
 from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory, load_directory
+from maildesk.people.oncall import Rota, load_rota
 from maildesk.rules.loader import load_rules
 from maildesk.rules.model import Defaults, RuleSet
 from maildesk.secret import ServerSecret, create_secret_file, read_secret_file, secret_from_env
@@ -31,6 +32,7 @@ class Desk:
         self.settings = settings
         self._calendars: dict[tuple[int, bool], BusinessHours] = {}
         self._present: tuple[frozenset[str], Directory] | None = None
+        self._on_call: tuple[tuple[frozenset[str], tuple[str, ...]], Directory] | None = None
 
     @cached_property
     def directory(self) -> Directory:
@@ -46,6 +48,25 @@ class Desk:
         if self._present is None or self._present[0] != away:
             self._present = (away, self.directory.with_away(away))
         return self._present[1]
+
+    @cached_property
+    def rota(self) -> Rota | None:
+        """The on-call rota, when the config names one (``oncall``)."""
+        if not self.settings.oncall:
+            return None
+        return load_rota(self.settings.path(self.settings.oncall), self.settings.tz, self.directory)
+
+    def directory_at(self, now: datetime, away: frozenset[str]) -> Directory:
+        """The directory at ``now``: staff away by their out-of-office reply marked away, and the people the
+        rota puts on call marked on call (the last one asked for is kept: both change seldom)."""
+        present = self.directory_with_away(away)
+        if self.rota is None:
+            return present
+        on_call = tuple(self.rota.on_call(now, self.directory))
+        key = (away, on_call)
+        if self._on_call is None or self._on_call[0] != key:
+            self._on_call = (key, present.with_on_call(on_call))
+        return self._on_call[1]
 
     @cached_property
     def masker(self) -> Masker:

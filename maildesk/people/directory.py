@@ -43,6 +43,7 @@ class Person:
     role: str = "reporter"
     team: str = ""
     away: bool = False
+    on_call: bool = False  # by the on-call rota at the moment of the work (Directory.with_on_call)
 
     @property
     def is_staff(self) -> bool:
@@ -94,6 +95,17 @@ class Directory:
         if not any(a in wanted and not p.away for a, p in self._by_address.items()):
             return self
         return Directory([replace(p, away=True) if p.address.lower() in wanted else p for p in self._people])
+
+    def with_on_call(self, addresses: Collection[str]) -> Directory:
+        """This directory with the people at ``addresses`` on call (and nobody else); itself when that changes
+        nobody."""
+        wanted = {a.lower() for a in addresses}
+        if all((a in wanted) == p.on_call for a, p in self._by_address.items()):
+            return self
+        return Directory([replace(p, on_call=p.address.lower() in wanted) for p in self._people])
+
+    def on_call(self) -> list[Person]:
+        return [p for p in self._people if p.on_call]
 
     def __len__(self) -> int:
         return len(self._people)

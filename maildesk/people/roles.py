@@ -1,7 +1,9 @@
 """Who holds a role for a ticket: the one answer behind every mail addressed to a role.
 
-Roles are the directory's (engineer, lead, manager, director, product) and ``assignee``: the
-ticket's assignee, else its lead. A team's ``lead`` is the lead named in the team's config,
+Roles are the directory's (engineer, lead, manager, director, product), ``assignee``: the
+ticket's assignee, else its lead, and ``oncall``: who the on-call rota (``people/oncall.py``) puts
+on call at the moment of the work, of the ticket's team if any of them is, else all of them.
+A team's ``lead`` is the lead named in the team's config,
 else the team's lead in the directory; for a ticket without a team (or a team without a lead),
 every lead. People marked away are passed over, unless everyone holding the role is away:
 someone away is better told than nobody (the operator names deputies in the directory).
@@ -14,6 +16,8 @@ from __future__ import annotations
 from maildesk.config import Settings, TeamConfig
 from maildesk.people.directory import Directory, Person
 from maildesk.store.models import Ticket
+
+ONCALL = "oncall"
 
 
 def _present(people: list[Person]) -> list[str]:
@@ -38,6 +42,10 @@ def holders(directory: Directory, settings: Settings, role: str, ticket: Ticket 
         if ticket is not None and ticket.assignee:
             return [ticket.assignee]
         role = "lead"
+    if role == ONCALL:
+        on_call = directory.on_call()
+        mine = [p for p in on_call if ticket is not None and ticket.team and p.team == ticket.team]
+        return _present(mine or on_call)
     if role == "lead" and ticket is not None and ticket.team:
         lead = team_lead(directory, settings.team(ticket.team))
         if lead:
