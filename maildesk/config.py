@@ -169,7 +169,9 @@ def _default_priorities() -> dict[str, PriorityConfig]:
             clock="24x7",
             name="紧急", name_en="urgent", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
             resolve_hours=8,
-            escalation=[EscalationStepConfig(after_hours=4, to="manager"),
+            # the team lead first: on a P1 the lead checks within the hour that work has started
+            escalation=[EscalationStepConfig(after_hours=1, to="lead"),
+                        EscalationStepConfig(after_hours=4, to="manager"),
                         EscalationStepConfig(after_hours=8, to="director")],
         ),
         "P2": PriorityConfig(
@@ -228,6 +230,10 @@ class SlaConfig(_Section):
     survey_complete_score: int = Field(default=4, ge=1, le=5)
     # business hours after a review task's due time before the supervisor above its owner hears of it
     review_chase_hours: float = Field(default=8.0, gt=0)
+    # a new ticket of these priorities (or a burst incident raised to one), and its response breach, is
+    # mailed at once, at any hour, to the holders of mobilise_roles (the assignee has the assignment mail)
+    mobilise_priorities: list[str] = Field(default_factory=lambda: ["P1"])
+    mobilise_roles: list[str] = Field(default_factory=lambda: ["oncall", "lead", "manager"])
 
 
 class Settings(_Section):
@@ -293,6 +299,9 @@ class Settings(_Section):
         unknown = [p for p in self.intake.out_of_office_priorities if p not in self.priorities]
         if unknown:
             raise ValueError(f"intake.out_of_office_priorities: {unknown[0]!r} is not one of priorities")
+        unknown = [p for p in self.sla.mobilise_priorities if p not in self.priorities]
+        if unknown:
+            raise ValueError(f"sla.mobilise_priorities: {unknown[0]!r} is not one of priorities")
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")

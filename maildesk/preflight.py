@@ -67,6 +67,11 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
     """Every escalation rung names a role someone holds: a rung nobody holds tells no one."""
     team_leads = any(team.lead for team in settings.teams)
     source = settings.directory or "the people directory"
+    for index, role in enumerate(settings.sla.mobilise_roles):
+        if role not in LADDER_ROLES:
+            raise ConfigError(f"sla.mobilise_roles[{index}]",
+                              f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
+        # "oncall" without a rota is nobody: the default roles must not stop a desk that keeps no rota
     for code, priority in settings.priorities.items():
         for index, step in enumerate(priority.escalation):
             key = f"priorities.{code}.escalation[{index}].to"

@@ -36,9 +36,11 @@ from tests.desk import (
 @pytest.fixture
 def desk(tmp_path: Path, db_url: str) -> Iterator[App]:
     """A desk with the default settings but P1 on business hours (this file pins the business clock;
-    tests/test_urgent_clock.py pins the 7×24 one), closed after the test."""
+    tests/test_urgent_clock.py pins the 7×24 one) and a P1 ladder of manager and director, closed after the test."""
+    priorities = priorities_on(P1="business")
+    priorities["P1"]["escalation"] = [{"after_hours": 4, "to": "manager"}, {"after_hours": 8, "to": "director"}]
     for opener in desks(tmp_path, db_url):
-        yield opener(priorities=priorities_on(P1="business"))
+        yield opener(priorities=priorities)
 
 
 MON = "2026-09-14"  # an ordinary Monday

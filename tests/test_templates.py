@@ -123,6 +123,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "tables": [{"title": "按类型", "columns": ["类型", "数量"], "rows": [["硬件故障", 12], ["软件异常", 30]]}],
         "charts": [{"cid": "chart-types@maildesk", "title": "按类型分布"}],
     },
+    "mobilise": {
+        "recipient_name": "赵经理", "reason": "new", "count": 0, "due": "", "overdue_by": "",
+        "roles": "值班人员、技术支持经理", "ticket": {**TICKET, "resolve_due": "2026-11-22 17:30"},
+        "words": "ERP 无法登录，全公司都受影响。", "impact": "销售部 30 多人",
+        "attachments": [{"name": "报错截图.png", "size": "1.2 MB"}],
+    },
 }
 
 

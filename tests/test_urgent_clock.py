@@ -11,6 +11,7 @@ from maildesk.app import App
 from maildesk.statuses import Status
 from tests.desk import (
     DIRECTOR,
+    LEAD,
     MANAGER,
     at,
     desks,
@@ -36,7 +37,8 @@ def desk(tmp_path: Path, db_url: str) -> Iterator[App]:
 
 
 def test_a_p1_at_night_climbs_its_ladder_at_night_and_a_p2_waits_for_the_morning(desk: App) -> None:
-    """P1 at Wednesday 22:00: manager told at 02:00, director at 06:00; the P2 beside it is quiet till 9:00."""
+    """P1 at Wednesday 22:00: the lead told at 23:00, the manager at 02:00, the director at 06:00; the P2 beside
+    it is quiet till 9:00."""
     p1 = new_ticket(desk, at(WED, 22), "P1")
     p2 = new_ticket(desk, at(WED, 22), "P2")
     assert utc(ticket(desk, p1).response_due) == utc(at(THU, 0))
@@ -45,8 +47,8 @@ def test_a_p1_at_night_climbs_its_ladder_at_night_and_a_p2_waits_for_the_morning
     sweep_through(desk, at(WED, 22), at(THU, 8, 45))
     escalations = outbox(desk, "escalation")
     assert [(s.ticket, s.to, s.at) for s in escalations] == [
-        (p1, (MANAGER,), at(THU, 2)), (p1, (DIRECTOR,), at(THU, 6))]
-    assert "响应" in escalations[0].text or "response" in escalations[0].text
+        (p1, (LEAD,), at(WED, 23)), (p1, (MANAGER,), at(THU, 2)), (p1, (DIRECTOR,), at(THU, 6))]
+    assert "响应时限" in escalations[1].text
     night = [s for s in outbox(desk) if s.ticket == p2]
     assert night == []
     # the reporter of the P1 hears hourly through the night as well; the assignee was reminded before 0:00
@@ -64,8 +66,8 @@ def test_a_weekend_p1_pauses_and_resumes_on_the_7x24_clock(desk: App) -> None:
     assert utc(t.resolve_due) == utc(at(SAT, 20))  # 8 hours + the 2 hours paused
     sweep_through(desk, at(SAT, 10), at(SUN, 9))
     assert [(s.to, s.at) for s in outbox(desk, "escalation")] == [
-        ((MANAGER,), at(SAT, 16)), ((DIRECTOR,), at(SAT, 20))]
-    assert ticket(desk, number).escalation_level == 2
+        ((LEAD,), at(SAT, 13)), ((MANAGER,), at(SAT, 16)), ((DIRECTOR,), at(SAT, 20))]  # each 2 h later
+    assert ticket(desk, number).escalation_level == 3
 
 
 def test_a_p1_put_on_business_hours_waits_for_monday(tmp_path: Path, db_url: str) -> None:

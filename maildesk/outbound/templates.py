@@ -48,6 +48,11 @@ closed         reporter_name; ticket{number, subject}; close_reason; resolution 
 report         recipient_name; title; period_from; period_to; summary[{label, value}];
                tables[{title, columns[str], rows[[str]]}]; charts[{cid, title}] (the images
                go to compose() as inline_images with the same content ids)
+mobilise       recipient_name; reason (new, incident or breach); count (tickets of an incident);
+               due, overdue_by (of a breach; else ""); roles (why the recipient is told, e.g.
+               值班人员、二线组长); ticket{number, subject, priority, priority_name, assignee_name,
+               reporter_name, created_at, response_due, resolve_due}; words (the reporter's);
+               impact (may be ""); attachments[{name, size}] (may be empty)
 =============  ===============================================================================
 
 Reply keywords the templates teach (the ingest side must accept them): confirm —
@@ -74,7 +79,7 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
-    "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
+    "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article", "mobilise",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

@@ -31,7 +31,7 @@ from maildesk.words import status_name, unassigned
 
 ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 # mails to staff: they tell the reporter nothing
-STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review")
+STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review", "mobilise")
 _ENTRY_ACTIONS = ("status", "reopened", "priority")
 _END_OF_DAY = time(23, 59, 59)
 
