@@ -97,6 +97,8 @@ class IntakeConfig(_Section):
     watcher_exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHER_EXCLUDE))
     # a staff member's out-of-office reply hands their open tickets of these priorities on to a colleague
     out_of_office_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
+    # the assignment mail attaches the reporter's files up to this many bytes in all; the rest it lists
+    brief_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
 
 
 class BusinessHoursConfig(_Section):
@@ -249,6 +251,9 @@ class Settings(_Section):
     directory: str = "people.csv"
     # the on-call rota (people/oncall.py): weekly shifts and dated overrides; empty: nobody is on call
     oncall: str = ""
+    # tier 3 (三线, R&D), where #escalate hands a tier-2 ticket: a team of [[teams]] or a person's address;
+    # empty: the people of the ticket's team with tier 3 in the directory
+    tier3: str = ""
     rules: str = "rules.toml"
     # the server secret behind reply-address tokens: a file (mode 0600, made on first start) or, when
     # secret_env names a variable, that variable's value
@@ -305,6 +310,8 @@ class Settings(_Section):
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")
+        if self.tier3 and "@" not in self.tier3 and self.tier3 not in names:
+            raise ValueError(f"tier3: {self.tier3!r} is neither a team of [[teams]] nor a mail address")
         for section in ("imap", "smtp"):
             if not getattr(self, section).ca_file:
                 continue

@@ -20,10 +20,11 @@ from maildesk.errors import ConfigError
 from maildesk.outbound.templates import LANGS, PACKAGED_KINDS
 from maildesk.people.directory import ROLES, Directory
 from maildesk.people.roles import ONCALL
+from maildesk.people.tiers import TIER_ROLES, tier_people
 from maildesk.store.revision import Schema, schema_state
 
 # roles an escalation rung may name besides the directory's: the ticket's assignee, who is on call
-LADDER_ROLES = ("assignee", ONCALL, *(r for r in ROLES if r != "reporter"))
+LADDER_ROLES = ("assignee", ONCALL, *TIER_ROLES, *(r for r in ROLES if r != "reporter"))
 _TEMPLATE_PARTS = ("subject", "txt", "html")
 
 
@@ -78,6 +79,10 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
             if step.to not in LADDER_ROLES:
                 raise ConfigError(key, f"unknown role {step.to!r} (one of {', '.join(LADDER_ROLES)})")
             if step.to == "assignee" or (step.to == "lead" and team_leads):
+                continue
+            if step.to in TIER_ROLES:
+                if not tier_people(directory, settings, TIER_ROLES[step.to], None):
+                    raise ConfigError(key, f"nobody in {source} is at {step.to}, so this escalation would reach no one")
                 continue
             if step.to == ONCALL:
                 if not settings.oncall:

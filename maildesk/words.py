@@ -129,6 +129,17 @@ def role_name(role: str, lang: str) -> str:
     return ROLE_NAMES[_lang(lang)].get(role, role)
 
 
+TIER_NAMES: dict[str, dict[int, str]] = {
+    "zh": {1: "一线", 2: "二线", 3: "三线（研发）"},
+    "en": {1: "tier 1", 2: "tier 2", 3: "tier 3 (R&D)"},
+}
+
+
+def tier_name(tier: int, lang: str) -> str:
+    """一线 / tier 1: a support tier (1 when none is known)."""
+    return TIER_NAMES[_lang(lang)].get(tier, TIER_NAMES[_lang(lang)][1])
+
+
 def file_size(size: int) -> str:
     """1.2 MB, 340 KB, 512 B: an attachment's size as people read it (the same in every language)."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):

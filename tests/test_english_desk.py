@@ -62,7 +62,8 @@ def test_no_chinese_reaches_an_english_desks_mails(english: Helpdesk) -> None:
     desk.later(minutes=30)
     desk.reporter(ticket, "Thanks, I am in room 301.", sender="ann@example.com", re="Re: ")
     desk.later(hours=1)
-    desk.staff(ticket, "#escalate the fuser needs a vendor\nWorking on it.", sender="bob@example.com", re="Re: ")
+    desk.staff(ticket, "#escalate management the fuser needs a vendor\nWorking on it.", sender="bob@example.com",
+               re="Re: ")
     for hours in range(0, 32):  # progress mails (Tuesday 17:00), reminders, the escalation ladder, digests
         sweep(desk.app, NOW + timedelta(hours=hours))
     desk.now = NOW + timedelta(hours=32)

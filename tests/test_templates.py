@@ -43,6 +43,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "extension": "8021",
         },
         "description": "三楼打印机一直卡纸，\n报错 E-05。",
+        "briefing": {"attached": ["卡纸.jpg"], "listed": [{"name": "录像.mp4", "size": "48 MB"}],
+                     "history": [{"at": "11-22 10:15", "what": "内部备注", "who": "李工", "text": "已联系厂家"}]},
     },
     "reject": {"sender_name": "王五", "original_subject": "请帮忙开通权限"},
     "command_error": {

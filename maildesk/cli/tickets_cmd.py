@@ -100,7 +100,7 @@ def register(cli: click.Group) -> None:
 
         from maildesk.desk.assignment import assign_person
         from maildesk.desk.context import Context
-        from maildesk.desk.notices import queue_assignment
+        from maildesk.desk.notices import queue_reassignment
         from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field
         from maildesk.kb.articles import first_problem_text
         from maildesk.views import ticket_detail
@@ -134,10 +134,11 @@ def register(cli: click.Group) -> None:
             for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
                     set_field(ctx, ticket, name, value, actor=actor, note=review)
+            previous = ticket.assignee
             if person is not None and assign_person(ctx, ticket, person, actor=actor, note=review,
                                                     move_team=team is None):
-                queue_assignment(ctx, ticket, person.address.lower(),
-                                 description=first_problem_text(session, ticket))
+                queue_reassignment(ctx, ticket, new=person.address.lower(), previous=previous, actor=actor,
+                                   description=first_problem_text(session, ticket))
             if target is not None:
                 change_status(ctx, ticket, target, actor=actor, note=review)
             if note:

@@ -23,7 +23,9 @@ kb_article     reader_name (may be ""); ticket{number, subject}; requested (the 
                for); article ({id, title, problem, solution} or None: not offered on the ticket)
 assignment     assignee_name; ticket{number, subject, priority, priority_name, type_name,
                response_due, created_at}; reporter{name, address, department, employee_id,
-               extension}; description (an excerpt); notice (optional: why it came to them)
+               extension}; description (an excerpt); notice (optional: why it came to them);
+               briefing (optional){attached[str] (names of the files attached), listed[{name,
+               size}] (over the size budget), history[{at, what, who, text}] (on a reassignment)}
 reject         sender_name (may be ""); original_subject
 command_error  staff_name; ticket{number, subject} or None; errors[{line, reason}];
                applied[str] (the command lines that did take effect; may be empty)

@@ -2,7 +2,8 @@
 
 Roles are the directory's (engineer, lead, manager, director, product), ``assignee``: the
 ticket's assignee, else its lead, and ``oncall``: who the on-call rota (``people/oncall.py``) puts
-on call at the moment of the work, of the ticket's team if any of them is, else all of them.
+on call at the moment of the work, of the ticket's team if any of them is, else all of them;
+``tier2`` and ``tier3``: the people at that support tier for the ticket's team (``people/tiers``).
 A team's ``lead`` is the lead named in the team's config,
 else the team's lead in the directory; for a ticket without a team (or a team without a lead),
 every lead. People marked away are passed over, unless everyone holding the role is away:
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from maildesk.config import Settings, TeamConfig
 from maildesk.people.directory import Directory, Person
+from maildesk.people.tiers import TIER_ROLES, tier_people
 from maildesk.store.models import Ticket
 
 ONCALL = "oncall"
@@ -42,6 +44,8 @@ def holders(directory: Directory, settings: Settings, role: str, ticket: Ticket 
         if ticket is not None and ticket.assignee:
             return [ticket.assignee]
         role = "lead"
+    if role in TIER_ROLES:
+        return _present(tier_people(directory, settings, TIER_ROLES[role], ticket.team if ticket else None))
     if role == ONCALL:
         on_call = directory.on_call()
         mine = [p for p in on_call if ticket is not None and ticket.team and p.team == ticket.team]
