@@ -17,7 +17,7 @@ from sqlalchemy import select
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import Files
 from maildesk.store.models import Attachment, Blob, Event, Message, Ticket
-from maildesk.words import file_size
+from maildesk.words import file_size, tier_name
 
 HISTORY_ACTIONS = ("note", "progress", "command", "tier")
 ENTRY_CHARS = 600  # of each entry's text: a briefing, not the archive
@@ -59,7 +59,8 @@ def reporter_files(ctx: Context, ticket: Ticket) -> tuple[Files, list[dict[str, 
 
 
 def _cut(text: str) -> str:
-    text = (text or "").strip()
+    # one line an entry: the history reads as a list, in text and HTML alike
+    text = " / ".join(line.strip() for line in (text or "").splitlines() if line.strip())
     return text if len(text) <= ENTRY_CHARS else text[:ENTRY_CHARS].rstrip() + " …"
 
 
@@ -79,10 +80,15 @@ def history(ctx: Context, ticket: Ticket) -> list[dict[str, str]]:
         select(Event.id, Event.at, Event.action, Event.actor, Event.note, Event.from_value, Event.to_value)
         .where(Event.ticket_id == ticket.id, Event.action.in_(HISTORY_ACTIONS))
     ).all()
+    notes = {(at, actor, (note or "").strip()) for _, at, action, actor, note, _, _ in events if action == "note"}
     for eid, at, action, actor, note, old, new in events:
+        line = (note or "").strip()
+        if action == "command" and any((at, actor) == (a, b) and text and line.endswith(text) for a, b, text in notes):
+            continue  # the "#note …" line: the note itself is in the history already
         text = note or ""
         if action == "tier":
-            text = ctx.say("briefing.tier_text", lang, old=old or "", new=new or "", why=note or "")
+            text = ctx.say("briefing.tier_text", lang, old=tier_name(int(old or 1), lang),
+                           new=tier_name(int(new or 1), lang), why=note or "")
         entries.append((at, 1, eid, {"at": f"{at.astimezone(tz):%m-%d %H:%M}",
                                      "what": ctx.say(f"briefing.{action}", lang),
                                      "who": ctx.person_name(actor) or actor, "text": _cut(text)}))

@@ -68,8 +68,11 @@ def supervisors(directory: Directory, settings: Settings) -> list[str]:
 
 
 def candidates(directory: Directory, team: str) -> list[Person]:
-    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it; never anyone away."""
+    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it; never anyone away.
+    A team whose directory gives tiers takes new work at tier 1 (一线) while someone there is present: the
+    higher tiers get it by ``#escalate``."""
     people = directory.available(team)
     if not people:  # e.g. the product team, whose members are product managers
         people = [p for p in directory.all() if p.team == team and p.is_staff and not p.away]
-    return people
+    first_line = [p for p in people if p.tier <= 1]
+    return first_line if first_line and len(first_line) < len(people) else people
