@@ -23,6 +23,7 @@ from maildesk.errors import MaildeskError
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _ONE_DAY = timedelta(days=1)
+_UTC = ZoneInfo("UTC")
 _MON_FRI = frozenset({1, 2, 3, 4, 5})
 
 
@@ -267,14 +268,14 @@ class RoundTheClock:
         if seconds < 0:
             raise CalendarError(f"cannot add negative business time: {seconds}")
         # in UTC: a day that springs forward is 23 hours long on a 7×24 desk too
-        return (self._local(start).astimezone(ZoneInfo("UTC")) + timedelta(microseconds=round(seconds * _US))) \
-            .astimezone(self.tz)
+        return (self._local(start).astimezone(_UTC) + timedelta(microseconds=round(seconds * _US))).astimezone(self.tz)
 
     def add_business_hours(self, start: datetime, hours: float) -> datetime:
         return self.add_business_seconds(start, hours * 3600)
 
     def business_seconds_between(self, a: datetime, b: datetime) -> float:
-        la, lb = self._local(a), self._local(b)
+        # in UTC: datetimes sharing a zone subtract as wall clocks, and miss a DST hour
+        la, lb = self._local(a).astimezone(_UTC), self._local(b).astimezone(_UTC)
         return max(0.0, (lb - la).total_seconds())
 
     def next_local_time(self, dt: datetime, at: time, working_days_only: bool = True) -> datetime:

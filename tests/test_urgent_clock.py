@@ -78,3 +78,19 @@ def test_a_p1_put_on_business_hours_waits_for_monday(tmp_path: Path, db_url: str
         sweep_through(app, at(SAT, 10), at(MON, 8, 45))
         assert outbox(app, "escalation") == []
         assert utc(ticket(app, number).resolve_due) == utc(at(MON, 17))
+
+
+def test_the_7x24_clock_counts_real_hours_across_a_dst_change() -> None:
+    """In a zone that springs forward, 3 hours on the 7×24 clock are 3 real hours, and the measure is its inverse."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from maildesk.sla import RoundTheClock
+
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = RoundTheClock(berlin)
+    start = datetime(2026, 3, 29, 1, 30, tzinfo=berlin)  # 02:00 → 03:00 that night
+    end = clock.add_business_hours(start, 3)
+    assert end == datetime(2026, 3, 29, 5, 30, tzinfo=berlin)
+    assert clock.business_seconds_between(start, end) == 3 * 3600
+    assert clock.next_business_moment(start) == start and clock.is_working_day(start.date())
