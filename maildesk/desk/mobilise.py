@@ -63,7 +63,7 @@ def mobilise(
         record(ctx, ticket, actor=SYSTEM, action="mobilised", new=event, note="nobody holds the mobilisation roles")
         return []
     words, files = first_words(ctx, ticket)
-    impact = getattr(ticket, "impact", "") or ""  # the intake form's 影响范围, when the ticket has it
+    impact = ticket.impact or ""  # the intake form's 影响范围 (empty until something fills it in)
     lang, sent = ctx.lang, []
     for address, roles in people.items():
         to = [address]
