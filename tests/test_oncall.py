@@ -107,3 +107,16 @@ def test_a_ladder_naming_oncall_without_a_rota_stops_the_start(tmp_path: Path, d
         with pytest.raises(ConfigError) as info:
             check_ladders(app.settings, app.desk.directory)
         assert str(info.value).startswith("priorities.P1.escalation[0].to"), str(info.value)
+
+
+def test_a_broken_rota_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    """`rules check` and `run --once` refuse a rota naming someone not on the staff: file, line and key."""
+    from tests.installation import assert_one_line_error, cli, install, waiting_mails
+
+    config = install(tmp_path, oncall="oncall.toml")
+    (tmp_path / "oncall.toml").write_text(
+        '# nights\n[[weekly]]\nwho = "zhang.wei@example.com"\ndays = [1]\nstart = "18:00"\nend = "09:00"\n',
+        encoding="utf-8")
+    for args in (("rules", "check"), ("run", "--once")):
+        assert_one_line_error(cli(config, *args), "oncall.toml:2: weekly[0].who", "not staff")
+    assert len(waiting_mails(config)) == 1  # nothing was read
