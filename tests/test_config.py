@@ -57,6 +57,9 @@ def test_packaged_example_is_the_documented_one() -> None:
     ({"base_dir": "/srv/desk"}, "base_dir"),
     ({"priorities": {"P1": {"name": "x", "start_hours": 1, "resolve_hours": 8, "clock": "nightly"}}},
      "priorities.P1.clock"),
+    ({"tier3": "research"}, "tier3"),
+    ({"sla": {"mobilise_priorities": ["P0"]}}, "sla.mobilise_priorities"),
+    ({"intake": {"brief_attachment_bytes": -1}}, "intake.brief_attachment_bytes"),
 ])
 def test_wrong_values_name_the_dotted_key(data: dict[str, object], key: str) -> None:
     """A wrong value is reported with the dotted key that holds it."""

@@ -120,3 +120,12 @@ def test_a_broken_rota_stops_the_start_in_one_line(tmp_path: Path) -> None:
     for args in (("rules", "check"), ("run", "--once")):
         assert_one_line_error(cli(config, *args), "oncall.toml:2: weekly[0].who", "not staff")
     assert len(waiting_mails(config)) == 1  # nothing was read
+
+
+def test_an_unknown_mobilisation_role_is_a_config_error(tmp_path: Path, db_url: str) -> None:
+    """sla.mobilise_roles names roles the desk knows; a typo is one line naming the entry."""
+    for opener in desks(tmp_path, db_url):
+        app = opener(sla={"mobilise_roles": ["oncall", "managr"]})
+        with pytest.raises(ConfigError) as info:
+            check_ladders(app.settings, app.desk.directory)
+        assert str(info.value).startswith("sla.mobilise_roles[1]"), str(info.value)
