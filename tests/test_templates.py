@@ -43,6 +43,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "extension": "8021",
         },
         "description": "三楼打印机一直卡纸，\n报错 E-05。",
+        "form": {"system": "打印服务器", "impact": "财务部 5 人", "occurred": "今天上午9点 (2026-11-22 09:00)"},
     },
     "reject": {"sender_name": "王五", "original_subject": "请帮忙开通权限"},
     "command_error": {
@@ -85,6 +86,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "priority": "P2",
                 "assignee_name": "李工",
                 "overdue_by": "1 小时",
+                "system": "打印服务器",
+                "impact": "财务部 5 人",
             },
         ],
         "at_risk": [
@@ -94,6 +97,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "priority": "P1",
                 "assignee_name": "周工",
                 "due": "10:30",
+                "system": "",
+                "impact": "",
             },
         ],
         "oldest": [{"number": "TS-20261101-0001", "subject": "需求", "status_name": "待协同", "age": "21 天"}],

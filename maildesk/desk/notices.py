@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maildesk.desk.context import Context
-from maildesk.desk.mailing import Files, relay_to_staff, send_on_ticket, to_reporter, to_staff
+from maildesk.desk.mailing import Files, form_context, relay_to_staff, send_on_ticket, to_reporter, to_staff
 from maildesk.desk.messages import attachments_of
 from maildesk.mail import InboundMail
 from maildesk.outbound.outbox import Outgoing, queue_mail
@@ -54,6 +54,7 @@ def queue_assignment(
         },
         "description": description.strip()[:DESCRIPTION_CHARS],
         "notice": notice,
+        "form": form_context(ctx, ticket, [assignee]),
     }
     return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
                     references=[in_reply_to] if in_reply_to else ())

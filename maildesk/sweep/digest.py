@@ -162,7 +162,10 @@ def _listed(session: Session, parts: list[tuple[ColumnElement[bool], Any]]) -> L
 def _row(batch: Batch, ticket: Ticket, lang: str) -> dict[str, str]:
     return {"number": ticket.number, "subject": mask_for_ticket(batch.ctx, ticket, ticket.subject),
             "priority": ticket.priority,
-            "assignee_name": _engineer(batch, ticket.assignee, lang)}
+            "assignee_name": _engineer(batch, ticket.assignee, lang),
+            # the intake form's system and impact tell a supervisor at a glance how bad a breach is
+            "system": mask_for_ticket(batch.ctx, ticket, ticket.system or ""),
+            "impact": mask_for_ticket(batch.ctx, ticket, ticket.impact or "")}
 
 
 def _engineer(batch: Batch, address: str | None, lang: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from maildesk.desk.commands.context import CommandContext, CommandFailed
 from maildesk.desk.commands.escalate import do_escalate
+from maildesk.desk.commands.form import do_impact, do_occurred, do_system
 from maildesk.desk.commands.handlers import (
     Handler,
     do_assign,
@@ -34,6 +35,7 @@ HANDLERS: dict[str, Handler] = {
     "status": do_status, "priority": do_priority, "assign": do_assign, "type": do_type, "note": do_note,
     "kb": do_kb, "link": do_link, "merge": do_merge, "escalate": do_escalate, "close": do_close,
     "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed,
+    "system": do_system, "impact": do_impact, "occurred": do_occurred,
 }  # fmt: skip
 
 
