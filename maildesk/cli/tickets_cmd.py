@@ -106,6 +106,7 @@ def register(cli: click.Group) -> None:
         from maildesk.desk.context import Context
         from maildesk.desk.notices import queue_assignment
         from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field, set_occurred
+        from maildesk.desk.triage import record_review, tell_priority_change
         from maildesk.kb.articles import first_problem_text
         from maildesk.views import ticket_detail
         from maildesk.words import parse_status, status_name
@@ -135,9 +136,14 @@ def register(cli: click.Group) -> None:
             ctx = Context(app_.desk, session, datetime.now(UTC))
             ticket = get_ticket(session, number, for_update=True)
             review = "复核 review"
+            old_priority = ticket.priority
             for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
                     set_field(ctx, ticket, name, value, actor=actor, note=review)
+            if priority is not None or type_ is not None:
+                record_review(ctx, ticket, actor=actor, what="tickets set")
+            if ticket.priority != old_priority:  # the assignee and the reporter hear of the new deadlines
+                tell_priority_change(ctx, ticket, old_priority, actor=actor)
             for name, value in (("system", system), ("impact", impact)):
                 if value is not None:
                     set_field(ctx, ticket, name, value.strip(), actor=actor)

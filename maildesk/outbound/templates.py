@@ -40,7 +40,13 @@ escalation     recipient_name; level (int); role (the recipient's role, e.g. 技
 digest         recipient_name; period; generated_at;
                breaches[{number, subject, priority, assignee_name, overdue_by, system, impact}];
                at_risk[{number, subject, priority, assignee_name, due, system, impact}];
-               oldest[{number, subject, status_name, age}]; load[{engineer, open, breached}]
+               oldest[{number, subject, status_name, age}]; load[{engineer, open, breached}];
+               to_review[{number, subject, priority, type_name, system, age}] (optional: daily, 复核)
+review_new     recipient_name; ticket{number, subject, priority, priority_name, type_name, assignee_name,
+               reporter_name, created_at, response_due, resolve_due}; form{system, impact, occurred};
+               description; team
+priority_changed reader_name; ticket{number, subject, priority, priority_name}; old_priority;
+               old_priority_name; changed_by; response_due ("" once answered); resolve_due; for_staff
 confirm        reporter_name; ticket{number, subject}; engineer_name; resolution;
                auto_close_after (e.g. 3 个工作日 / 3 working days)
 survey         reporter_name; ticket{number, subject}
@@ -76,6 +82,7 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
     "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
+    "review_new", "priority_changed",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

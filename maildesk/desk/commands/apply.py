@@ -27,6 +27,7 @@ from maildesk.desk.commands.handlers import (
     do_waiting,
 )
 from maildesk.desk.commands.parse import ParsedReply
+from maildesk.desk.commands.recheck import do_ok
 from maildesk.desk.commands.review import do_reviewed
 from maildesk.desk.commands.split import do_split
 from maildesk.desk.tickets import record
@@ -35,7 +36,7 @@ HANDLERS: dict[str, Handler] = {
     "status": do_status, "priority": do_priority, "assign": do_assign, "type": do_type, "note": do_note,
     "kb": do_kb, "link": do_link, "merge": do_merge, "escalate": do_escalate, "close": do_close,
     "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed,
-    "system": do_system, "impact": do_impact, "occurred": do_occurred,
+    "system": do_system, "impact": do_impact, "occurred": do_occurred, "ok": do_ok,
 }  # fmt: skip
 
 

@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from maildesk.desk.assignment import assign_person
 from maildesk.desk.commands.context import CommandContext
+from maildesk.desk.commands.recheck import reviewed_by_change
 from maildesk.desk.notices import queue_assignment, queue_closed, queue_confirm, queue_survey
 from maildesk.desk.tickets import add_note, add_tags, change_status, link_tickets, record, set_field
+from maildesk.desk.triage import tell_priority_change
 from maildesk.errors import NotFoundError, TransitionError
 from maildesk.kb.articles import create_article_from_ticket, get_article, link_ticket
 from maildesk.outbound.subjects import ticket_tag_pattern
@@ -99,7 +101,10 @@ def do_priority(cmd: CommandContext, arg: str) -> None:
     if code is None:
         cmd.fail("command.priority.unknown", arg=cmd.shown(arg),
                  choices=cmd.say("command.list_separator").join(priorities))
-    set_field(cmd.ctx, cmd.ticket, "priority", code, actor=cmd.actor)
+    old = cmd.ticket.priority
+    if set_field(cmd.ctx, cmd.ticket, "priority", code, actor=cmd.actor):
+        tell_priority_change(cmd.ctx, cmd.ticket, old, actor=cmd.actor)
+    reviewed_by_change(cmd, f"priority {old} → {code}")
 
 
 def do_type(cmd: CommandContext, arg: str) -> None:
@@ -110,7 +115,9 @@ def do_type(cmd: CommandContext, arg: str) -> None:
     if code is None:
         shown = (type_name(settings, c, lang) for c in settings.types)
         cmd.fail("command.type.unknown", arg=cmd.shown(arg), choices=cmd.say("command.list_separator").join(shown))
+    old = cmd.ticket.type
     set_field(cmd.ctx, cmd.ticket, "type", code, actor=cmd.actor)
+    reviewed_by_change(cmd, f"type {old} → {code}")
 
 
 def _staff_person(cmd: CommandContext, arg: str) -> Person:

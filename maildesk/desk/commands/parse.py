@@ -31,6 +31,7 @@ ALIASES: dict[str, str] = {
     "system": "system", "系统": "system", "涉及系统": "system",
     "impact": "impact", "影响范围": "impact", "影响": "impact",
     "occurred": "occurred", "started": "occurred", "发生时间": "occurred",
+    "ok": "ok", "复核": "ok", "复核通过": "ok",
 }  # fmt: skip
 
 _LINE = re.compile(r"^\s*[#＃](?P<word>[^\W\d_][\w\-]*)(?P<rest>.*)$")
