@@ -105,11 +105,13 @@ def queue_form_error(
 
 def queue_confirm(
     ctx: Context, ticket: Ticket, *, engineer: str, resolution: str, attachments: Files = (),
+    kb_article: Mapping[str, Any] | None = None,
 ) -> OutboxMail | None:
     """Ask the reporter to confirm the solution: solved / still a problem / needs improvement."""
     lang = ticket.language or ctx.lang
     context = {"reporter_name": ticket.reporter_name, "engineer_name": ctx.person_name(engineer),
-               "resolution": resolution, "auto_close_after": working_days(ctx.settings.sla.confirm_close_days, lang)}
+               "resolution": resolution, "auto_close_after": working_days(ctx.settings.sla.confirm_close_days, lang),
+               "kb_article": kb_article}
     stamp = f"{(ticket.resolved_at or ctx.now).timestamp():.0f}"
     return to_reporter(ctx, ticket, "confirm", context, attachments=attachments,
                        dedup_key=f"confirm:{ticket.number}:{stamp}", with_watchers=False)

@@ -48,7 +48,7 @@ review_new     recipient_name; ticket{number, subject, priority, priority_name, 
 priority_changed reader_name; ticket{number, subject, priority, priority_name}; old_priority;
                old_priority_name; changed_by; response_due ("" once answered); resolve_due; for_staff
 confirm        reporter_name; ticket{number, subject}; engineer_name; resolution;
-               auto_close_after (e.g. 3 个工作日 / 3 working days)
+               auto_close_after (e.g. 3 个工作日 / 3 working days); kb_article (optional: {id, title} or None)
 survey         reporter_name; ticket{number, subject}
 closed         reporter_name; ticket{number, subject}; close_reason; resolution (str or None);
                kb_article ({id, title} or None)

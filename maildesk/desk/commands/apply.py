@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maildesk.desk.commands.closing import do_close, do_status
 from maildesk.desk.commands.context import CommandContext, CommandFailed
 from maildesk.desk.commands.escalate import do_escalate
 from maildesk.desk.commands.form import do_impact, do_occurred, do_system
 from maildesk.desk.commands.handlers import (
     Handler,
     do_assign,
-    do_close,
     do_kb,
     do_link,
     do_merge,
     do_note,
     do_priority,
-    do_status,
     do_type,
     do_waiting,
 )

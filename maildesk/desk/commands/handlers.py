@@ -62,7 +62,7 @@ def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "
                  allowed=_names(cmd, allowed_moves(current)))
     if target == Status.RESOLVED:
         queue_confirm(ctx, ticket, engineer=cmd.actor, attachments=cmd.attachments,
-                      resolution=cmd.body or cmd.last_progress() or "—")
+                      resolution=cmd.body or cmd.last_progress() or "—", kb_article=linked_article(cmd))
         cmd.body_sent = True
     elif target == Status.CLOSED:
         default = ctx.say("command.status.closed_by_engineer", ticket.language or ctx.lang)
@@ -87,10 +87,6 @@ def do_waiting(cmd: CommandContext, arg: str) -> None:
     if target is None:
         cmd.fail("command.waiting.whom", arg=cmd.shown(arg))
     move(cmd, target)
-
-
-def do_close(cmd: CommandContext, arg: str) -> None:
-    move(cmd, Status.CLOSED, reason=arg, note=arg)
 
 
 def do_priority(cmd: CommandContext, arg: str) -> None:
