@@ -98,5 +98,6 @@ def test_after_the_survey_plain_words_stay_inside_but_a_reopening_goes_out(desk:
     ticket = desk.ticket(t.number)
     assert ticket.status == "in_progress" and ticket.reopen_count == 1
     [relay] = desk.outbox("relay")
-    assert relay.to_addrs == [REPORTER, COLLEAGUE] and "定影器到了" in body_of(relay) and "下周到货" not in body_of(relay)
+    assert relay.to_addrs == [REPORTER, COLLEAGUE]
+    assert "定影器到了" in body_of(relay) and "下周到货" not in body_of(relay)
     assert [e.note for e in desk.events(t.number, "progress")] == ["定影器到了，我下午过来更换。"]

@@ -5,8 +5,9 @@ subject, first mail and reporter carry a phone in two writings, a landline, an I
 card number and a private address goes through everything the desk sends: the ack and the
 assignment, relays both ways, ``#升级``, the SLA sweep (escalations, a reminder to the lead of
 an unassigned ticket, digests), a low survey score (the review request), the weekly report and
-the recurring alert, and a new P1's review (复核) request. Every mail to someone outside the ticket's conversation is read as an
-auditor would; the conversation's own mails still carry what their readers need.
+the recurring alert, and a new P1's review (复核) request. Every mail to someone outside the
+ticket's conversation is read as an auditor would; the conversation's own mails still carry what
+their readers need.
 """
 
 from __future__ import annotations
