@@ -7,7 +7,10 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from maildesk.app import App
+from maildesk.cli import main
 from maildesk.config import load_settings
 from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.ingest.form import IntakeForm, parse_occurred, read_form
@@ -149,3 +152,18 @@ def test_tickets_set_and_show_the_form(tmp_path: Path) -> None:
     assert (detail["system"], detail["impact"], detail["occurred"]) == ("ERP", "财务部 5 人", "2026-11-20 09:00")
     assert detail["occurred_at"] == "2026-11-20T09:00:00+08:00"
     assert {"number", "status", "messages", "events"} <= detail.keys()
+
+
+def test_reports_count_tickets_by_system(desk: Helpdesk, capsys: pytest.CaptureFixture[str]) -> None:
+    """The weekly report counts tickets by the system their form names (masked), in JSON and in the table."""
+    desk.open_ticket(body=FORM_MAIL)
+    desk.open_ticket("ERP 打不开", "涉及系统：ERP\n影响范围：财务部")
+    desk.open_ticket("ERP 报表慢", "系统: ERP")
+    desk.open_ticket()
+    config = str(desk.app.settings.base_dir / "maildesk.toml")
+    assert main(["-c", config, "report", "--period", "week", "--json", "--now", "2026-11-30T10:00:00+08:00"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["by_system"] == {"ERP": 2, "": 1, "财务打印服务器 PRN-03": 1}
+    assert main(["-c", config, "report", "--period", "week", "--now", "2026-11-30T10:00:00+08:00"]) == 0
+    table = capsys.readouterr().out
+    assert "按涉及系统" in table and "未填" in table
