@@ -29,6 +29,14 @@ def test_close_asks_the_reporter_to_confirm(desk: Helpdesk) -> None:
     assert desk.ticket(t.number).status == "closed" and len(desk.outbox("survey")) == 1
 
 
+def test_close_with_words_on_its_line_tells_them_as_the_resolution(desk: Helpdesk) -> None:
+    """``#close replaced the fuser`` in a reply with no other text: those words are the resolution to confirm."""
+    t = desk.open_ticket()
+    desk.staff(t, "#close 已更换定影器")
+    [confirm] = desk.outbox("confirm")
+    assert "已更换定影器" in body_of(confirm) and desk.ticket(t.number).status == "resolved"
+
+
 def test_status_closed_is_a_close_too(desk: Helpdesk) -> None:
     """#status closed cannot step past the reporter either: it asks them to confirm."""
     t = desk.open_ticket()

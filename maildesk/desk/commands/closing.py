@@ -30,20 +30,21 @@ def _forced(arg: str) -> tuple[bool, str]:
     return False, text
 
 
-def ask_to_close(cmd: CommandContext) -> None:
-    """Resolve and ask the reporter to confirm; a ticket already waiting on their confirmation is refused."""
+def ask_to_close(cmd: CommandContext, resolution: str = "") -> None:
+    """Resolve and ask the reporter to confirm (``resolution``: what ``#close text`` says was done, for a reply
+    with no text of its own); a ticket already waiting on their confirmation is refused."""
     current = Status(cmd.ticket.status)
     if current == Status.RESOLVED:
         cmd.fail("command.close.waiting")
     if current in (Status.CLOSED, Status.ARCHIVED):
         cmd.fail("command.close.already")
-    handlers.move(cmd, Status.RESOLVED)
+    handlers.move(cmd, Status.RESOLVED, resolution=resolution)
 
 
 def do_close(cmd: CommandContext, arg: str) -> None:
     force, reason = _forced(arg)
     if not force:
-        ask_to_close(cmd)
+        ask_to_close(cmd, reason)
         return
     if not reason:
         cmd.fail("command.close.reason")

@@ -47,14 +47,16 @@ def linked_article(cmd: CommandContext) -> dict[str, object] | None:
     return {"id": article.id, "title": article.title} if article is not None else None
 
 
-def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "", survey: bool = True) -> None:
-    """Change the status; resolving asks the reporter to confirm, closing tells them and sends the survey."""
+def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "", survey: bool = True,
+         resolution: str = "") -> None:
+    """Change the status; resolving asks the reporter to confirm, closing tells them and sends the survey;
+    ``resolution`` stands in for the reply's text when it has none."""
     ticket, ctx = cmd.ticket, cmd.ctx
     current = Status(ticket.status)
     if current == target:
         return
     if not note and target in (Status.RESOLVED, Status.CLOSED):
-        note = cmd.body  # the resolution, where the confirmation reminder looks for it
+        note = cmd.body or resolution  # the resolution, where the confirmation reminder looks for it
     try:
         change_status(ctx, ticket, target, actor=cmd.actor, note=note)
     except TransitionError:
@@ -62,7 +64,7 @@ def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "
                  allowed=_names(cmd, allowed_moves(current)))
     if target == Status.RESOLVED:
         queue_confirm(ctx, ticket, engineer=cmd.actor, attachments=cmd.attachments,
-                      resolution=cmd.body or cmd.last_progress() or "—", kb_article=linked_article(cmd))
+                      resolution=cmd.body or resolution or cmd.last_progress() or "—", kb_article=linked_article(cmd))
         cmd.body_sent = True
     elif target == Status.CLOSED:
         default = ctx.say("command.status.closed_by_engineer", ticket.language or ctx.lang)
