@@ -47,6 +47,7 @@ def test_form_lines_in_chinese_and_english_forms() -> None:
         "财务打印服务器 PRN-03", "销售部 30 多人，联系人李娜 13912345678", "今天上午9点")
     assert read_form("Hello\n- System: CRM\nStarted: yesterday 3pm\n1. Impact: whole sales team\n") == IntakeForm(
         "CRM", "whole sales team", "yesterday 3pm")
+    assert read_form("１. 【涉及系统】：OA\n[Impact]: all") == IntakeForm("OA", "all", "")
     assert read_form("我们的系统：很慢\n系统 正常") == IntakeForm()  # not a form line: a label must open the line
 
 
@@ -61,7 +62,8 @@ def test_occurred_is_a_moment_only_where_the_words_name_one() -> None:
     assert at("2026年11月20日 14点30分") == datetime(2026, 11, 20, 14, 30, tzinfo=TZ)
     assert at("2026-11-23 09:30") == datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
     assert at("yesterday 3pm") == datetime(2026, 11, 22, 15, 0, tzinfo=TZ)
-    for vague in ("2026-11-23", "一早", "升级以后", "9:30", "今天晚上9点", "2月30日 9:00"):
+    assert at("12/31 10:00") == datetime(2025, 12, 31, 10, 0, tzinfo=TZ)  # no year: the last 31 December
+    for vague in ("2026-11-23", "一早", "升级以后", "9:30", "今天晚上9点", "11/23 14:00", "2月30日 9:00"):
         assert at(vague) is None, vague
 
 

@@ -26,9 +26,9 @@ _LABELS: dict[str, str] = {
     "影响范围": "impact", "impact": "impact", "affected": "impact",
 }  # fmt: skip
 _LINE = re.compile(
-    r"^\s*(?:[-*•·]\s*|\d+[.、)]\s*)?(?P<label>"
+    r"^\s*(?:[-*•·]\s*|\d+[.、)]\s*)?[【\[]?(?P<label>"
     + "|".join(re.escape(label) for label in sorted(_LABELS, key=len, reverse=True))
-    + r")\s*[:：]\s*(?P<value>\S.*?)\s*$",
+    + r")[】\]]?\s*[:：]\s*(?P<value>\S.*?)\s*$",
     re.IGNORECASE,
 )
 
@@ -84,7 +84,7 @@ def parse_occurred(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     """The moment ``text`` names in the desk's zone ``tz``, seen at ``now``; None unless it is clear.
 
     Clear: ISO-8601 ("2026-11-23 09:30", with or without an offset), a date with a time
-    ("2026年11月23日 9点30分", "11/23 14:00": the year of ``now``), or 今天/昨天/前天 (today,
+    ("2026年11月23日 9点30分", "11/23 14:00": the latest such day up to today), or 今天/昨天/前天 (today,
     yesterday) with a time. A date alone, a time alone or a moment ahead of ``now`` is not.
     """
     value = text.strip()
@@ -110,9 +110,13 @@ def _full(value: str, tz: ZoneInfo, local_now: datetime) -> datetime | None:
     match = _FULL.match(value)
     if match is None:
         return None
-    year = int(match.group("y")) if match.group("y") else local_now.year
-    return _at(year, int(match.group("mo")), int(match.group("d")), match.group("h"), match.group("m"),
-               match.group("half") or match.group("half2"), tz)
+    fields = (int(match.group("mo")), int(match.group("d")), match.group("h"), match.group("m"),
+              match.group("half") or match.group("half2"), tz)
+    if match.group("y"):
+        return _at(int(match.group("y")), *fields)
+    moment = _at(local_now.year, *fields)
+    # a month and day without a year are the last such day: 12/31 written on January 2nd is last year's
+    return _at(local_now.year - 1, *fields) if moment is not None and moment.date() > local_now.date() else moment
 
 
 def _relative(value: str, tz: ZoneInfo, local_now: datetime) -> datetime | None:
