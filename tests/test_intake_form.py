@@ -106,6 +106,20 @@ def test_staff_set_the_fields_by_command_and_each_change_is_audited(desk: Helpde
     assert desk.outbox("relay") == []
 
 
+def test_the_reporters_later_reply_completes_the_form_but_never_overrides_staff(desk: Helpdesk) -> None:
+    """Form lines in a reply fill what is still empty; a field staff set stays as they set it; the engineer
+    still gets the reply."""
+    t = desk.open_ticket()
+    desk.staff(t, "#system 打印服务器\n请补充影响范围和发生时间。")
+    desk.later(minutes=30)
+    desk.reporter(t, "影响范围：财务部 5 人\n发生时间：今天上午9点\n涉及系统：三楼打印机")
+    ticket = desk.ticket(t.number)
+    assert (ticket.system, ticket.impact, ticket.occurred) == ("打印服务器", "财务部 5 人", "今天上午9点")
+    assert ticket.occurred_at == datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+    assert [e.actor for e in desk.events(t.number, "impact")] == [REPORTER]
+    assert [m.to_addrs for m in desk.outbox("relay")][-1] == [ENGINEER]
+
+
 def test_an_empty_form_command_is_refused_and_nothing_changes(desk: Helpdesk) -> None:
     """#影响范围 with nothing after it is an error the engineer hears of; the other commands are not applied."""
     t = desk.open_ticket()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from maildesk.desk.context import Context
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
-from maildesk.ingest.form import parse_occurred
+from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
 from maildesk.store.models import Event, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
@@ -193,6 +193,16 @@ def set_occurred(ctx: Context, ticket: Ticket, text: str, *, actor: str) -> bool
     ticket.occurred_at = parse_occurred(text, ctx.settings.tz, ctx.now)
     record(ctx, ticket, actor=actor, action="occurred", old=old, new=text)
     return True
+
+
+def fill_form(ctx: Context, ticket: Ticket, form: IntakeForm, *, actor: str) -> list[str]:
+    """The intake form's fields ``form`` gives that the ticket still lacks (staff's values are never overwritten);
+    the names of those filled."""
+    filled = [name for name in ("system", "impact") if getattr(form, name) and not getattr(ticket, name)
+              and set_field(ctx, ticket, name, getattr(form, name), actor=actor)]
+    if form.occurred and not ticket.occurred and set_occurred(ctx, ticket, form.occurred, actor=actor):
+        filled.append("occurred")
+    return filled
 
 
 def respond(ctx: Context, ticket: Ticket, *, actor: str) -> None:
