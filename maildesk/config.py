@@ -97,6 +97,8 @@ class IntakeConfig(_Section):
     watcher_exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHER_EXCLUDE))
     # a staff member's out-of-office reply hands their open tickets of these priorities on to a colleague
     out_of_office_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
+    # new tickets of these priorities go to the supervisors' review (复核) at once; the rest in the daily digest
+    review_at_once_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
 
 
 class BusinessHoursConfig(_Section):
@@ -281,9 +283,10 @@ class Settings(_Section):
             raise ValueError(f"default_type: {self.default_type!r} is not one of types")
         if self.default_priority not in self.priorities:
             raise ValueError(f"default_priority: {self.default_priority!r} is not one of priorities")
-        unknown = [p for p in self.intake.out_of_office_priorities if p not in self.priorities]
-        if unknown:
-            raise ValueError(f"intake.out_of_office_priorities: {unknown[0]!r} is not one of priorities")
+        for key in ("out_of_office_priorities", "review_at_once_priorities"):
+            unknown = [p for p in getattr(self.intake, key) if p not in self.priorities]
+            if unknown:
+                raise ValueError(f"intake.{key}: {unknown[0]!r} is not one of priorities")
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")
