@@ -97,6 +97,8 @@ class IntakeConfig(_Section):
     watcher_exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHER_EXCLUDE))
     # a staff member's out-of-office reply hands their open tickets of these priorities on to a colleague
     out_of_office_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
+    # new tickets of these priorities go to the supervisors' review (复核) at once; the rest in the daily digest
+    review_at_once_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
     # the assignment mail attaches the reporter's files up to this many bytes in all; the rest it lists
     brief_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
 
@@ -301,9 +303,10 @@ class Settings(_Section):
             raise ValueError(f"default_type: {self.default_type!r} is not one of types")
         if self.default_priority not in self.priorities:
             raise ValueError(f"default_priority: {self.default_priority!r} is not one of priorities")
-        unknown = [p for p in self.intake.out_of_office_priorities if p not in self.priorities]
-        if unknown:
-            raise ValueError(f"intake.out_of_office_priorities: {unknown[0]!r} is not one of priorities")
+        for key in ("out_of_office_priorities", "review_at_once_priorities"):
+            unknown = [p for p in getattr(self.intake, key) if p not in self.priorities]
+            if unknown:
+                raise ValueError(f"intake.{key}: {unknown[0]!r} is not one of priorities")
         unknown = [p for p in self.sla.mobilise_priorities if p not in self.priorities]
         if unknown:
             raise ValueError(f"sla.mobilise_priorities: {unknown[0]!r} is not one of priorities")

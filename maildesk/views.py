@@ -89,6 +89,8 @@ def ticket_detail(session: Session, ticket: Ticket, tz: ZoneInfo) -> dict[str, A
         "reporter_extension": ticket.reporter_extension,
         "system": ticket.system,
         "impact": ticket.impact,
+        "occurred": ticket.occurred,
+        "occurred_at": iso(ticket.occurred_at, tz),
         "links": [{"kind": kind, "ticket": number} for kind, number in links],
         "messages": [message_view(m, tz) for m in messages],
         "events": [event_view(e, tz) for e in events],

@@ -83,7 +83,7 @@ def test_a_note_is_kept_and_never_relayed(desk: Helpdesk) -> None:
 
 
 def test_kb_links_an_article_and_the_closing_mail_names_it(desk: Helpdesk) -> None:
-    """#kb 12 links the article to the ticket; #close then points the reporter to it."""
+    """#kb 12 links the article to the ticket; #close then asks the reporter to confirm, pointing them to it."""
     t = desk.open_ticket()
     with desk.app.store.session() as s:
         article = create_article(s, title="打印机卡纸的处理方法", solution="清理搓纸轮", now=desk.now)
@@ -91,9 +91,9 @@ def test_kb_links_an_article_and_the_closing_mail_names_it(desk: Helpdesk) -> No
     desk.staff(t, f"#kb {article_id}\n#关闭\n已清理搓纸轮。")
     with desk.app.store.session() as s:
         assert s.scalar(select(KbArticleTicket.ticket_id).where(KbArticleTicket.article_id == article_id)) == t.id
-    [closed] = desk.outbox("closed")
-    assert "打印机卡纸的处理方法" in body_of(closed) and "已清理搓纸轮。" in body_of(closed)
-    assert len(desk.outbox("survey")) == 1 and desk.ticket(t.number).status == "closed"
+    [confirm] = desk.outbox("confirm")
+    assert "打印机卡纸的处理方法" in body_of(confirm) and "已清理搓纸轮。" in body_of(confirm)
+    assert desk.outbox("survey") == [] and desk.ticket(t.number).status == "resolved"
 
 
 def test_kb_new_turns_the_solution_into_an_article_with_the_reporter_masked(desk: Helpdesk) -> None:
@@ -106,8 +106,8 @@ def test_kb_new_turns_the_solution_into_an_article_with_the_reporter_masked(desk
         title, problem, solution = article.title, article.problem, article.solution
     assert title == "打印机卡纸" and "取出卡住的纸" in solution and linked == [t.id]
     assert "13812345678" not in problem and "三楼打印机卡纸" in problem
-    [closed] = desk.outbox("closed")
-    assert f"知识库：[{article.id}] 打印机卡纸" in body_of(closed)  # the closing mail points to the new article
+    [confirm] = desk.outbox("confirm")
+    assert f"知识库：[{article.id}] 打印机卡纸" in body_of(confirm)  # the confirmation points to the new article
 
 
 def test_kb_new_without_a_solution_is_refused_and_creates_nothing(desk: Helpdesk) -> None:

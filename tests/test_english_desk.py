@@ -123,3 +123,39 @@ actions = { priority = "P1" }
             assert not CJK.search(_texts(row)), (row.kind, _texts(row))
     finally:
         desk.app.close()
+
+
+URGENT = """
+[[rule]]
+name = "outage"
+conditions = [{ field = "subject", op = "contains", value = "down" }]
+actions = { type = "hardware", team = "hardware", priority = "P1" }
+"""
+
+
+def test_an_english_desk_reviews_closes_and_shows_the_form_in_english(tmp_path: Path, db_url: str) -> None:
+    """Intake form, the review (复核) request and #ok, a priority change, #close and #close force: all in English."""
+    first = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
+    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(RULES + URGENT, encoding="utf-8")
+    first.close()
+    app = App(first.settings)
+    app.upgrade()
+    desk = Helpdesk(app)
+    down = desk.open_ticket("Production ERP down", "ERP is down for everyone.\nSystem: ERP\nImpact: all of Finance\n"
+                            "Started: today 9:30", sender="ann@example.com")
+    assert (down.system, down.impact, down.occurred) == ("ERP", "all of Finance", "today 9:30")
+    desk.staff(down, "#ok", sender="meg@example.com", re="Re: ")
+    desk.staff(down, "#priority P2", sender="dan@example.com", re="Re: ")
+    desk.staff(down, "#close\nRestarted the ERP service.", sender="bob@example.com", re="Re: ")
+    jam = desk.open_ticket("Printer paper jam", "The printer jams.", sender="ann@example.com")
+    desk.staff(jam, "#close force duplicate of the first one", sender="bob@example.com", re="Re: ")
+    desk.staff(jam, "#close", sender="bob@example.com", re="Re: ")  # refused: already closed
+    assert [e.actor for e in desk.events(down.number, "reviewed")] == ["meg@example.com", "dan@example.com"]
+    kinds = {row.kind for row in desk.outbox()}
+    assert {"review_new", "priority_changed", "confirm", "closed", "survey", "command_error"} <= kinds, kinds
+    assert "System:      ERP" in desk.outbox("assignment")[0].text
+    for row in desk.outbox():
+        found = CJK.findall(_texts(row))
+        assert not found, (row.kind, "".join(found)[:40])
+    app.close()

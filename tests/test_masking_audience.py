@@ -5,8 +5,9 @@ subject, first mail and reporter carry a phone in two writings, a landline, an I
 card number and a private address goes through everything the desk sends: the ack and the
 assignment, relays both ways, ``#升级 管理层``, the SLA sweep (escalations, a reminder to the lead of
 an unassigned ticket, digests), a low survey score (the review request), the weekly report and
-the recurring alert. Every mail to someone outside the ticket's conversation is read as an
-auditor would; the conversation's own mails still carry what their readers need.
+the recurring alert, and a new P1's review (复核) request. Every mail to someone outside the
+ticket's conversation is read as an auditor would; the conversation's own mails still carry what
+their readers need.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from tests.masking_leaks import ADDRESS, BODY, CARD, MOBILE, NAME, RESIDENT_ID, 
 TEMPLATES = Path(__file__).parent.parent / "maildesk" / "outbound" / "templates"
 # the packaged templates that mails to people outside a conversation are made from, by outbox kind
 OUTSIDE = {"escalation": {"escalation", "relay"}, "review": {"relay"}, "digest": {"digest"}, "report": {"report"},
-           "recurring": {"report"}, "reminder": {"reminder"}, "mobilise": {"mobilise"}}
+           "recurring": {"report"}, "reminder": {"reminder"}, "review_new": {"review_new"},
+           "mobilise": {"mobilise"}}
 # the templates only ever addressed to the people of the conversation (or, for reject, to the sender only)
 CONVERSATION_ONLY = {"ack", "assignment", "closed", "command_error", "confirm", "kb_article", "progress", "reject",
-                     "survey"}
+                     "survey", "priority_changed"}
 # no rule gives this one a team or an assignee
 GENERIC = f"请帮忙看一下。{NAME}，手机 {MOBILE}，身份证 {RESIDENT_ID}，卡号 {CARD}，邮箱 {ADDRESS}"
 
@@ -59,9 +61,9 @@ def _through_the_desk(desk: Helpdesk) -> Ticket:
     desk.now = NOW
     t = desk.open_ticket(SUBJECT, BODY, name=NAME)
     unassigned = desk.open_ticket(f"请帮忙看一下 {MOBILE}", GENERIC, name=NAME)
-    urgent = desk.open_ticket(f"生产环境宕机 {SUBJECT}", BODY, name=NAME)  # P1: the lead and manager mobilised
-    assert urgent.priority == "P1"
     assert unassigned.assignee is None  # unassigned: the reminder goes to a lead
+    urgent = desk.open_ticket(f"生产环境宕机 {MOBILE}", GENERIC, name=NAME)
+    assert urgent.priority == "P1"  # the supervisors review (复核) it at once; the lead and manager are mobilised
     desk.staff(t, "张老师您好，我下午两点过来看一下。")
     desk.reporter(t, f"好的，我在三楼，手机 {MOBILE}")
     desk.staff(t, f"#升级 管理层 {NAME}那边很急，回电 {MOBILE}\n"

@@ -28,10 +28,10 @@ SUMMARY_COLUMNS = (
     "resolved_at", "closed_at", "response_due", "resolve_due", "escalation_level", "reopen_count", "message_count",
     "channel",
 )  # fmt: skip
-DETAIL_COLUMNS = ("reporter_employee_id", "reporter_extension", "system", "impact")
+DETAIL_COLUMNS = ("reporter_employee_id", "reporter_extension", "system", "impact", "occurred", "occurred_at")
 _JSON = frozenset({"tags", "flags", "watchers", "to_addrs", "cc_addrs", "rule_hits", "defects"})
 _TIMES = frozenset({"created_at", "updated_at", "first_response_at", "resolved_at", "closed_at", "response_due",
-                    "resolve_due", "at"})
+                    "resolve_due", "occurred_at", "at"})
 FETCH_ROWS = 500  # rows a PostgreSQL server-side cursor hands over at a time
 
 

@@ -40,6 +40,9 @@ def print_detail(d: dict[str, Any], settings: Settings) -> None:
              *textwrap.wrap("  ".join(facts), width),
              f"{word('reporter')} {who}",
              f"{word('created')} {minutes(d['created_at'])}  {word('due')} {minutes(d['resolve_due'])}"]
+    form = [(phrases.say(f"form.{key}", lang), d.get(key) or "") for key in ("system", "impact", "occurred")]
+    if any(value for _, value in form):  # the intake form (登记表), where anything of it is known
+        lines.extend(f"{label} {value or '-'}" for label, value in form)
     if d["links"]:
         lines.append(f"{word('links')} " + ", ".join(f"{link['kind']} {link['ticket']}" for link in d["links"]))
     for line in lines:

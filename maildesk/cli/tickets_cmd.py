@@ -90,18 +90,23 @@ def register(cli: click.Group) -> None:
     @click.option("--type", "type_", help="New problem type (code or display name).")
     @click.option("--assignee", help="New assignee: a staff member's address or name; they are told by mail.")
     @click.option("--team", help="New team.")
+    @click.option("--system", help="The system or device concerned (涉及系统).")
+    @click.option("--impact", help="Who or what is affected (影响范围).")
+    @click.option("--occurred", help="When it started (发生时间), as said; a clear date and time is also read as one.")
     @click.option("--note", help="An internal note (with or without changes).")
     @click.option("--by", default="supervisor", show_default=True, help="Who reviews (recorded in the history).")
     @click.option("--json", "as_json", is_flag=True, help="Print the ticket as JSON afterwards.")
     def set_(number: str, status: str | None, priority: str | None, type_: str | None,
-             assignee: str | None, team: str | None, note: str | None, by: str, as_json: bool) -> None:
+             assignee: str | None, team: str | None, system: str | None, impact: str | None, occurred: str | None,
+             note: str | None, by: str, as_json: bool) -> None:
         """A supervisor's review (复核): change status, priority, type, assignee; each change audited."""
         from datetime import UTC, datetime
 
         from maildesk.desk.assignment import assign_person
         from maildesk.desk.context import Context
         from maildesk.desk.notices import queue_reassignment
-        from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field
+        from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field, set_occurred
+        from maildesk.desk.triage import record_review, tell_priority_change
         from maildesk.kb.articles import first_problem_text
         from maildesk.views import ticket_detail
         from maildesk.words import parse_status, status_name
@@ -131,9 +136,19 @@ def register(cli: click.Group) -> None:
             ctx = Context(app_.desk, session, datetime.now(UTC))
             ticket = get_ticket(session, number, for_update=True)
             review = "复核 review"
+            old_priority = ticket.priority
             for name, value in (("priority", priority), ("type", type_), ("team", team)):
                 if value is not None:
                     set_field(ctx, ticket, name, value, actor=actor, note=review)
+            if priority is not None or type_ is not None:
+                record_review(ctx, ticket, actor=actor, what="tickets set")
+            if ticket.priority != old_priority:  # the assignee and the reporter hear of the new deadlines
+                tell_priority_change(ctx, ticket, old_priority, actor=actor)
+            for name, value in (("system", system), ("impact", impact)):
+                if value is not None:
+                    set_field(ctx, ticket, name, value.strip(), actor=actor)
+            if occurred is not None:
+                set_occurred(ctx, ticket, occurred, actor=actor)
             previous = ticket.assignee
             if person is not None and assign_person(ctx, ticket, person, actor=actor, note=review,
                                                     move_team=team is None):

@@ -75,6 +75,19 @@ def mask_for_ticket(ctx: Context, ticket: Ticket, text: str) -> str:
     return ctx.masker.text(text, (ticket.reporter_name,) if ticket.reporter_name else ())
 
 
+def form_context(ctx: Context, ticket: Ticket, to: Sequence[str]) -> dict[str, str]:
+    """The intake form (登记表) as the recipients ``to`` may see it: masked for anyone outside the conversation;
+    the time of occurrence as written, with the moment read from it where it differs."""
+    occurred = ticket.occurred or ""
+    moment = fmt_time(ticket.occurred_at, ctx.settings)
+    if moment and moment != occurred:
+        occurred = f"{occurred} ({moment})" if occurred else moment
+    form = {"system": ticket.system or "", "impact": ticket.impact or "", "occurred": occurred}
+    if not in_conversation(ticket, to):
+        form = {key: mask_for_ticket(ctx, ticket, value) for key, value in form.items()}
+    return form
+
+
 def ticket_context_for(ctx: Context, ticket: Ticket, to: Sequence[str], lang: str) -> dict[str, Any]:
     """The ticket as the recipients ``to`` may see it: masked for anyone outside its conversation."""
     context = ticket_context(ctx, ticket, lang)

@@ -14,7 +14,7 @@ from typing import Any
 
 from maildesk.desk.briefing import briefing
 from maildesk.desk.context import Context
-from maildesk.desk.mailing import Files, relay_to_staff, send_on_ticket, to_reporter, to_staff
+from maildesk.desk.mailing import Files, form_context, relay_to_staff, send_on_ticket, to_reporter, to_staff
 from maildesk.desk.messages import attachments_of
 from maildesk.mail import InboundMail
 from maildesk.outbound.outbox import Outgoing, queue_mail
@@ -59,6 +59,7 @@ def queue_assignment(
         },
         "description": description.strip()[:DESCRIPTION_CHARS],
         "notice": notice,
+        "form": form_context(ctx, ticket, [assignee]),
         "briefing": brief.context(),
     }
     return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
@@ -133,11 +134,13 @@ def queue_form_error(
 
 def queue_confirm(
     ctx: Context, ticket: Ticket, *, engineer: str, resolution: str, attachments: Files = (),
+    kb_article: Mapping[str, Any] | None = None,
 ) -> OutboxMail | None:
     """Ask the reporter to confirm the solution: solved / still a problem / needs improvement."""
     lang = ticket.language or ctx.lang
     context = {"reporter_name": ticket.reporter_name, "engineer_name": ctx.person_name(engineer),
-               "resolution": resolution, "auto_close_after": working_days(ctx.settings.sla.confirm_close_days, lang)}
+               "resolution": resolution, "auto_close_after": working_days(ctx.settings.sla.confirm_close_days, lang),
+               "kb_article": kb_article}
     stamp = f"{(ticket.resolved_at or ctx.now).timestamp():.0f}"
     return to_reporter(ctx, ticket, "confirm", context, attachments=attachments,
                        dedup_key=f"confirm:{ticket.number}:{stamp}", with_watchers=False)

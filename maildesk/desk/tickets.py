@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from maildesk.desk.context import Context
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
+from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
 from maildesk.store.models import Event, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
 
 SYSTEM = "system"
-FIELDS = ("priority", "type", "team", "assignee", "lead", "subject")
+FIELDS = ("priority", "type", "team", "assignee", "lead", "subject", "system", "impact")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class NewTicket:
     watchers: tuple[str, ...] = ()
     system: str = ""
     impact: str = ""
+    occurred: str = ""
     occurred_at: datetime | None = None
     # (action, note) pairs written after "created", e.g. the rules that classified it
     extra_events: tuple[tuple[str, str], ...] = field(default=())
@@ -81,7 +83,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
         channel=data.channel, language=data.language, tags=list(dict.fromkeys(data.tags)),
         flags=list(dict.fromkeys(data.flags)),
         watchers=list(dict.fromkeys(w.lower() for w in data.watchers)), system=data.system,
-        impact=data.impact, occurred_at=data.occurred_at, reply_token="",
+        impact=data.impact, occurred=data.occurred, occurred_at=data.occurred_at, reply_token="",
         created_at=now, updated_at=now, paused_seconds=0.0, escalation_level=0, reopen_count=0,
         message_count=0,
     )
@@ -166,7 +168,7 @@ def _enter(ticket: Ticket, current: Status, target: Status, now: datetime) -> No
 
 
 def set_field(ctx: Context, ticket: Ticket, name: str, value: str | None, *, actor: str, note: str = "") -> bool:
-    """Change priority, type, team, assignee, lead or subject; False when unchanged."""
+    """Change priority, type, team, assignee, lead, subject, system or impact; False when unchanged."""
     if name not in FIELDS:
         raise MaildeskError(f"cannot set {name!r} on a ticket")
     old = getattr(ticket, name)
@@ -179,6 +181,28 @@ def set_field(ctx: Context, ticket: Ticket, name: str, value: str | None, *, act
     if name == "assignee" and value and ticket.status == Status.NEW:
         change_status(ctx, ticket, Status.ASSIGNED, actor=actor)
     return True
+
+
+def set_occurred(ctx: Context, ticket: Ticket, text: str, *, actor: str) -> bool:
+    """The time of occurrence (发生时间) as ``text`` says it, with the moment it clearly names (else none)."""
+    text = text.strip()
+    if text == ticket.occurred:
+        return False
+    old = ticket.occurred
+    ticket.occurred = text
+    ticket.occurred_at = parse_occurred(text, ctx.settings.tz, ctx.now)
+    record(ctx, ticket, actor=actor, action="occurred", old=old, new=text)
+    return True
+
+
+def fill_form(ctx: Context, ticket: Ticket, form: IntakeForm, *, actor: str) -> list[str]:
+    """The intake form's fields ``form`` gives that the ticket still lacks (staff's values are never overwritten);
+    the names of those filled."""
+    filled = [name for name in ("system", "impact") if getattr(form, name) and not getattr(ticket, name)
+              and set_field(ctx, ticket, name, getattr(form, name), actor=actor)]
+    if form.occurred and not ticket.occurred and set_occurred(ctx, ticket, form.occurred, actor=actor):
+        filled.append("occurred")
+    return filled
 
 
 def respond(ctx: Context, ticket: Ticket, *, actor: str) -> None:

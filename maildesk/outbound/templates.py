@@ -24,6 +24,7 @@ kb_article     reader_name (may be ""); ticket{number, subject}; requested (the 
 assignment     assignee_name; ticket{number, subject, priority, priority_name, type_name,
                response_due, created_at}; reporter{name, address, department, employee_id,
                extension}; description (an excerpt); notice (optional: why it came to them);
+               form (optional: {system, impact, occurred}, the intake form 登记表, "" where not given);
                briefing (optional){attached[str] (names of the files attached), listed[{name,
                size}] (over the size budget), history[{at, what, who, text}] (on a reassignment)}
 reject         sender_name (may be ""); original_subject
@@ -39,11 +40,17 @@ escalation     recipient_name; level (int); role (the recipient's role, e.g. 技
                reporter_name, created_at}; missed (the target missed, e.g. 解决时限); due;
                overdue_by (e.g. 2 小时 15 分钟)
 digest         recipient_name; period; generated_at;
-               breaches[{number, subject, priority, assignee_name, overdue_by}];
-               at_risk[{number, subject, priority, assignee_name, due}];
-               oldest[{number, subject, status_name, age}]; load[{engineer, open, breached}]
+               breaches[{number, subject, priority, assignee_name, overdue_by, system, impact}];
+               at_risk[{number, subject, priority, assignee_name, due, system, impact}];
+               oldest[{number, subject, status_name, age}]; load[{engineer, open, breached}];
+               to_review[{number, subject, priority, type_name, system, age}] (optional: daily, 复核)
+review_new     recipient_name; ticket{number, subject, priority, priority_name, type_name, assignee_name,
+               reporter_name, created_at, response_due, resolve_due}; form{system, impact, occurred};
+               description; team
+priority_changed reader_name; ticket{number, subject, priority, priority_name}; old_priority;
+               old_priority_name; changed_by; response_due ("" once answered); resolve_due; for_staff
 confirm        reporter_name; ticket{number, subject}; engineer_name; resolution;
-               auto_close_after (e.g. 3 个工作日 / 3 working days)
+               auto_close_after (e.g. 3 个工作日 / 3 working days); kb_article (optional: {id, title} or None)
 survey         reporter_name; ticket{number, subject}
 closed         reporter_name; ticket{number, subject}; close_reason; resolution (str or None);
                kb_article ({id, title} or None)
@@ -81,7 +88,8 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
-    "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article", "mobilise",
+    "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
+    "review_new", "priority_changed", "mobilise",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

@@ -34,6 +34,7 @@ __all__ = ["DOMINANT_SHARE", "Engineer", "Figures", "Satisfaction", "Stats", "co
 
 DOMINANT_SHARE = 0.3  # a type above this share of the volume is called out (需求 §7)
 NO_TEAM = "none"
+NO_SYSTEM = ""  # a ticket whose intake form names no system
 TOP_RECURRING = 10
 _DONE = {s.value for s in DONE_STATUSES}
 _OPEN = [s.value for s in OPEN_STATUSES]
@@ -111,6 +112,7 @@ class Figures:
     by_channel: dict[str, int] = field(default_factory=dict)
     unsolved: list[Unsolved] = field(default_factory=list)  # the first of them, oldest first
     unsolved_total: int = 0
+    by_system: dict[str, int] = field(default_factory=dict)  # 涉及系统 of the intake form, "" for none given
 
     def as_json(self) -> dict[str, object]:
         """The documented shape of ``report --format json`` (fields may be added, never renamed)."""
@@ -128,6 +130,7 @@ class Figures:
             "engineers": [e.as_json() for e in self.engineers],
             "by_channel": self.by_channel,
             "unsolved": [u.as_json() for u in self.unsolved], "unsolved_total": self.unsolved_total,
+            "by_system": self.by_system,
         }
 
 
@@ -253,6 +256,8 @@ def compute_figures(
         engineers=_engineers(session, tickets, answers, clock, end, names or {}),
         by_channel=_counted((t.channel for t in tickets), CHANNELS),
         unsolved=unsolved, unsolved_total=unsolved_total,
+        # the systems people wrote, masked like every free text of a report; the most frequent first
+        by_system=_counted((masker or Masker()).text(t.system).strip() if t.system else NO_SYSTEM for t in tickets),
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from maildesk.config import Settings
 from maildesk.masking import mask_email
 from maildesk.outbound.phrases import Phrases
-from maildesk.reports.figures import DOMINANT_SHARE, NO_TEAM, Figures
+from maildesk.reports.figures import DOMINANT_SHARE, NO_SYSTEM, NO_TEAM, Figures
 from maildesk.reports.unsolved import Unsolved
 from maildesk.words import age, channel_name, priority_name, status_name, team_name, type_name
 
@@ -69,6 +69,9 @@ class Labels:
 
     def channel(self, code: str) -> str:
         return channel_name(code, self.lang)
+
+    def system(self, name: str) -> str:
+        return name if name != NO_SYSTEM else self.t("report.no_system")
 
 
 def summary(fig: Figures, lb: Labels) -> list[dict[str, str]]:
@@ -137,6 +140,8 @@ def tables(fig: Figures, lb: Labels) -> list[Table]:
         _counts(t("report.by_status"), t("report.status"), fig.by_status, lb.status, fig.tickets, lb),
         _counts(t("report.by_channel"), t("report.channel"), fig.by_channel, lb.channel, fig.tickets, lb),
     ]
+    if any(name != NO_SYSTEM for name in fig.by_system):  # the intake form's systems, once anyone names one
+        out.append(_counts(t("report.by_system"), t("report.system"), fig.by_system, lb.system, fig.tickets, lb))
     sat = fig.satisfaction
     out.append(Table(t("report.satisfaction"),
                      [t("report.speed"), t("report.solving"), t("report.attitude"),

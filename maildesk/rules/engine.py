@@ -21,6 +21,7 @@ class _Outcome:
         self.priority: str | None = None
         self.team: str | None = None
         self.assignee: str | None = None
+        self.system: str | None = None
         self.tags: dict[str, None] = {}  # a dict keeps first-seen order without duplicates
         self.flags: dict[str, None] = {}
         self.skip_ack: bool | None = None
@@ -30,7 +31,7 @@ class _Outcome:
 
     def apply(self, rules: RuleSet, rule: Rule, person: Person | None) -> None:
         # Later rules override earlier ones for every scalar but priority.
-        for name in ("type", "team", "assignee", "skip_ack", "quarantine"):
+        for name in ("type", "team", "assignee", "system", "skip_ack", "quarantine"):
             value = getattr(rule.actions, name)
             if value is not None:
                 setattr(self, name, value)
@@ -116,6 +117,7 @@ def evaluate(
         skip_ack=bool(out.skip_ack),
         quarantine=bool(out.quarantine),
         bursts=tuple(out.bursts),
+        system=out.system or "",
         skipped=skipped,
         steps=tuple(steps),
         notes=tuple(out.notes),

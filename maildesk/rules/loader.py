@@ -11,7 +11,8 @@ from maildesk.rules.conditions import Condition, ConditionError, compile_conditi
 from maildesk.rules.model import Actions, BurstSpec, Rule, RuleError, RuleSet
 
 RULE_KEYS = frozenset({"name", "description", "match", "conditions", "actions", "burst"})
-ACTION_KEYS = frozenset({"type", "priority", "team", "assignee", "tags", "flags", "skip_ack", "quarantine", "stop"})
+ACTION_KEYS = frozenset({"type", "priority", "team", "assignee", "system", "tags", "flags", "skip_ack", "quarantine",
+                         "stop"})
 BURST_KEYS = frozenset({"count", "minutes", "per", "priority"})
 
 
@@ -123,7 +124,7 @@ class _Checker:
         self.unknown_keys("actions.", raw, ACTION_KEYS)
         vocab = {"type": self.types, "priority": frozenset(self.priorities), "team": self.teams}
         scalars: dict[str, str | None] = {}
-        for key in ("type", "priority", "team", "assignee"):
+        for key in ("type", "priority", "team", "assignee", "system"):
             value = raw.get(key)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise self.fail(f"actions.{key}", f"must be a non-empty string, got {value!r}")
@@ -140,6 +141,7 @@ class _Checker:
             priority=scalars["priority"],
             team=scalars["team"],
             assignee=scalars["assignee"].strip().lower() if scalars["assignee"] else None,
+            system=scalars["system"].strip() if scalars["system"] else None,
             tags=lists["tags"],
             flags=lists["flags"],
             skip_ack=bools["skip_ack"],

@@ -27,6 +27,7 @@ class Actions:
     priority: str | None = None
     team: str | None = None
     assignee: str | None = None
+    system: str | None = None  # 涉及系统, where the mail's own form does not say
     tags: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     skip_ack: bool | None = None
@@ -123,6 +124,7 @@ class Decision:
     skip_ack: bool = False
     quarantine: bool = False
     bursts: tuple[BurstHit, ...] = ()
+    system: str = ""  # the system concerned, as a rule named it ("" when none did)
     skipped: tuple[str, ...] = ()  # rules after a stop, never evaluated
     steps: tuple[Step, ...] = field(default=(), repr=False, compare=False)
     notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
@@ -157,6 +159,7 @@ class Decision:
             "assignee": self.assignee,
             "tags": list(self.tags),
             "flags": list(self.flags),
+            "system": self.system,
             "skip_ack": self.skip_ack,
             "quarantine": self.quarantine,
             "bursts": [

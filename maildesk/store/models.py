@@ -66,6 +66,8 @@ class Ticket(Base):
     reporter_extension: Mapped[str] = mapped_column(String(60), default="")
     system: Mapped[str] = mapped_column(String(200), default="")  # system or device concerned
     impact: Mapped[str] = mapped_column(Text, default="")  # 影响范围
+    # 发生时间 as the reporter or staff wrote it; occurred_at is the moment it names, where it names one clearly
+    occurred: Mapped[str] = mapped_column(Text, default="")
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[str] = mapped_column(String(20), default="email")
     language: Mapped[str] = mapped_column(String(5), default="zh")  # of the mails we write to the reporter

@@ -1,4 +1,5 @@
-"""Supervisor digests: breaches, tickets at risk, the oldest open tickets, load per engineer.
+"""Supervisor digests: breaches, tickets at risk, the oldest open tickets, load per engineer, and (daily)
+the new tickets nobody has reviewed (复核) yet.
 
 Hourly (in business hours) while a ticket of ``sla.digest_hourly_priorities`` (P1/P2) is in
 breach, to the leads and managers; daily at ``sla.daily_digest_at`` on working days, for
@@ -13,23 +14,25 @@ reporter's mobile number or name in a subject does not travel on to supervisors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from maildesk.desk.mailing import fmt_time, mask_for_ticket
+from maildesk.desk.triage import REVIEWED
 from maildesk.masking import mask_email
 from maildesk.outbound.outbox import Outgoing, queue_mail
 from maildesk.people.roles import holders_of_any
 from maildesk.statuses import OPEN_STATUSES, Status
-from maildesk.store.models import Ticket
+from maildesk.store.models import Event, Ticket
 from maildesk.sweep.runner import Batch, Queued, Sweep, existing_keys
-from maildesk.words import age, hours_minutes, status_name, unassigned
+from maildesk.words import age, hours_minutes, status_name, type_name, unassigned
 
 LIST_LIMIT = 50  # rows per section; the totals are always complete
 OLDEST = 5
+REVIEW_DAYS = 7  # how far back the daily digest lists tickets nobody reviewed (复核)
 HOURLY_ROLES = ("lead", "manager")
 DAILY_ROLES = ("lead", "manager", "director")
 ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
@@ -141,6 +144,7 @@ def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) 
                     "status_name": status_name(t.status, lang),
                     "age": age((now - t.created_at).total_seconds(), lang)} for t in oldest],
         "load": _load(session, batch, lang),
+        "to_review": _to_review(batch, lang) if edition.kind == "daily" else [],
     }
 
 
@@ -162,7 +166,10 @@ def _listed(session: Session, parts: list[tuple[ColumnElement[bool], Any]]) -> L
 def _row(batch: Batch, ticket: Ticket, lang: str) -> dict[str, str]:
     return {"number": ticket.number, "subject": mask_for_ticket(batch.ctx, ticket, ticket.subject),
             "priority": ticket.priority,
-            "assignee_name": _engineer(batch, ticket.assignee, lang)}
+            "assignee_name": _engineer(batch, ticket.assignee, lang),
+            # the intake form's system and impact tell a supervisor at a glance how bad a breach is
+            "system": mask_for_ticket(batch.ctx, ticket, ticket.system or ""),
+            "impact": mask_for_ticket(batch.ctx, ticket, ticket.impact or "")}
 
 
 def _engineer(batch: Batch, address: str | None, lang: str) -> str:
@@ -171,6 +178,20 @@ def _engineer(batch: Batch, address: str | None, lang: str) -> str:
     person = batch.ctx.directory.get(address)
     # supervisors know their engineers by name; an address that the directory does not name is masked
     return person.name if person and person.name else mask_email(address)
+
+
+def _to_review(batch: Batch, lang: str) -> list[dict[str, str]]:
+    """Open tickets of the last REVIEW_DAYS nobody has reviewed (复核) yet, oldest first: the supervisors' list."""
+    since = batch.now - timedelta(days=REVIEW_DAYS)
+    reviewed = select(Event.id).where(Event.ticket_id == Ticket.id, Event.action == REVIEWED).exists()
+    rows = batch.session.scalars(
+        select(Ticket).where(Ticket.status.in_(OPEN), Ticket.created_at >= since, ~reviewed)
+        .order_by(Ticket.created_at, Ticket.id).limit(LIST_LIMIT)).all()
+    settings = batch.ctx.settings
+    return [{"number": t.number, "subject": mask_for_ticket(batch.ctx, t, t.subject), "priority": t.priority,
+             "type_name": type_name(settings, t.type, lang),
+             "system": mask_for_ticket(batch.ctx, t, t.system or ""),
+             "age": age((batch.now - t.created_at).total_seconds(), lang)} for t in rows]
 
 
 def _load(session: Session, batch: Batch, lang: str) -> list[dict[str, Any]]:

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maildesk.desk.commands.closing import do_close, do_status
 from maildesk.desk.commands.context import CommandContext, CommandFailed
 from maildesk.desk.commands.escalate import do_escalate
+from maildesk.desk.commands.form import do_impact, do_occurred, do_system
 from maildesk.desk.commands.handlers import (
     Handler,
     do_assign,
-    do_close,
     do_kb,
     do_link,
     do_merge,
     do_note,
     do_priority,
-    do_status,
     do_type,
     do_waiting,
 )
 from maildesk.desk.commands.parse import ParsedReply
+from maildesk.desk.commands.recheck import do_ok
 from maildesk.desk.commands.review import do_reviewed
 from maildesk.desk.commands.split import do_split
 from maildesk.desk.tickets import record
@@ -34,6 +35,7 @@ HANDLERS: dict[str, Handler] = {
     "status": do_status, "priority": do_priority, "assign": do_assign, "type": do_type, "note": do_note,
     "kb": do_kb, "link": do_link, "merge": do_merge, "escalate": do_escalate, "close": do_close,
     "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed,
+    "system": do_system, "impact": do_impact, "occurred": do_occurred, "ok": do_ok,
 }  # fmt: skip
 
 

@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from maildesk.desk.assignment import assign_person
 from maildesk.desk.commands.context import CommandContext
+from maildesk.desk.commands.recheck import reviewed_by_change
 from maildesk.desk.notices import queue_closed, queue_confirm, queue_reassignment, queue_survey, tell_previous
 from maildesk.desk.tickets import add_note, add_tags, change_status, link_tickets, record, set_field
+from maildesk.desk.triage import tell_priority_change
 from maildesk.errors import NotFoundError, TransitionError
 from maildesk.kb.articles import create_article_from_ticket, get_article, link_ticket
 from maildesk.outbound.subjects import ticket_tag_pattern
@@ -45,14 +47,16 @@ def linked_article(cmd: CommandContext) -> dict[str, object] | None:
     return {"id": article.id, "title": article.title} if article is not None else None
 
 
-def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "", survey: bool = True) -> None:
-    """Change the status; resolving asks the reporter to confirm, closing tells them and sends the survey."""
+def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "", survey: bool = True,
+         resolution: str = "") -> None:
+    """Change the status; resolving asks the reporter to confirm, closing tells them and sends the survey;
+    ``resolution`` stands in for the reply's text when it has none."""
     ticket, ctx = cmd.ticket, cmd.ctx
     current = Status(ticket.status)
     if current == target:
         return
     if not note and target in (Status.RESOLVED, Status.CLOSED):
-        note = cmd.body  # the resolution, where the confirmation reminder looks for it
+        note = cmd.body or resolution  # the resolution, where the confirmation reminder looks for it
     try:
         change_status(ctx, ticket, target, actor=cmd.actor, note=note)
     except TransitionError:
@@ -60,7 +64,7 @@ def move(cmd: CommandContext, target: Status, *, reason: str = "", note: str = "
                  allowed=_names(cmd, allowed_moves(current)))
     if target == Status.RESOLVED:
         queue_confirm(ctx, ticket, engineer=cmd.actor, attachments=cmd.attachments,
-                      resolution=cmd.body or cmd.last_progress() or "—")
+                      resolution=cmd.body or resolution or cmd.last_progress() or "—", kb_article=linked_article(cmd))
         cmd.body_sent = True
     elif target == Status.CLOSED:
         default = ctx.say("command.status.closed_by_engineer", ticket.language or ctx.lang)
@@ -87,10 +91,6 @@ def do_waiting(cmd: CommandContext, arg: str) -> None:
     move(cmd, target)
 
 
-def do_close(cmd: CommandContext, arg: str) -> None:
-    move(cmd, Status.CLOSED, reason=arg, note=arg)
-
-
 def do_priority(cmd: CommandContext, arg: str) -> None:
     priorities = cmd.ctx.settings.priorities
     wanted = arg.strip()
@@ -99,7 +99,10 @@ def do_priority(cmd: CommandContext, arg: str) -> None:
     if code is None:
         cmd.fail("command.priority.unknown", arg=cmd.shown(arg),
                  choices=cmd.say("command.list_separator").join(priorities))
-    set_field(cmd.ctx, cmd.ticket, "priority", code, actor=cmd.actor)
+    old = cmd.ticket.priority
+    if set_field(cmd.ctx, cmd.ticket, "priority", code, actor=cmd.actor):
+        tell_priority_change(cmd.ctx, cmd.ticket, old, actor=cmd.actor)
+    reviewed_by_change(cmd, f"priority {old} → {code}")
 
 
 def do_type(cmd: CommandContext, arg: str) -> None:
@@ -110,7 +113,9 @@ def do_type(cmd: CommandContext, arg: str) -> None:
     if code is None:
         shown = (type_name(settings, c, lang) for c in settings.types)
         cmd.fail("command.type.unknown", arg=cmd.shown(arg), choices=cmd.say("command.list_separator").join(shown))
+    old = cmd.ticket.type
     set_field(cmd.ctx, cmd.ticket, "type", code, actor=cmd.actor)
+    reviewed_by_change(cmd, f"type {old} → {code}")
 
 
 def _staff_person(cmd: CommandContext, arg: str) -> Person:

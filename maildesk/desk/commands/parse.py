@@ -28,6 +28,10 @@ ALIASES: dict[str, str] = {
     "waiting": "waiting", "wait": "waiting", "等待": "waiting",
     "split": "split", "拆分": "split",
     "reviewed": "reviewed", "review-done": "reviewed", "复盘": "reviewed", "复盘完成": "reviewed",
+    "system": "system", "系统": "system", "涉及系统": "system",
+    "impact": "impact", "影响范围": "impact", "影响": "impact",
+    "occurred": "occurred", "started": "occurred", "发生时间": "occurred",
+    "ok": "ok", "复核": "ok", "复核通过": "ok",
 }  # fmt: skip
 
 _LINE = re.compile(r"^\s*[#＃](?P<word>[^\W\d_][\w\-]*)(?P<rest>.*)$")

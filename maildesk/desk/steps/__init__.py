@@ -27,6 +27,7 @@ from maildesk.desk.steps import (
     recorded,
     reporter_reply,
     reporter_split,
+    review_list,
     staff_reply,
     survey_answer,
     tell_assignee,
@@ -57,6 +58,7 @@ STEPS: tuple[Step, ...] = (
     assign.handle,  # who works it
     open_ticket.handle,  # the ticket, its first message, links, bursts
     acknowledge.handle,  # the reporter hears of it, with knowledge-base articles
+    review_list.handle,  # a new P1/P2: the supervisors review (复核) type and priority at once
     mobilise.handle,  # a new P1 or burst incident: the people on call, the team lead, the manager, at once
     tell_assignee.handle,  # the engineer hears of it: "created"
 )

@@ -3,7 +3,8 @@
 Applies to every mail that starts a new ticket. The reporter's details come from the people
 directory; the ticket is written in the language the reporter wrote in; the people they copied
 become watchers (within the limit); a ticket linked to another (a stranger's, a follow-up, a
-split) is linked both ways; a From that our mail server says failed is flagged. A ticket staff
+split) is linked both ways; the intake form's lines (涉及系统, 发生时间, 影响范围) fill its fields;
+a From that our mail server says failed is flagged. A ticket staff
 record for a reporter keeps the staff member's mail as its first message, the channel the problem
 came by, and who recorded it.
 """
@@ -18,6 +19,7 @@ from maildesk.desk.messages import store_inbound
 from maildesk.desk.proof import FROM_FAILED_FLAG, failed_from
 from maildesk.desk.tickets import SYSTEM, NewTicket, create_ticket, link_tickets, record
 from maildesk.desk.watchers import added_watchers
+from maildesk.ingest.form import parse_occurred, read_form
 from maildesk.ingest.outcome import Handled
 
 
@@ -27,6 +29,8 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     sender, settings = mail.sender, ctx.settings
     if failed_from(mail.inbound.mail, settings.intake.trusted_authserv_ids) is not None:
         mail.flags.append(FROM_FAILED_FLAG)  # our mail server says this From is forged: a person looks
+    # the form's lines (登记表) as the reporter filled them in; a rule names the system where they did not
+    form = read_form(mail.text)
     lang = language_of(f"{message.subject}\n{mail.text}", settings.language)
     data = NewTicket(
         subject=message.subject.strip() or ctx.say("ticket.no_subject", lang), reporter=sender,
@@ -39,6 +43,8 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         flags=(*decision.flags, *mail.flags),
         watchers=tuple(added_watchers((), [a.addr for a in message.cc], reporter=sender, settings=settings,
                                       directory=ctx.directory)),
+        system=form.system or decision.system, impact=form.impact, occurred=form.occurred,
+        occurred_at=parse_occurred(form.occurred, settings.tz, ctx.now),
         extra_events=(("rules", "; ".join(line for line in decision.explain() if line.startswith("hit"))),)
         if decision.hits else (),
     )

@@ -7,7 +7,8 @@ ticket is flagged, the real owner of the address is told, and nothing of it is a
 relayed: relaying it would let anyone write to the reporter from the support address. The
 reporter gets the text without the command lines, from the support address, with the
 attachments, and never a staff address or a reply address of the desk; with ``#split`` the text
-is the new ticket's instead.
+is the new ticket's instead. On a closed ticket (the survey sent) the words reach nobody, unless the
+mail's commands reopen it: they stay in the history as an internal note.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from maildesk.desk.proof import sender_proof
 from maildesk.desk.tickets import add_tags, record, respond
 from maildesk.desk.watchers import add_copied_watchers
 from maildesk.ingest.outcome import Handled, Result
+from maildesk.statuses import Status
 from maildesk.store.models import Ticket
 
 UNVERIFIED_FLAG = "unverified_staff_mail"
+FINISHED = frozenset({Status.CLOSED.value, Status.ARCHIVED.value})
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -58,6 +61,14 @@ def _unproven(ctx: Context, ticket: Ticket, mail: Handling, how: str) -> Handled
     return done(ctx, Result.REPLY, ticket, f"staff mail without proof ({how}): stored and flagged, nothing applied")
 
 
+def _withheld(ctx: Context, ticket: Ticket, sender: str, body: str) -> bool:
+    """Keep a staff member's words on a closed ticket as an internal note; False: nothing goes out."""
+    if ctx.stored is not None:
+        ctx.stored.kind = "note"
+    record(ctx, ticket, actor=sender, action="withheld", new=ticket.status, note=body)
+    return False
+
+
 def handle(ctx: Context, mail: Handling) -> Handled | None:
     ticket = mail.ticket
     if ticket is None or not acts_as_staff(ticket, mail.sender, mail.text, ctx.directory):
@@ -72,16 +83,25 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     splitting = any(c.name == "split" for c in parsed.commands)
     body = "" if splitting else rest
     public = bool(body)
+    # after the closing mail and the survey the reporter hears nothing more but a reopening: words on a
+    # finished ticket are held until the commands show whether they reopen it
+    finished = ticket.status in FINISHED
     store_inbound(ctx, mail.mail, ticket=ticket, kind="normal" if public else "note", text=parsed.body)
     add_copied_watchers(ctx, ticket, mail.mail)
     attachments = attachments_of(mail.mail)
-    if public:  # a progress entry (time, who, text), and the work has started
+    if public and not finished:  # a progress entry (time, who, text), and the work has started
         record(ctx, ticket, actor=sender, action="progress", note=body)
         respond(ctx, ticket, actor=sender)
     outcome = CommandOutcome()
     if parsed.has_commands:
         outcome = apply_commands(CommandContext(ctx, ticket, sender, body=body, rest=rest, attachments=attachments),
                                  parsed)
+    if public and finished and not outcome.body_sent:
+        if ticket.status in FINISHED:  # still finished: the words stay inside, a note the reporter never gets
+            public = _withheld(ctx, ticket, sender, body)
+        else:  # reopened: the words are progress again, and go out
+            record(ctx, ticket, actor=sender, action="progress", note=body)
+            respond(ctx, ticket, actor=sender)
     if public and not outcome.body_sent:
         to_reporter(ctx, ticket, "relay", {"engineer_name": ctx.person_name(sender), "body": body, "notice": ""},
                     attachments=attachments, auto_submitted=None)
