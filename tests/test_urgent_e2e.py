@@ -35,6 +35,10 @@ def test_friday_night_p1_mobilises_at_once_and_escalate_hands_it_to_tier_2(desk:
     mobilised = desk.outbox("mobilise")
     assert sorted(a for m in mobilised for a in m.to_addrs) == sorted([ON_CALL, LEAD, MANAGER])
     assert {m.created_at for m in mobilised} == {at(FRI, 20)}
+    for m in mobilised:  # the reporter's words, the impact (the intake form's, as a line of its own), the screenshot
+        plain = body_of(m).split("<!DOCTYPE")[0]
+        assert "全员无法接单" in plain and "  影响范围：客服中心 40 人\n" in plain.replace("\r\n", "\n")
+        assert "报错截图.png（39.1 KB）" in plain
     [assignment] = desk.outbox("assignment")
     assert assignment.to_addrs == [TIER1]
     assert [p.get_filename() for p in parsed(assignment).iter_attachments()] == ["报错截图.png"]
