@@ -9,7 +9,7 @@ import click
 
 from maildesk.cli.tables import cut, terminal_width
 from maildesk.outbound.phrases import Phrases
-from maildesk.words import channel_name, status_name, type_name
+from maildesk.words import channel_name, outcome_name, status_name, type_name
 
 if TYPE_CHECKING:
     from maildesk.config import Settings
@@ -40,6 +40,11 @@ def print_detail(d: dict[str, Any], settings: Settings) -> None:
              *textwrap.wrap("  ".join(facts), width),
              f"{word('reporter')} {who}",
              f"{word('created')} {minutes(d['created_at'])}  {word('due')} {minutes(d['resolve_due'])}"]
+    if d.get("requirement"):
+        req = d["requirement"]
+        rd = f"  {req['rd_number']}" if req["rd_number"] else ""
+        lines.append(f"{word('evaluation')} {outcome_name(req['outcome'], lang)}{rd}  {req['evaluated_by']} "
+                     f"{minutes(req['evaluated_at'])}")
     if d["links"]:
         lines.append(f"{word('links')} " + ", ".join(f"{link['kind']} {link['ticket']}" for link in d["links"]))
     for line in lines:

@@ -54,7 +54,7 @@ class NewTicket:
 
 def keep(ctx: Context, ticket: Ticket) -> None:
     """The ticket's deadlines after a change, on the calendar of ``ctx.now``."""
-    keep_deadlines(ticket, ctx.targets, ctx.calendar, ctx.now)
+    keep_deadlines(ticket, ctx.desk.targets_for(ticket.type), ctx.calendar, ctx.now)
 
 
 def record(
@@ -174,7 +174,7 @@ def set_field(ctx: Context, ticket: Ticket, name: str, value: str | None, *, act
         return False
     setattr(ticket, name, value)
     record(ctx, ticket, actor=actor, action=name, old=old, new=value, note=note)
-    if name == "priority":
+    if name in ("priority", "type"):  # a requirement (需求) has targets of its own
         keep(ctx, ticket)
     if name == "assignee" and value and ticket.status == Status.NEW:
         change_status(ctx, ticket, Status.ASSIGNED, actor=actor)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from maildesk.desk.commands.context import CommandContext, CommandFailed
 from maildesk.desk.commands.escalate import do_escalate
+from maildesk.desk.commands.evaluate import do_evaluate
 from maildesk.desk.commands.handlers import (
     Handler,
     do_assign,
@@ -33,7 +34,7 @@ from maildesk.desk.tickets import record
 HANDLERS: dict[str, Handler] = {
     "status": do_status, "priority": do_priority, "assign": do_assign, "type": do_type, "note": do_note,
     "kb": do_kb, "link": do_link, "merge": do_merge, "escalate": do_escalate, "close": do_close,
-    "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed,
+    "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed, "evaluate": do_evaluate,
 }  # fmt: skip
 
 

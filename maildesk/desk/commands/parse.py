@@ -28,6 +28,7 @@ ALIASES: dict[str, str] = {
     "waiting": "waiting", "wait": "waiting", "等待": "waiting",
     "split": "split", "拆分": "split",
     "reviewed": "reviewed", "review-done": "reviewed", "复盘": "reviewed", "复盘完成": "reviewed",
+    "evaluate": "evaluate", "evaluation": "evaluate", "评估": "evaluate", "需求评估": "evaluate",
 }  # fmt: skip
 
 _LINE = re.compile(r"^\s*[#＃](?P<word>[^\W\d_][\w\-]*)(?P<rest>.*)$")
