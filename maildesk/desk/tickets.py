@@ -1,7 +1,8 @@
 """Operations on a ticket: create, change status and fields, respond, escalate, note, link.
 
 Each works inside the context's session and transaction, takes the acting person, writes an
-audit event and never commits. Each keeps the ticket's SLA deadlines itself
+audit event and never commits. Closing a ticket after its resolution target opens a review (复盘,
+``desk/breach_review``), whatever closed it. Each keeps the ticket's SLA deadlines itself
 (``desk/deadlines.py``), measured on the business calendar of ``ctx.now``: no caller
 recomputes them by hand.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from maildesk.desk.breach_review import review_breach
 from maildesk.desk.context import Context
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
@@ -138,6 +140,10 @@ def change_status(ctx: Context, ticket: Ticket, target: Status, *, actor: str, n
     record(ctx, ticket, actor=actor, action="reopened" if reopened else "status", old=current.value,
            new=target.value, note=note)
     keep(ctx, ticket)
+    if target == Status.CLOSED:  # closed after missing its resolution target: reviewed (复盘) like a poor score
+        task = review_breach(ctx, ticket)
+        if task is not None:
+            record(ctx, ticket, actor=SYSTEM, action="review", new=task.reason, note=task.detail)
     return True
 
 
