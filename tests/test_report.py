@@ -121,6 +121,7 @@ EXPECTED = {
          "waiting_on": "assignee", "assignee": ZHOU, "last_word": "", "last_word_at": None, "age_hours": 38.0},
     ],
     "unsolved_total": 5,
+    "requirements": {"feasible": 0, "not_now": 0, "needs_change": 0, "pending": 0},
     "engineers": [
         {"address": SUN, "name": "孙浩", "assigned": 3, "resolved": 1, "open": 2, "reopened": 1, "open_now": 3,
          "first_response_hours": 3.5, "resolution_hours": 18.0, "sla_compliance": 0.5, "satisfaction": 3.0},

@@ -9,10 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from maildesk.app import App
-from maildesk.cli import cli
+from maildesk.cli import main
 from maildesk.statuses import Status
 from tests.desk import (
     MANAGER,
@@ -70,7 +69,7 @@ def test_the_evaluation_is_due_after_national_day_on_the_make_up_saturday(desk: 
 
 
 def test_feasible_tells_the_requester_gives_an_rd_number_and_closes_without_asking_if_it_is_solved(
-        desk: Helpdesk, tmp_path: Path) -> None:
+        desk: Helpdesk, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """#评估 可实施: the requester's mail says the outcome, the reason and RD-YYYYMMDD-0001 (the desk's local
     date), the ticket closes, no confirmation question and no survey ever; tickets show shows the number."""
     desk.now = utc(at("2026-11-30", 23, 30))  # Monday 23:30 in Shanghai, still the 30th
@@ -96,18 +95,17 @@ def test_feasible_tells_the_requester_gives_an_rd_number_and_closes_without_aski
     other = _requirement(desk, "需求申请：客户拜访记录增加照片", "希望能增加拍照上传的功能。")
     desk.staff(desk.ticket(other), "#evaluate feasible fits the Q1 plan", sender=PM)
     assert "RD-20261201-0002" in desk.outbox("evaluation")[-1].subject
-    shown = _show(desk.app, tmp_path, number)
+    shown = json.loads(_cli(tmp_path, ["tickets", "show", number, "--json"], capsys))
     assert shown["requirement"] == {"outcome": "feasible", "rd_number": "RD-20261201-0001", "evaluated_by": PM,
                                     "evaluated_at": "2026-12-01T10:00:00+08:00", "note": "计划在 1 月版本上线"}
-    text_out = CliRunner().invoke(cli, ["--config", str(tmp_path / "maildesk.toml"), "tickets", "show", number])
-    assert "需求评估 可实施  RD-20261201-0001" in text_out.output, text_out.output
+    assert "需求评估 可实施  RD-20261201-0001" in _cli(tmp_path, ["tickets", "show", number], capsys)
 
 
-def _show(app: App, folder: Path, number: str) -> dict[str, object]:
-    result = CliRunner().invoke(cli, ["--config", str(folder / "maildesk.toml"), "tickets", "show", number, "--json"])
-    assert result.exit_code == 0, result.output
-    shown: dict[str, object] = json.loads(result.output)
-    return shown
+def _cli(folder: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["--config", str(folder / "maildesk.toml"), *args])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
 
 
 def test_needs_change_waits_on_the_requester_and_their_reply_brings_it_back_to_be_evaluated(
@@ -191,3 +189,23 @@ def test_an_english_desk_evaluates_in_english(english: Helpdesk) -> None:
     assert {"reminder", "escalation", "evaluation"} <= {m.kind for m in desk.outbox()}
     for row in desk.outbox():
         assert not CJK.findall(_texts(row)), row.kind
+
+
+def test_reports_count_requirements_by_outcome(desk: Helpdesk, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The week's requirements by outcome, pending while not evaluated, in JSON, CSV and the Chinese table."""
+    desk.now = utc(at("2026-11-23", 10))
+    accepted, declined, _open = _requirement(desk), _requirement(desk, "新需求：审批流程支持会签"), \
+        _requirement(desk, "优化建议：首页加载太慢", "希望能增加缓存。")
+    desk.open_ticket()  # a fault: no requirement
+    desk.later(hours=1)
+    desk.staff(desk.ticket(accepted), "#评估 可实施 下个版本", sender=PM)
+    desk.staff(desk.ticket(declined), "#评估 暂不可实施 与现有流程冲突", sender=PM)
+    args = ["report", "--from", "2026-11-23", "--to", "2026-11-29", "--now", "2026-11-30T10:00:00+08:00"]
+    report = json.loads(_cli(tmp_path, [*args, "--format", "json"], capsys))
+    assert report["requirements"] == {"feasible": 1, "not_now": 1, "needs_change": 0, "pending": 1}
+    rows = _cli(tmp_path, [*args, "--format", "csv"], capsys).splitlines()
+    assert "requirements,feasible,count,1" in rows and "requirements,pending,count,1" in rows
+    monkeypatch.setenv("COLUMNS", "160")
+    table = _cli(tmp_path, args, capsys)
+    assert "需求（按评估结论）" in table and "可实施" in table and "待评估" in table, table
