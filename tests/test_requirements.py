@@ -45,7 +45,11 @@ def test_a_requirement_goes_to_the_product_manager_due_in_three_working_days_acr
     t = desk.ticket(number)
     assert (t.type, t.assignee) == ("requirement", PM)
     assert t.resolve_due == utc(at("2026-12-01", 10))
-    assert [m.to_addrs for m in desk.outbox("assignment")] == [[PM]]
+    [assignment] = desk.outbox("assignment")
+    assert assignment.to_addrs == [PM]
+    assert "请在 2026-12-01 10:00 之前给出评估结论" in body_of(assignment) and "#评估 可实施" in body_of(assignment)
+    [ack] = desk.outbox("ack")
+    assert "评估时限：2026-12-01 10:00 之前给出需求评估结论" in body_of(ack)
     # no reminder for an ordinary resolution target; the evaluation's own, 4 business hours before
     sweep(desk.app, utc(at("2026-11-30", 14, 45)))
     assert not [m for m in desk.outbox("reminder") if "需求评估" in body_of(m)]
