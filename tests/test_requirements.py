@@ -213,3 +213,35 @@ def test_reports_count_requirements_by_outcome(desk: Helpdesk, tmp_path: Path, c
     monkeypatch.setenv("COLUMNS", "160")
     table = _cli(tmp_path, args, capsys)
     assert "需求（按评估结论）" in table and "可实施" in table and "待评估" in table, table
+
+
+@pytest.mark.parametrize(("section", "needles"), [
+    ('type = "wish"', ["requirements.type", "'wish'", "types"]),
+    ('number_prefix = "TS"', ["requirements.number_prefix", "ticket_prefix"]),
+    ('escalation = [{ after_days = 3, to = "manager" }, { after_days = 2, to = "director" }]',
+     ["requirements.escalation[1].after_days", "2 working days"]),
+    ('escalation = [{ after_days = 3, to = "manger" }]', ["requirements.escalation[0].to", "'manger'"]),
+], ids=["type", "prefix", "ladder", "role"])
+def test_a_wrong_requirements_section_is_one_line_naming_the_key(tmp_path: Path, section: str,
+                                                                 needles: list[str]) -> None:
+    """The [requirements] section is validated like the priorities: exit 2, one line, the dotted key."""
+    from tests.installation import assert_one_line_error, cli, install
+
+    config = install(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[requirements]\n{section}\n", encoding="utf-8")
+    assert_one_line_error(cli(config, "rules", "check"), *needles)
+
+
+def test_a_late_evaluation_opens_a_review_naming_the_evaluation(desk: Helpdesk) -> None:
+    """Evaluated a working day after it was due: the supervisors are asked for a review (复盘) of the evaluation."""
+    from maildesk.views import ticket_detail
+
+    desk.now = utc(at("2026-11-23", 10))
+    number = _requirement(desk)
+    desk.now = utc(at("2026-11-27", 10))
+    desk.staff(desk.ticket(number), "#评估 暂不可实施 与现有流程冲突", sender=PM)
+    [review] = desk.outbox("review")
+    assert review.to_addrs == [MANAGER] and "需求评估时限已超出 9 小时" in body_of(review)
+    with desk.app.store.session() as s:  # the ORM's view (tickets set/new --json) shows the same evaluation
+        shown = ticket_detail(s, desk.ticket(number), desk.app.settings.tz)["requirement"]
+    assert shown["outcome"] == "not_now" and shown["rd_number"] is None and shown["evaluated_by"] == PM
