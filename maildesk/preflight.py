@@ -65,16 +65,18 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
     """Every escalation rung names a role someone holds: a rung nobody holds tells no one."""
     team_leads = any(team.lead for team in settings.teams)
     source = settings.directory or "the people directory"
-    for code, priority in settings.priorities.items():
-        for index, step in enumerate(priority.escalation):
-            key = f"priorities.{code}.escalation[{index}].to"
-            if step.to not in LADDER_ROLES:
-                raise ConfigError(key, f"unknown role {step.to!r} (one of {', '.join(LADDER_ROLES)})")
-            if step.to == "assignee" or (step.to == "lead" and team_leads):
-                continue
-            if not directory.by_role(step.to):
-                raise ConfigError(key, f"nobody in {source} has the role {step.to!r}, so this escalation "
-                                  "would reach no one")
+    rungs = [(f"priorities.{code}.escalation[{index}].to", step.to)
+             for code, priority in settings.priorities.items() for index, step in enumerate(priority.escalation)]
+    rungs += [(f"requirements.escalation[{index}].to", step.to)
+              for index, step in enumerate(settings.requirements.escalation)]
+    for key, role in rungs:
+        if role not in LADDER_ROLES:
+            raise ConfigError(key, f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
+        if role == "assignee" or (role == "lead" and team_leads):
+            continue
+        if not directory.by_role(role):
+            raise ConfigError(key, f"nobody in {source} has the role {role!r}, so this escalation "
+                              "would reach no one")
 
 
 def check_templates(settings: Settings) -> str:

@@ -20,7 +20,7 @@ from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory
 from maildesk.people.presence import away_now
 from maildesk.sla import BusinessHours, PriorityTargets
-from maildesk.store.models import Message
+from maildesk.store.models import Message, Ticket
 from maildesk.tokens import ReplyAddresses
 
 
@@ -70,6 +70,10 @@ class Context:
     @property
     def targets(self) -> dict[str, PriorityTargets]:
         return self.desk.targets
+
+    def target_of(self, ticket: Ticket) -> PriorityTargets | None:
+        """The SLA targets of ``ticket``: its priority's, or a requirement's own (``Desk.requirement_targets``)."""
+        return self.desk.targets_for(ticket.type).get(ticket.priority)
 
     @cached_property
     def calendar(self) -> BusinessHours:

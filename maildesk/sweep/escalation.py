@@ -45,7 +45,7 @@ def _missed(ticket: Ticket, step: EscalationStep, due: datetime, now: datetime) 
 def _escalate(batch: Batch, ticket: Ticket) -> None:
     ctx, now = batch.ctx, batch.now
     status = Status(ticket.status)
-    target = ctx.targets.get(ticket.priority)
+    target = ctx.target_of(ticket)
     if status not in OPEN_STATUSES or status == Status.WAITING_USER or target is None:
         ticket.next_escalation_at = None  # done, paused or unknown priority: not due any more
         return
@@ -64,6 +64,8 @@ def _announce(batch: Batch, ticket: Ticket, level: int, step: EscalationStep, du
     ctx, now = batch.ctx, batch.now
     lang = ctx.lang
     which, missed_at = _missed(ticket, step, due, now)
+    if which == "resolve" and ctx.desk.is_requirement(ticket.type):
+        which = "evaluate"  # a requirement's resolution target is its evaluation
     missed = missed_name(which, lang, step.after_hours)
     late = ctx.calendar.business_seconds_between(missed_at, now)
     overdue = hours_minutes(late, lang)

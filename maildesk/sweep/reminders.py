@@ -51,9 +51,11 @@ def _not_yet_reminded(sweep: Sweep, target: str, where: ColumnElement[bool]) -> 
     """Ids of the tickets in the window still owed this reminder: most were reminded by an earlier sweep."""
     statuses = NOT_STARTED if target == "start" else ACTIVE
     with sweep.store.session() as session:
-        rows = session.execute(select(Ticket.id, Ticket.number, Ticket.priority, Ticket.status).where(where)).all()
-        keys = {tid: f"reminder:{number}:{target}:{priority}" for tid, number, priority, status in rows
-                if status in statuses}
+        rows = session.execute(select(Ticket.id, Ticket.number, Ticket.priority, Ticket.status, Ticket.type)
+                               .where(where)).all()
+        # a requirement's "resolution" is its evaluation, reminded on its own window (sweep/evaluations.py)
+        keys = {tid: f"reminder:{number}:{target}:{priority}" for tid, number, priority, status, kind in rows
+                if status in statuses and not (target == "resolve" and sweep.desk.is_requirement(kind))}
         sent = existing_keys(session, list(keys.values()))
     return [tid for tid, key in keys.items() if key not in sent]
 
