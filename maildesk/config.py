@@ -240,6 +240,39 @@ class SlaConfig(_Section):
     mobilise_roles: list[str] = Field(default_factory=lambda: ["oncall", "lead", "manager"])
 
 
+class RequirementStepConfig(_Section):
+    after_days: float = Field(gt=0)  # working days a requirement has waited for its evaluation
+    to: str  # a role in the directory: lead, manager, director
+
+
+class RequirementsConfig(_Section):
+    """Requirements (需求): who evaluates them, by when, and who hears of a late evaluation.
+
+    The evaluation is due ``evaluation_days`` working days (business hours of the calendar) after
+    the requirement came in; it replaces the priority's resolution target and ladder for tickets of
+    ``type``.
+    """
+
+    type: str = "requirement"  # the type code of requirements in [types]
+    role: str = "product"  # the directory role that evaluates them (产品经理)
+    evaluation_days: float = Field(default=3.0, gt=0)
+    # business hours before the evaluation is due when the evaluator is reminded; 0: no reminder
+    reminder_before_hours: float = Field(default=4.0, ge=0)
+    number_prefix: str = Field(default="RD", pattern=r"^[A-Z][A-Z0-9]{0,9}$")  # RD-YYYYMMDD-NNNN
+    escalation: list[RequirementStepConfig] = Field(default_factory=lambda: [
+        RequirementStepConfig(after_days=3, to="manager"), RequirementStepConfig(after_days=5, to="director")])
+
+    @model_validator(mode="after")
+    def _ladder_goes_up(self) -> RequirementsConfig:
+        # as for the priorities' ladders: a rung due before the one below it would never be announced
+        for index in range(1, len(self.escalation)):
+            before, step = self.escalation[index - 1].after_days, self.escalation[index].after_days
+            if step <= before:
+                raise ValueError(f"escalation[{index}].after_days: {step:g} working days is not later than the "
+                                 f"rung before it ({before:g}); each rung of the ladder comes later")
+        return self
+
+
 class Settings(_Section):
     """The whole configuration, with paths resolved against the config file's folder."""
 
@@ -273,6 +306,7 @@ class Settings(_Section):
     types: dict[str, str] = Field(default_factory=_default_types)
     priorities: dict[str, PriorityConfig] = Field(default_factory=_default_priorities)
     teams: list[TeamConfig] = Field(default_factory=_default_teams)
+    requirements: RequirementsConfig = Field(default_factory=RequirementsConfig)
     base_dir: Path = Path(".")  # set by the loader: the config file's folder
 
     @field_validator("timezone")
@@ -307,6 +341,10 @@ class Settings(_Section):
             unknown = [p for p in getattr(self.intake, key) if p not in self.priorities]
             if unknown:
                 raise ValueError(f"intake.{key}: {unknown[0]!r} is not one of priorities")
+        if self.requirements.type not in self.types:
+            raise ValueError(f"requirements.type: {self.requirements.type!r} is not one of types")
+        if self.requirements.number_prefix == self.ticket_prefix:
+            raise ValueError("requirements.number_prefix: must differ from ticket_prefix (both number by day)")
         unknown = [p for p in self.sla.mobilise_priorities if p not in self.priorities]
         if unknown:
             raise ValueError(f"sla.mobilise_priorities: {unknown[0]!r} is not one of priorities")

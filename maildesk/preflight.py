@@ -73,24 +73,26 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
             raise ConfigError(f"sla.mobilise_roles[{index}]",
                               f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
         # "oncall" without a rota is nobody: the default roles must not stop a desk that keeps no rota
-    for code, priority in settings.priorities.items():
-        for index, step in enumerate(priority.escalation):
-            key = f"priorities.{code}.escalation[{index}].to"
-            if step.to not in LADDER_ROLES:
-                raise ConfigError(key, f"unknown role {step.to!r} (one of {', '.join(LADDER_ROLES)})")
-            if step.to == "assignee" or (step.to == "lead" and team_leads):
-                continue
-            if step.to in TIER_ROLES:
-                if not tier_people(directory, settings, TIER_ROLES[step.to], None):
-                    raise ConfigError(key, f"nobody in {source} is at {step.to}, so this escalation would reach no one")
-                continue
-            if step.to == ONCALL:
-                if not settings.oncall:
-                    raise ConfigError(key, "the role 'oncall' needs an on-call rota: set oncall = \"oncall.toml\"")
-                continue
-            if not directory.by_role(step.to):
-                raise ConfigError(key, f"nobody in {source} has the role {step.to!r}, so this escalation "
-                                  "would reach no one")
+    rungs = [(f"priorities.{code}.escalation[{index}].to", step.to)
+             for code, priority in settings.priorities.items() for index, step in enumerate(priority.escalation)]
+    rungs += [(f"requirements.escalation[{index}].to", step.to)
+              for index, step in enumerate(settings.requirements.escalation)]
+    for key, role in rungs:
+        if role not in LADDER_ROLES:
+            raise ConfigError(key, f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
+        if role == "assignee" or (role == "lead" and team_leads):
+            continue
+        if role in TIER_ROLES:
+            if not tier_people(directory, settings, TIER_ROLES[role], None):
+                raise ConfigError(key, f"nobody in {source} is at {role}, so this escalation would reach no one")
+            continue
+        if role == ONCALL:
+            if not settings.oncall:
+                raise ConfigError(key, "the role 'oncall' needs an on-call rota: set oncall = \"oncall.toml\"")
+            continue
+        if not directory.by_role(role):
+            raise ConfigError(key, f"nobody in {source} has the role {role!r}, so this escalation "
+                              "would reach no one")
 
 
 def check_templates(settings: Settings) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from maildesk.store.models import Event, Message, OutboxMail, Ticket, TicketLink
+from maildesk.store.models_requirements import Requirement
 from maildesk.times import iso
 
 
@@ -73,6 +74,14 @@ def event_view(event: Event, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def requirement_view(row: Requirement | None, tz: ZoneInfo) -> dict[str, Any] | None:
+    """A requirement's evaluation (需求评估), None until it was evaluated (or for any other ticket)."""
+    if row is None:
+        return None
+    return {"outcome": row.outcome, "rd_number": row.rd_number, "evaluated_by": row.evaluated_by,
+            "evaluated_at": iso(row.evaluated_at, tz), "note": row.note}
+
+
 def ticket_detail(session: Session, ticket: Ticket, tz: ZoneInfo) -> dict[str, Any]:
     messages = session.scalars(
         select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
@@ -92,6 +101,8 @@ def ticket_detail(session: Session, ticket: Ticket, tz: ZoneInfo) -> dict[str, A
         "occurred": ticket.occurred,
         "occurred_at": iso(ticket.occurred_at, tz),
         "links": [{"kind": kind, "ticket": number} for kind, number in links],
+        "requirement": requirement_view(
+            session.scalars(select(Requirement).where(Requirement.ticket_id == ticket.id)).one_or_none(), tz),
         "messages": [message_view(m, tz) for m in messages],
         "events": [event_view(e, tz) for e in events],
     }

@@ -63,8 +63,9 @@ _CHANNEL_WORDS: dict[str, str] = {
 }  # fmt: skip
 
 TARGET_NAMES: dict[str, dict[str, str]] = {
-    "zh": {"start": "开始处理", "response": "首次响应", "resolve": "解决"},
-    "en": {"start": "start of work", "response": "first response", "resolve": "resolution"},
+    "zh": {"start": "开始处理", "response": "首次响应", "resolve": "解决", "evaluate": "需求评估"},
+    "en": {"start": "start of work", "response": "first response", "resolve": "resolution",
+           "evaluate": "requirement evaluation"},
 }
 
 _FORMS: dict[str, dict[str, str]] = {
@@ -229,3 +230,37 @@ _ALIASES: dict[str, Status] = {
 def parse_status(text: str) -> Status | None:
     """The status a person meant by ``text`` (English code, alias or Chinese name), or None."""
     return _ALIASES.get(text.strip().lower().replace(" ", "_")) or _ALIASES.get(text.strip())
+
+
+# the outcomes of a requirement's evaluation (需求评估), and what people type for them
+OUTCOMES = ("feasible", "not_now", "needs_change")
+OUTCOME_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"feasible": "可实施", "not_now": "暂不可实施", "needs_change": "需调整方案"},
+    "en": {"feasible": "feasible", "not_now": "not now", "needs_change": "needs change"},
+}
+_OUTCOME_WORDS: dict[str, str] = {
+    **{o: o for o in OUTCOMES}, **{name: o for names in OUTCOME_NAMES.values() for o, name in names.items()},
+    "not-now": "not_now", "needs-change": "needs_change", "accept": "feasible", "accepted": "feasible",
+    "later": "not_now", "deferred": "not_now", "change": "needs_change", "revise": "needs_change",
+    "可以实施": "feasible", "暂不实施": "not_now", "不可实施": "not_now", "调整方案": "needs_change",
+}  # fmt: skip
+_OUTCOMES_BY_LENGTH = sorted(_OUTCOME_WORDS, key=len, reverse=True)
+
+
+def outcome_name(outcome: str, lang: str) -> str:
+    """可实施 / feasible: an evaluation's outcome as people read it."""
+    return OUTCOME_NAMES[_lang(lang)].get(outcome, outcome)
+
+
+def parse_outcome(text: str) -> tuple[str, str] | None:
+    """(outcome, the words after it) for ``可实施 计划下季度上线`` or ``not-now: budget``; None when the text
+    starts with no outcome. The longest word wins, so 暂不可实施 is never read as 可实施."""
+    stripped = text.strip()
+    lower = stripped.lower()
+    for word in _OUTCOMES_BY_LENGTH:
+        if lower.startswith(word):
+            rest = stripped[len(word):]
+            if word.isascii() and rest[:1].isalnum():
+                continue  # "later" is not "laterally"
+            return _OUTCOME_WORDS[word], rest.strip().lstrip(":：,，;；-—").strip()
+    return None

@@ -40,7 +40,7 @@ OUTSIDE = {"escalation": {"escalation", "relay"}, "review": {"relay"}, "digest":
            "mobilise": {"mobilise"}}
 # the templates only ever addressed to the people of the conversation (or, for reject, to the sender only)
 CONVERSATION_ONLY = {"ack", "assignment", "closed", "command_error", "confirm", "kb_article", "progress", "reject",
-                     "survey", "priority_changed"}
+                     "survey", "priority_changed", "evaluation"}
 # no rule gives this one a team or an assignee
 GENERIC = f"请帮忙看一下。{NAME}，手机 {MOBILE}，身份证 {RESIDENT_ID}，卡号 {CARD}，邮箱 {ADDRESS}"
 

@@ -122,6 +122,7 @@ EXPECTED = {
     ],
     "unsolved_total": 5,
     "by_system": {"": 7},  # no intake form names a system in the seed (tests/test_intake_form.py has some)
+    "requirements": {"feasible": 0, "not_now": 0, "needs_change": 0, "pending": 0},
     "engineers": [
         {"address": SUN, "name": "孙浩", "assigned": 3, "resolved": 1, "open": 2, "reopened": 1, "open_now": 3,
          "first_response_hours": 3.5, "resolution_hours": 18.0, "sla_compliance": 0.5, "satisfaction": 3.0},

@@ -30,6 +30,9 @@ TICKET: dict[str, Any] = {
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack": {"ticket": TICKET, "kb_articles": [{"id": 12, "title": "打印机卡纸的处理方法",
                                                "summary": "打开后盖取出卡纸，重启打印机。"}]},
+    "evaluation": {"reporter_name": "张三", "ticket": TICKET, "evaluator_name": "徐婷", "outcome": "feasible",
+                   "outcome_name": "可实施", "note": "计划在 1 月版本上线", "words": "感谢您的建议。",
+                   "rd_number": "RD-20261201-0001"},
     "kb_article": {"reader_name": "张三", "ticket": TICKET, "requested": 12,
                    "article": {"id": 12, "title": "打印机卡纸的处理方法", "problem": "三楼打印机卡纸",
                                "solution": "打开后盖取出卡纸，重启打印机。"}},

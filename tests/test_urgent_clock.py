@@ -94,3 +94,17 @@ def test_the_7x24_clock_counts_real_hours_across_a_dst_change() -> None:
     assert end == datetime(2026, 3, 29, 5, 30, tzinfo=berlin)
     assert clock.business_seconds_between(start, end) == 3 * 3600
     assert clock.next_business_moment(start) == start and clock.is_working_day(start.date())
+
+
+def test_a_p1_requirement_keeps_to_working_days(desk: App) -> None:
+    """A requirement (需求) is evaluated in working days: even at P1 its targets and ladder wait for Monday."""
+    from maildesk.desk.tickets import NewTicket, create_ticket
+    from tests.desk import context
+
+    with desk.store.session() as s:
+        number = create_ticket(context(desk, s, at(SAT, 10)), NewTicket(
+            subject="新增报表需求", reporter="zhang.wei@example.com", priority="P1", type="requirement",
+            team="product", assignee="xu.ting@example.com")).number
+    assert utc(ticket(desk, number).start_due) == utc(at(MON, 11))
+    sweep_through(desk, at(SAT, 10), at(MON, 8, 45))
+    assert [s for s in outbox(desk) if s.ticket == number and s.kind in ("escalation", "mobilise", "reminder")] == []

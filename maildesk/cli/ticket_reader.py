@@ -145,6 +145,12 @@ class TicketReader:
         cursor.execute(self._sql("SELECT l.kind, t.number FROM ticket_links l JOIN tickets t ON t.id = l.other_id "
                                  "WHERE l.ticket_id = ? ORDER BY l.id"), [ident])
         detail["links"] = [{"kind": kind, "ticket": other} for kind, other in cursor]
+        cursor.execute(self._sql("SELECT outcome, rd_number, evaluated_by, evaluated_at, note FROM requirements "
+                                 "WHERE ticket_id = ?"), [ident])
+        found = cursor.fetchone()
+        detail["requirement"] = None if found is None else {
+            "outcome": found[0], "rd_number": found[1], "evaluated_by": found[2], "evaluated_at": self._iso(found[3]),
+            "note": found[4]}
         detail["messages"] = self._messages(ident)
         detail["events"] = self._events(ident)
         return detail

@@ -9,7 +9,7 @@ import click
 
 from maildesk.cli.tables import cut, terminal_width
 from maildesk.outbound.phrases import Phrases
-from maildesk.words import channel_name, status_name, type_name
+from maildesk.words import channel_name, outcome_name, status_name, type_name
 
 if TYPE_CHECKING:
     from maildesk.config import Settings
@@ -43,6 +43,11 @@ def print_detail(d: dict[str, Any], settings: Settings) -> None:
     form = [(phrases.say(f"form.{key}", lang), d.get(key) or "") for key in ("system", "impact", "occurred")]
     if any(value for _, value in form):  # the intake form (登记表), where anything of it is known
         lines.extend(f"{label} {value or '-'}" for label, value in form)
+    if d.get("requirement"):
+        req = d["requirement"]
+        rd = f"  {req['rd_number']}" if req["rd_number"] else ""
+        lines.append(f"{word('evaluation')} {outcome_name(req['outcome'], lang)}{rd}  {req['evaluated_by']} "
+                     f"{minutes(req['evaluated_at'])}")
     if d["links"]:
         lines.append(f"{word('links')} " + ", ".join(f"{link['kind']} {link['ticket']}" for link in d["links"]))
     for line in lines:

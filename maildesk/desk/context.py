@@ -20,7 +20,7 @@ from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory
 from maildesk.people.presence import away_now
 from maildesk.sla import BusinessHours, Clock, PriorityTargets
-from maildesk.store.models import Message
+from maildesk.store.models import Message, Ticket
 from maildesk.tokens import ReplyAddresses
 
 
@@ -72,6 +72,10 @@ class Context:
     def targets(self) -> dict[str, PriorityTargets]:
         return self.desk.targets
 
+    def target_of(self, ticket: Ticket) -> PriorityTargets | None:
+        """The SLA targets of ``ticket``: its priority's, or a requirement's own (``Desk.requirement_targets``)."""
+        return self.desk.targets_for(ticket.type).get(ticket.priority)
+
     @cached_property
     def calendar(self) -> BusinessHours:
         """The business calendar of the day of ``now`` in the desk's zone."""
@@ -80,6 +84,13 @@ class Context:
     def clock(self, priority: str) -> Clock:
         """The clock of a ticket of ``priority`` (its SLA targets, pauses and ladder): 7×24 or business hours."""
         return self.desk.clock_on(priority, self.now.astimezone(self.settings.tz).date())
+
+    def clock_of(self, ticket: Ticket) -> Clock:
+        """The clock ``ticket``'s targets, pauses and ladder run on: its priority's, but business hours for a
+        requirement (需求), whose evaluation is due in working days."""
+        if self.desk.is_requirement(ticket.type):
+            return self.calendar
+        return self.clock(ticket.priority)
 
     @property
     def lang(self) -> str:

@@ -53,6 +53,8 @@ def ticket_context(ctx: Context, ticket: Ticket, lang: str) -> dict[str, Any]:
         "status_name": status_name(ticket.status, lang),
         "response_due": fmt_time(ticket.response_due, s),
         "resolve_due": fmt_time(ticket.resolve_due, s),
+        # a requirement's (需求) resolution target is its evaluation: the templates say so
+        "evaluate_due": fmt_time(ticket.resolve_due, s) if ctx.desk.is_requirement(ticket.type) else "",
         "created_at": fmt_time(ticket.created_at, s),
         "reporter_name": ticket.reporter_name or ticket.reporter,
         "assignee_name": ctx.person_name(ticket.assignee),

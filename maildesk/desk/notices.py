@@ -174,7 +174,10 @@ def queue_kb_article(
 
 
 def queue_survey(ctx: Context, ticket: Ticket) -> OutboxMail | None:
-    """The satisfaction survey, once per ticket, to the reporter only."""
+    """The satisfaction survey, once per ticket, to the reporter only; never for a requirement (需求), whose
+    requester was told the evaluation: the survey's questions are about a fault being solved."""
+    if ctx.desk.is_requirement(ticket.type):
+        return None
     return to_reporter(ctx, ticket, "survey", {"reporter_name": ticket.reporter_name},
                        dedup_key=f"survey:{ticket.number}", with_watchers=False)
 

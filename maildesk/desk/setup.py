@@ -7,6 +7,7 @@ needed, so a command that never classifies a mail never reads the rules file. ``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date, datetime
 from functools import cached_property
@@ -139,6 +140,27 @@ class Desk:
             )
             for code, p in self.settings.priorities.items()
         }
+
+    @cached_property
+    def requirement_targets(self) -> dict[str, PriorityTargets]:
+        """The targets of a requirement (需求) ticket: its priority's start and response, the evaluation due
+        ``requirements.evaluation_days`` working days after it came in in place of the resolution, and the
+        requirements' own ladder (working days, as business hours of a full working day)."""
+        req, bh = self.settings.requirements, self.settings.business_hours
+        lunch = (bh.lunch_start, bh.lunch_end) if bh.lunch_start and bh.lunch_end else None
+        day_hours = BusinessHours(tz=self.settings.tz, start=bh.start, end=bh.end, lunch=lunch).day_seconds / 3600
+        ladder = tuple(EscalationStep(after_hours=step.after_days * day_hours, to_role=step.to)
+                       for step in req.escalation)
+        return {code: dataclasses.replace(target, resolve_hours=req.evaluation_days * day_hours, escalation=ladder)
+                for code, target in self.targets.items()}
+
+    def is_requirement(self, ticket_type: str) -> bool:
+        """Whether tickets of ``ticket_type`` are requirements (需求), evaluated rather than resolved."""
+        return ticket_type == self.settings.requirements.type
+
+    def targets_for(self, ticket_type: str) -> dict[str, PriorityTargets]:
+        """The targets by priority for tickets of ``ticket_type``: a requirement's are its own."""
+        return self.requirement_targets if self.is_requirement(ticket_type) else self.targets
 
 
 def make_calendar(settings: Settings, today: date) -> BusinessHours:

@@ -1,7 +1,8 @@
 """Operations on a ticket: create, change status and fields, respond, escalate, note, link.
 
 Each works inside the context's session and transaction, takes the acting person, writes an
-audit event and never commits. Each keeps the ticket's SLA deadlines itself
+audit event and never commits. Closing a ticket after its resolution target opens a review (复盘,
+``desk/breach_review``), whatever closed it. Each keeps the ticket's SLA deadlines itself
 (``desk/deadlines.py``), measured on the business calendar of ``ctx.now``: no caller
 recomputes them by hand.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from maildesk.desk.breach_review import review_breach
 from maildesk.desk.context import Context
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
@@ -55,8 +57,8 @@ class NewTicket:
 
 
 def keep(ctx: Context, ticket: Ticket) -> None:
-    """The ticket's deadlines after a change, on its priority's clock as of ``ctx.now``."""
-    keep_deadlines(ticket, ctx.targets, ctx.clock(ticket.priority), ctx.now)
+    """The ticket's deadlines after a change, on its clock (``Context.clock_of``) as of ``ctx.now``."""
+    keep_deadlines(ticket, ctx.desk.targets_for(ticket.type), ctx.clock_of(ticket), ctx.now)
 
 
 def record(
@@ -140,6 +142,10 @@ def change_status(ctx: Context, ticket: Ticket, target: Status, *, actor: str, n
     record(ctx, ticket, actor=actor, action="reopened" if reopened else "status", old=current.value,
            new=target.value, note=note)
     keep(ctx, ticket)
+    if target == Status.CLOSED:  # closed after missing its resolution target: reviewed (复盘) like a poor score
+        task = review_breach(ctx, ticket)
+        if task is not None:
+            record(ctx, ticket, actor=SYSTEM, action="review", new=task.reason, note=task.detail)
     return True
 
 
@@ -147,7 +153,7 @@ def _leave(ctx: Context, ticket: Ticket, current: Status) -> None:
     # waiting on the reporter stops the SLA clock; leaving it adds the pause to the total
     if current == Status.WAITING_USER and ticket.paused_at is not None:
         ticket.paused_seconds = (ticket.paused_seconds or 0.0) + \
-            ctx.clock(ticket.priority).business_seconds_between(ticket.paused_at, ctx.now)
+            ctx.clock_of(ticket).business_seconds_between(ticket.paused_at, ctx.now)
         ticket.paused_at = None
 
 
@@ -176,7 +182,7 @@ def set_field(ctx: Context, ticket: Ticket, name: str, value: str | None, *, act
         return False
     setattr(ticket, name, value)
     record(ctx, ticket, actor=actor, action=name, old=old, new=value, note=note)
-    if name == "priority":
+    if name in ("priority", "type"):  # a requirement (需求) has targets of its own
         keep(ctx, ticket)
     if name == "assignee" and value and ticket.status == Status.NEW:
         change_status(ctx, ticket, Status.ASSIGNED, actor=actor)

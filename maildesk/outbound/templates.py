@@ -54,6 +54,9 @@ confirm        reporter_name; ticket{number, subject}; engineer_name; resolution
 survey         reporter_name; ticket{number, subject}
 closed         reporter_name; ticket{number, subject}; close_reason; resolution (str or None);
                kb_article ({id, title} or None)
+evaluation     reporter_name; ticket{number, subject}; evaluator_name; outcome (feasible, not_now,
+               needs_change); outcome_name (可实施 / feasible); note (the evaluator's reason); words (the
+               rest of their mail, or ""); rd_number (RD-YYYYMMDD-NNNN of an accepted requirement, or None)
 report         recipient_name; title; period_from; period_to; summary[{label, value}];
                tables[{title, columns[str], rows[[str]]}]; charts[{cid, title}] (the images
                go to compose() as inline_images with the same content ids)
@@ -89,7 +92,7 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
     "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
-    "review_new", "priority_changed", "mobilise",
+    "review_new", "priority_changed", "evaluation", "mobilise",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

@@ -8,6 +8,8 @@ resolved by its due time and missed when it was resolved later or is still
 unresolved after it; a ticket not yet due and not resolved is not counted.
 Satisfaction is every survey answer given in the period. What stayed unsolved is every ticket
 created before the end of the period and open when the report runs (``reports/unsolved.py``).
+Requirements (需求) are the period's tickets of the requirement type, counted by the outcome of their
+evaluation as it stands (feasible, not_now, needs_change), or pending while not evaluated.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from maildesk.sla import BusinessHours
 from maildesk.statuses import DONE_STATUSES, OPEN_STATUSES, Status
 from maildesk.store.models import Message, Ticket
 from maildesk.store.models_conversation import SurveyAnswer
-from maildesk.words import CHANNELS
+from maildesk.store.models_requirements import Requirement
+from maildesk.words import CHANNELS, OUTCOMES
 
 __all__ = ["DOMINANT_SHARE", "Engineer", "Figures", "Satisfaction", "Stats", "compute_figures"]
 
 DOMINANT_SHARE = 0.3  # a type above this share of the volume is called out (需求 §7)
 NO_TEAM = "none"
 NO_SYSTEM = ""  # a ticket whose intake form names no system
+PENDING = "pending"  # a requirement not evaluated yet
 TOP_RECURRING = 10
 _DONE = {s.value for s in DONE_STATUSES}
 _OPEN = [s.value for s in OPEN_STATUSES]
@@ -113,6 +117,7 @@ class Figures:
     unsolved: list[Unsolved] = field(default_factory=list)  # the first of them, oldest first
     unsolved_total: int = 0
     by_system: dict[str, int] = field(default_factory=dict)  # 涉及系统 of the intake form, "" for none given
+    requirements: dict[str, int] = field(default_factory=dict)  # outcome (or pending) → requirements
 
     def as_json(self) -> dict[str, object]:
         """The documented shape of ``report --format json`` (fields may be added, never renamed)."""
@@ -131,6 +136,7 @@ class Figures:
             "by_channel": self.by_channel,
             "unsolved": [u.as_json() for u in self.unsolved], "unsolved_total": self.unsolved_total,
             "by_system": self.by_system,
+            "requirements": self.requirements,
         }
 
 
@@ -197,7 +203,7 @@ def _first_texts(session: Session, ids: list[int]) -> dict[int, str]:
 def compute_figures(
     session: Session, start: datetime, end: datetime, calendar: BusinessHours, *,
     priorities: Sequence[str] = (), names: Mapping[str, str] | None = None, as_of: datetime | None = None,
-    masker: Masker | None = None,
+    masker: Masker | None = None, requirement_type: str | None = None,
 ) -> Figures:
     """Every figure of the report on tickets created in [start, end).
 
@@ -205,7 +211,8 @@ def compute_figures(
     ``names`` gives engineers' display names; ``as_of`` (default ``end``, pass
     min(end, now) for a period not over yet) is when an unresolved ticket past its
     due time counts as a missed target. Recurring-problem titles are masked by ``masker`` (give
-    the desk's, which knows the directory's names).
+    the desk's, which knows the directory's names). ``requirement_type``: the type code of requirements,
+    counted by outcome (None: no requirement figures).
     """
     clock = _Clock(calendar, as_of or end)
     tickets = list(session.scalars(
@@ -258,7 +265,21 @@ def compute_figures(
         unsolved=unsolved, unsolved_total=unsolved_total,
         # the systems people wrote, masked like every free text of a report; the most frequent first
         by_system=_counted((masker or Masker()).text(t.system).strip() if t.system else NO_SYSTEM for t in tickets),
+        requirements=_requirements(session, [t for t in tickets if t.type == requirement_type])
+        if requirement_type else {},
     )
+
+
+def _requirements(session: Session, tickets: list[Ticket]) -> dict[str, int]:
+    """Requirements by the outcome of their evaluation, pending while they have none; every outcome listed."""
+    outcomes: dict[int, str] = {}
+    ids = [t.id for t in tickets]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        outcomes.update((tid, outcome) for tid, outcome in session.execute(
+            select(Requirement.ticket_id, Requirement.outcome).where(Requirement.ticket_id.in_(chunk))))
+    counts = Counter(outcomes.get(t.id, PENDING) for t in tickets)
+    return {key: counts.get(key, 0) for key in (*OUTCOMES, PENDING)}
 
 
 def _engineers(

@@ -56,7 +56,8 @@ def build_figures(desk: Desk, store: Store, period: Period, now: datetime) -> Fi
         calendar = desk.calendar_on(now.astimezone(desk.settings.tz).date())
         return compute_figures(session, period.start, period.end, calendar,
                                priorities=desk.settings.priority_order(), names=names,
-                               as_of=min(period.end, now), masker=desk.masker)
+                               as_of=min(period.end, now), masker=desk.masker,
+                               requirement_type=desk.settings.requirements.type)
 
 
 def _dedup(prefix: str, period: Period, address: str) -> str:

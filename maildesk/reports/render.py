@@ -39,7 +39,8 @@ def csv_rows(fig: Figures) -> list[tuple[str, str, str, str]]:
         ("summary", "", "reopen_rate", _cell(fig.reopen_rate)),
         ("summary", "", "unsolved", str(fig.unsolved_total)),
     ]
-    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day", "by_channel", "by_system"):
+    for section in ("by_type", "by_priority", "by_team", "by_status", "by_day", "by_channel", "by_system",
+                    "requirements"):
         rows += [(section, key, "count", str(n)) for key, n in getattr(fig, section).items()]
     for section in ("first_response_hours", "resolution_hours"):
         stats = getattr(fig, section)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from maildesk.config import Settings
 from maildesk.masking import mask_email
 from maildesk.outbound.phrases import Phrases
-from maildesk.reports.figures import DOMINANT_SHARE, NO_SYSTEM, NO_TEAM, Figures
+from maildesk.reports.figures import DOMINANT_SHARE, NO_SYSTEM, NO_TEAM, PENDING, Figures
 from maildesk.reports.unsolved import Unsolved
-from maildesk.words import age, channel_name, priority_name, status_name, team_name, type_name
+from maildesk.words import age, channel_name, outcome_name, priority_name, status_name, team_name, type_name
 
 __all__ = ["Labels", "Table", "pct", "summary", "tables"]
 
@@ -72,6 +72,10 @@ class Labels:
 
     def system(self, name: str) -> str:
         return name if name != NO_SYSTEM else self.t("report.no_system")
+
+    def outcome(self, code: str) -> str:
+        """可实施 / feasible, or 待评估 / pending: a requirement's evaluation."""
+        return self.t("report.pending") if code == PENDING else outcome_name(code, self.lang)
 
 
 def summary(fig: Figures, lb: Labels) -> list[dict[str, str]]:
@@ -147,6 +151,9 @@ def tables(fig: Figures, lb: Labels) -> list[Table]:
                      [t("report.speed"), t("report.solving"), t("report.attitude"),
                       t("report.overall"), t("report.answers")],
                      [[num(sat.speed), num(sat.solving), num(sat.attitude), num(sat.overall), str(sat.answers)]]))
+    if any(fig.requirements.values()):
+        out.append(_counts(t("report.requirements"), t("report.outcome"), fig.requirements, lb.outcome,
+                           sum(fig.requirements.values()), lb))
     if fig.recurring:
         out.append(Table(t("report.recurring_problems"),
                          [t("report.problem"), t("report.type"), t("report.tickets_2"), t("report.numbers")],

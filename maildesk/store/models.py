@@ -276,4 +276,10 @@ class RuleHit(Base):
 
 
 # the other model modules, so that whoever uses Base sees the whole schema (they import Base from here)
-from maildesk.store import models_conversation, models_kb, models_ops, models_people  # noqa: E402, F401
+from maildesk.store import (  # noqa: E402, F401
+    models_conversation,
+    models_kb,
+    models_ops,
+    models_people,
+    models_requirements,
+)

@@ -27,15 +27,16 @@ LOOK_BACK = timedelta(days=1)
 
 def breach_phase(sweep: Sweep) -> None:
     """Mobilise for every urgent ticket whose response target has just been missed."""
-    desk = sweep.desk
-    codes = [p for p in desk.settings.sla.mobilise_priorities
-             if sweep.in_hours or p in desk.round_the_clock_priorities]
-    if not codes:
+    codes = sweep.desk.settings.sla.mobilise_priorities
+    night = None if sweep.in_hours else sweep.round_the_clock
+    if not codes or (not sweep.in_hours and night is None):
         return
     now = sweep.now
-    for_each_due(sweep, [and_(Ticket.response_due <= now, Ticket.response_due > now - LOOK_BACK,
-                              Ticket.first_response_at.is_(None), Ticket.priority.in_(codes))],
-                 _alert, prepare=_already_told)
+    where = and_(Ticket.response_due <= now, Ticket.response_due > now - LOOK_BACK,
+                 Ticket.first_response_at.is_(None), Ticket.priority.in_(codes))
+    if night is not None:
+        where = and_(where, night)  # a business-hours priority's breach waits for the morning
+    for_each_due(sweep, [where], _alert, prepare=_already_told)
 
 
 def _key(ticket: Ticket) -> str:
@@ -52,7 +53,7 @@ def _alert(batch: Batch, ticket: Ticket) -> None:
     if ticket.status not in ACTIVE or (ticket.id, _key(ticket)) in batch.facts["told"] or ticket.response_due is None:
         return
     ctx = batch.ctx
-    late = ctx.clock(ticket.priority).business_seconds_between(ticket.response_due, batch.now)
+    late = ctx.clock_of(ticket).business_seconds_between(ticket.response_due, batch.now)
     rows = mobilise(ctx, ticket, reason="breach", event=_key(ticket),
                     dedup_key=f"mobilise:{ticket.number}:{_key(ticket)}",
                     due=fmt_time(ticket.response_due, ctx.settings), overdue_by=hours_minutes(late, ctx.lang))

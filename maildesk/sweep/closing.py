@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select
 
+from maildesk.desk.breach_review import queued_review
 from maildesk.desk.notices import queue_closed, queue_survey
 from maildesk.desk.tickets import SYSTEM, change_status
 from maildesk.statuses import Status
@@ -98,6 +99,7 @@ def _auto_close(batch: Batch, ticket: Ticket, days: int, lang: str) -> None:
     reason = ctx.say("closing.no_answer", lang, days=working_days(days, lang))
     row = queue_closed(ctx, ticket, reason=reason, resolution=resolution or None)
     batch.keep(row, ticket, "closed")
+    batch.keep(queued_review(ctx, ticket), ticket, "review")  # closed after its target: the review it opened
 
 
 def _surveyed(batch: Batch, tickets: list[Ticket]) -> None:

@@ -136,7 +136,7 @@ def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) 
     tz = batch.ctx.settings.tz
     return {
         "breaches": [{**_row(batch, t, lang), "overdue_by": hours_minutes(
-            batch.ctx.clock(t.priority).business_seconds_between(due, now), lang)} for t, due in breaches],
+            batch.ctx.clock_of(t).business_seconds_between(due, now), lang)} for t, due in breaches],
         "breaches_total": breach_total,
         "at_risk": [{**_row(batch, t, lang), "due": f"{due.astimezone(tz):%Y-%m-%d %H:%M}"} for t, due in at_risk],
         "at_risk_total": risk_total,

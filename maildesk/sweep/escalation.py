@@ -31,10 +31,9 @@ def escalation_phase(sweep: Sweep) -> None:
     the priorities on the 7×24 clock climb (a P1 at 20:00 on a Friday does not wait for Monday)."""
     due = Ticket.next_escalation_at <= sweep.now
     if not sweep.in_hours:
-        round_the_clock = sweep.desk.round_the_clock_priorities
-        if not round_the_clock:
+        if sweep.round_the_clock is None:
             return
-        due = and_(due, Ticket.priority.in_(round_the_clock))
+        due = and_(due, sweep.round_the_clock)
     for_each_due(sweep, [due], _escalate)
 
 
@@ -52,14 +51,14 @@ def _missed(ticket: Ticket, step: EscalationStep, due: datetime, now: datetime) 
 def _escalate(batch: Batch, ticket: Ticket) -> None:
     ctx, now = batch.ctx, batch.now
     status = Status(ticket.status)
-    target = ctx.targets.get(ticket.priority)
+    target = ctx.target_of(ticket)
     if status not in OPEN_STATUSES or status == Status.WAITING_USER or target is None:
         ticket.next_escalation_at = None  # done, paused or unknown priority: not due any more
         return
     paused = ticket.paused_seconds or 0.0
     while ticket.escalation_level < len(target.escalation):
         step = target.escalation[ticket.escalation_level]
-        due = escalation_due(ticket.created_at, step, ctx.clock(ticket.priority), paused)
+        due = escalation_due(ticket.created_at, step, ctx.clock_of(ticket), paused)
         if due > now:
             break
         _announce(batch, ticket, ticket.escalation_level + 1, step, due)
@@ -71,8 +70,10 @@ def _announce(batch: Batch, ticket: Ticket, level: int, step: EscalationStep, du
     ctx, now = batch.ctx, batch.now
     lang = ctx.lang
     which, missed_at = _missed(ticket, step, due, now)
+    if which == "resolve" and ctx.desk.is_requirement(ticket.type):
+        which = "evaluate"  # a requirement's resolution target is its evaluation
     missed = missed_name(which, lang, step.after_hours)
-    late = ctx.clock(ticket.priority).business_seconds_between(missed_at, now)
+    late = ctx.clock_of(ticket).business_seconds_between(missed_at, now)
     overdue = hours_minutes(late, lang)
     to = holders(ctx.directory, ctx.settings, step.to_role, ticket)
     note = f"{step.to_role}: {missed_name(which, 'en', step.after_hours)} overdue by {hours_minutes(late, 'en')}"

@@ -86,7 +86,7 @@ def _progress(batch: Batch, ticket: Ticket) -> None:
         _daily(batch, ticket, daily_at)
         return
     anchor = _since(batch, ticket, with_progress=True)
-    clock = ctx.clock(ticket.priority)  # a P1 on the 7×24 clock hears of progress at night too
+    clock = ctx.clock_of(ticket)  # a P1 on the 7×24 clock hears of progress at night too
     due = progress_due(anchor, target, clock, daily_at)
     if due > now:
         ticket.next_progress_at = due

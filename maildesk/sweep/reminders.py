@@ -34,9 +34,9 @@ def reminder_phase(sweep: Sweep) -> None:
     horizon = sweep.calendar.add_business_hours(now, before)
     only: ColumnElement[bool] | None = None
     if not sweep.in_hours:
-        if not sweep.desk.round_the_clock_priorities:
+        if sweep.round_the_clock is None:
             return
-        only = Ticket.priority.in_(sweep.desk.round_the_clock_priorities)
+        only = sweep.round_the_clock
         horizon = sweep.desk.round_the_clock.add_business_hours(now, before)
     # Only the deadline ranges go to SQL: given a status term too, SQLite prefers the (unselective)
     # status index and reads every open ticket; the work function checks the status instead.
@@ -60,9 +60,11 @@ def _not_yet_reminded(sweep: Sweep, target: str, where: ColumnElement[bool]) -> 
     """Ids of the tickets in the window still owed this reminder: most were reminded by an earlier sweep."""
     statuses = NOT_STARTED if target == "start" else ACTIVE
     with sweep.store.session() as session:
-        rows = session.execute(select(Ticket.id, Ticket.number, Ticket.priority, Ticket.status).where(where)).all()
-        keys = {tid: f"reminder:{number}:{target}:{priority}" for tid, number, priority, status in rows
-                if status in statuses}
+        rows = session.execute(select(Ticket.id, Ticket.number, Ticket.priority, Ticket.status, Ticket.type)
+                               .where(where)).all()
+        # a requirement's "resolution" is its evaluation, reminded on its own window (sweep/evaluations.py)
+        keys = {tid: f"reminder:{number}:{target}:{priority}" for tid, number, priority, status, kind in rows
+                if status in statuses and not (target == "resolve" and sweep.desk.is_requirement(kind))}
         sent = existing_keys(session, list(keys.values()))
     return [tid for tid, key in keys.items() if key not in sent]
 
@@ -83,7 +85,7 @@ def _remind(target: str, window: float, batch: Batch, ticket: Ticket) -> None:
     due = {"start": ticket.start_due, "response": ticket.response_due, "resolve": ticket.resolve_due}[target]
     if due is None:
         return
-    remaining = ctx.clock(ticket.priority).business_seconds_between(now, due)
+    remaining = ctx.clock_of(ticket).business_seconds_between(now, due)
     if not 0 < remaining <= window:
         return
     to = holders(ctx.directory, ctx.settings, "assignee", ticket)

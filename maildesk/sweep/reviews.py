@@ -66,7 +66,7 @@ def reason_text(batch: Batch, task: ReviewTask) -> str:
         return ctx.say("review.complaint")
     if task.reason == "low_score":
         return ctx.say("review.low_score", score=ctx.settings.sla.survey_complete_score)
-    return task.reason
+    return task.detail or task.reason  # a breach: "resolution target missed by …", written when it opened
 
 
 def _above(batch: Batch, owner: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from maildesk.desk.commands.closing import do_close, do_status
 from maildesk.desk.commands.context import CommandContext, CommandFailed
 from maildesk.desk.commands.escalate import do_escalate
+from maildesk.desk.commands.evaluate import do_evaluate
 from maildesk.desk.commands.form import do_impact, do_occurred, do_system
 from maildesk.desk.commands.handlers import (
     Handler,
@@ -35,7 +36,7 @@ HANDLERS: dict[str, Handler] = {
     "status": do_status, "priority": do_priority, "assign": do_assign, "type": do_type, "note": do_note,
     "kb": do_kb, "link": do_link, "merge": do_merge, "escalate": do_escalate, "close": do_close,
     "waiting": do_waiting, "split": do_split, "reviewed": do_reviewed,
-    "system": do_system, "impact": do_impact, "occurred": do_occurred, "ok": do_ok,
+    "system": do_system, "impact": do_impact, "occurred": do_occurred, "ok": do_ok, "evaluate": do_evaluate,
 }  # fmt: skip
 
 

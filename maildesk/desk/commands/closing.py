@@ -33,6 +33,8 @@ def _forced(arg: str) -> tuple[bool, str]:
 def ask_to_close(cmd: CommandContext, resolution: str = "") -> None:
     """Resolve and ask the reporter to confirm (``resolution``: what ``#close text`` says was done, for a reply
     with no text of its own); a ticket already waiting on their confirmation is refused."""
+    if cmd.ctx.desk.is_requirement(cmd.ticket.type):
+        cmd.fail("command.evaluate.not_resolved")  # its requester is told the evaluation, never asked "solved?"
     current = Status(cmd.ticket.status)
     if current == Status.RESOLVED:
         cmd.fail("command.close.waiting")

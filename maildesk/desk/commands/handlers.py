@@ -81,6 +81,8 @@ def do_status(cmd: CommandContext, arg: str) -> None:
     target = parse_status(arg)
     if target is None:
         cmd.fail("command.status.unknown", arg=arg, choices=_names(cmd, [s.value for s in Status]))
+    if target == Status.RESOLVED and cmd.ctx.desk.is_requirement(cmd.ticket.type):
+        cmd.fail("command.evaluate.not_resolved")  # a requirement is evaluated; its requester is never asked
     move(cmd, target)
 
 

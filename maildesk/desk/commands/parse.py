@@ -32,6 +32,7 @@ ALIASES: dict[str, str] = {
     "impact": "impact", "影响范围": "impact", "影响": "impact",
     "occurred": "occurred", "started": "occurred", "发生时间": "occurred",
     "ok": "ok", "复核": "ok", "复核通过": "ok",
+    "evaluate": "evaluate", "evaluation": "evaluate", "评估": "evaluate", "需求评估": "evaluate",
 }  # fmt: skip
 
 _LINE = re.compile(r"^\s*[#＃](?P<word>[^\W\d_][\w\-]*)(?P<rest>.*)$")
