@@ -99,6 +99,8 @@ class IntakeConfig(_Section):
     out_of_office_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
     # new tickets of these priorities go to the supervisors' review (复核) at once; the rest in the daily digest
     review_at_once_priorities: list[str] = Field(default_factory=lambda: ["P1", "P2"])
+    # the assignment mail attaches the reporter's files up to this many bytes in all; the rest it lists
+    brief_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
 
 
 class BusinessHoursConfig(_Section):
@@ -150,6 +152,9 @@ class PriorityConfig(_Section):
     progress_hours: float | None = None  # None: a daily summary at daily_summary_at
     resolve_hours: float = Field(gt=0)
     escalation: list[EscalationStepConfig] = Field(default_factory=list)
+    # the clock its targets and ladder run on: "24x7" (nights, weekends, holidays count) or "business";
+    # unset: 24x7 for P1, business for the others (Settings.priority_clock)
+    clock: Literal["24x7", "business"] | None = None
 
     @model_validator(mode="after")
     def _ladder_goes_up(self) -> PriorityConfig:
@@ -165,22 +170,28 @@ class PriorityConfig(_Section):
 def _default_priorities() -> dict[str, PriorityConfig]:
     return {
         "P1": PriorityConfig(
+            clock="24x7",
             name="紧急", name_en="urgent", description="核心业务中断，影响大量用户", start_hours=2, progress_hours=1,
             resolve_hours=8,
-            escalation=[EscalationStepConfig(after_hours=4, to="manager"),
+            # the team lead first: on a P1 the lead checks within the hour that work has started
+            escalation=[EscalationStepConfig(after_hours=1, to="lead"),
+                        EscalationStepConfig(after_hours=4, to="manager"),
                         EscalationStepConfig(after_hours=8, to="director")],
         ),
         "P2": PriorityConfig(
+            clock="business",
             name="高", name_en="high", description="部分业务或功能受影响", start_hours=4, progress_hours=4,
             resolve_hours=24,
             escalation=[EscalationStepConfig(after_hours=8, to="manager"),
                         EscalationStepConfig(after_hours=24, to="director")],
         ),
         "P3": PriorityConfig(
+            clock="business",
             name="中", name_en="medium", description="非核心问题，有替代方案", start_hours=8, resolve_hours=40,
             escalation=[EscalationStepConfig(after_hours=40, to="lead")],
         ),
         "P4": PriorityConfig(
+            clock="business",
             name="低", name_en="low", description="建议、界面问题、咨询", start_hours=24, resolve_hours=80,
         ),
     }
@@ -223,6 +234,10 @@ class SlaConfig(_Section):
     survey_complete_score: int = Field(default=4, ge=1, le=5)
     # business hours after a review task's due time before the supervisor above its owner hears of it
     review_chase_hours: float = Field(default=8.0, gt=0)
+    # a new ticket of these priorities (or a burst incident raised to one), and its response breach, is
+    # mailed at once, at any hour, to the holders of mobilise_roles (the assignee has the assignment mail)
+    mobilise_priorities: list[str] = Field(default_factory=lambda: ["P1"])
+    mobilise_roles: list[str] = Field(default_factory=lambda: ["oncall", "lead", "manager"])
 
 
 class RequirementStepConfig(_Section):
@@ -269,6 +284,11 @@ class Settings(_Section):
     language: Literal["zh", "en"] = "zh"
     message_id_domain: str = ""  # defaults to the support address's domain
     directory: str = "people.csv"
+    # the on-call rota (people/oncall.py): weekly shifts and dated overrides; empty: nobody is on call
+    oncall: str = ""
+    # tier 3 (三线, R&D), where #escalate hands a tier-2 ticket: a team of [[teams]] or a person's address;
+    # empty: the people of the ticket's team with tier 3 in the directory
+    tier3: str = ""
     rules: str = "rules.toml"
     # the server secret behind reply-address tokens: a file (mode 0600, made on first start) or, when
     # secret_env names a variable, that variable's value
@@ -325,9 +345,14 @@ class Settings(_Section):
             raise ValueError(f"requirements.type: {self.requirements.type!r} is not one of types")
         if self.requirements.number_prefix == self.ticket_prefix:
             raise ValueError("requirements.number_prefix: must differ from ticket_prefix (both number by day)")
+        unknown = [p for p in self.sla.mobilise_priorities if p not in self.priorities]
+        if unknown:
+            raise ValueError(f"sla.mobilise_priorities: {unknown[0]!r} is not one of priorities")
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("teams: a team name appears twice")
+        if self.tier3 and "@" not in self.tier3 and self.tier3 not in names:
+            raise ValueError(f"tier3: {self.tier3!r} is neither a team of [[teams]] nor a mail address")
         for section in ("imap", "smtp"):
             if not getattr(self, section).ca_file:
                 continue
@@ -382,6 +407,13 @@ class Settings(_Section):
     def priority_order(self) -> list[str]:
         """Priority codes from most to least urgent (the order they are written in)."""
         return list(self.priorities)
+
+    def priority_clock(self, code: str) -> Literal["24x7", "business"]:
+        """The clock priority ``code`` runs on: its ``clock``, else 24x7 for P1 and business hours for the rest."""
+        priority = self.priorities.get(code)
+        if priority is not None and priority.clock is not None:
+            return priority.clock
+        return "24x7" if code == "P1" else "business"
 
     def team(self, name: str) -> TeamConfig | None:
         return next((t for t in self.teams if t.name == name), None)

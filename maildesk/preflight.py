@@ -19,10 +19,12 @@ from maildesk.config import Settings
 from maildesk.errors import ConfigError
 from maildesk.outbound.templates import LANGS, PACKAGED_KINDS
 from maildesk.people.directory import ROLES, Directory
+from maildesk.people.roles import ONCALL
+from maildesk.people.tiers import TIER_ROLES, tier_people
 from maildesk.store.revision import Schema, schema_state
 
-# roles an escalation rung may name besides the directory's: the ticket's assignee
-LADDER_ROLES = ("assignee", *(r for r in ROLES if r != "reporter"))
+# roles an escalation rung may name besides the directory's: the ticket's assignee, who is on call
+LADDER_ROLES = ("assignee", ONCALL, *TIER_ROLES, *(r for r in ROLES if r != "reporter"))
 _TEMPLATE_PARTS = ("subject", "txt", "html")
 
 
@@ -47,6 +49,7 @@ def preflight(app: App, *, upgrade: bool, mailbox: bool = False, smtp: bool = Fa
     rules = len(app.desk.rules)
     directory = app.desk.directory
     check_ladders(settings, directory)
+    app.desk.rota  # noqa: B018  (a broken rota stops the start, not the first urgent ticket at night)
     templates = check_templates(settings)
     if mailbox:
         check_mailbox(settings)
@@ -65,6 +68,11 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
     """Every escalation rung names a role someone holds: a rung nobody holds tells no one."""
     team_leads = any(team.lead for team in settings.teams)
     source = settings.directory or "the people directory"
+    for index, role in enumerate(settings.sla.mobilise_roles):
+        if role not in LADDER_ROLES:
+            raise ConfigError(f"sla.mobilise_roles[{index}]",
+                              f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
+        # "oncall" without a rota is nobody: the default roles must not stop a desk that keeps no rota
     rungs = [(f"priorities.{code}.escalation[{index}].to", step.to)
              for code, priority in settings.priorities.items() for index, step in enumerate(priority.escalation)]
     rungs += [(f"requirements.escalation[{index}].to", step.to)
@@ -73,6 +81,14 @@ def check_ladders(settings: Settings, directory: Directory) -> None:
         if role not in LADDER_ROLES:
             raise ConfigError(key, f"unknown role {role!r} (one of {', '.join(LADDER_ROLES)})")
         if role == "assignee" or (role == "lead" and team_leads):
+            continue
+        if role in TIER_ROLES:
+            if not tier_people(directory, settings, TIER_ROLES[role], None):
+                raise ConfigError(key, f"nobody in {source} is at {role}, so this escalation would reach no one")
+            continue
+        if role == ONCALL:
+            if not settings.oncall:
+                raise ConfigError(key, "the role 'oncall' needs an on-call rota: set oncall = \"oncall.toml\"")
             continue
         if not directory.by_role(role):
             raise ConfigError(key, f"nobody in {source} has the role {role!r}, so this escalation "

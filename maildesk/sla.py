@@ -5,6 +5,8 @@ evening does not count against an engineer, and a make-up Saturday (调休补班
 Business time is counted on the calendar's local wall clock, in whole microseconds, so that
 `business_seconds_between` is the exact inverse of `add_business_seconds`; the arithmetic
 walks day by day (never minute by minute) because the SLA sweep runs it for every open ticket.
+A priority on the 7×24 clock (`RoundTheClock`, P1 by default) asks the same questions of a
+clock on which every hour counts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from maildesk.calendar_cn import china_days
@@ -20,6 +23,7 @@ from maildesk.errors import MaildeskError
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _ONE_DAY = timedelta(days=1)
+_UTC = ZoneInfo("UTC")
 _MON_FRI = frozenset({1, 2, 3, 4, 5})
 
 
@@ -207,6 +211,81 @@ class BusinessHours:
             day += _ONE_DAY
 
 
+ClockName = Literal["24x7", "business"]
+
+
+class Clock(Protocol):
+    """What SLA maths asks of a clock: business hours, or round the clock (7×24) for the most urgent work."""
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+
+    def is_working_day(self, d: date) -> bool: ...
+
+    def is_business_time(self, dt: datetime) -> bool: ...
+
+    def next_business_moment(self, dt: datetime) -> datetime: ...
+
+    def add_business_seconds(self, start: datetime, seconds: float) -> datetime: ...
+
+    def add_business_hours(self, start: datetime, hours: float) -> datetime: ...
+
+    def business_seconds_between(self, a: datetime, b: datetime) -> float: ...
+
+    def next_local_time(self, dt: datetime, at: time, working_days_only: bool = True) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class RoundTheClock:
+    """The 7×24 clock: every hour of every day counts, nights, weekends and holidays alike.
+
+    Same questions as `BusinessHours`, so a priority on this clock (P1 by default) runs its
+    deadlines, pauses and escalation ladder through the same code, only without office hours.
+    """
+
+    tz: ZoneInfo
+
+    def _local(self, dt: datetime) -> datetime:
+        if dt.tzinfo is None or dt.utcoffset() is None:
+            raise CalendarError(f"naive datetime {dt.isoformat()}: SLA maths needs an aware datetime")
+        return dt.astimezone(self.tz)
+
+    @property
+    def day_seconds(self) -> float:
+        return 86_400.0
+
+    def is_working_day(self, d: date) -> bool:
+        return True
+
+    def is_business_time(self, dt: datetime) -> bool:
+        self._local(dt)
+        return True
+
+    def next_business_moment(self, dt: datetime) -> datetime:
+        return self._local(dt)
+
+    def add_business_seconds(self, start: datetime, seconds: float) -> datetime:
+        if seconds < 0:
+            raise CalendarError(f"cannot add negative business time: {seconds}")
+        # in UTC: a day that springs forward is 23 hours long on a 7×24 desk too
+        return (self._local(start).astimezone(_UTC) + timedelta(microseconds=round(seconds * _US))).astimezone(self.tz)
+
+    def add_business_hours(self, start: datetime, hours: float) -> datetime:
+        return self.add_business_seconds(start, hours * 3600)
+
+    def business_seconds_between(self, a: datetime, b: datetime) -> float:
+        # in UTC: datetimes sharing a zone subtract as wall clocks, and miss a DST hour
+        la, lb = self._local(a).astimezone(_UTC), self._local(b).astimezone(_UTC)
+        return max(0.0, (lb - la).total_seconds())
+
+    def next_local_time(self, dt: datetime, at: time, working_days_only: bool = True) -> datetime:
+        if at.tzinfo is not None:
+            raise CalendarError(f"{at} is a local time: give it without a timezone")
+        local = self._local(dt)
+        candidate = datetime.combine(local.date(), at, tzinfo=self.tz)
+        return candidate if candidate > local else datetime.combine(local.date() + _ONE_DAY, at, tzinfo=self.tz)
+
+
 @dataclass(frozen=True)
 class EscalationStep:
     """Tell `to_role` (lead, manager, director) once a ticket is unresolved `after_hours` business hours."""
@@ -255,14 +334,14 @@ class Deadlines:
     resolve_due: datetime
 
 
-def _shifted(created_at: datetime, hours: float, calendar: BusinessHours, paused_seconds: float) -> datetime:
+def _shifted(created_at: datetime, hours: float, calendar: Clock, paused_seconds: float) -> datetime:
     if paused_seconds < 0:
         raise CalendarError(f"paused time cannot be negative: {paused_seconds}")
     return calendar.add_business_seconds(created_at, hours * 3600 + paused_seconds)
 
 
 def compute_deadlines(
-    created_at: datetime, targets: PriorityTargets, calendar: BusinessHours, paused_seconds: float = 0
+    created_at: datetime, targets: PriorityTargets, calendar: Clock, paused_seconds: float = 0
 ) -> Deadlines:
     """Deadlines of a ticket; business time spent waiting on the reporter pushes each one back."""
     return Deadlines(
@@ -273,14 +352,14 @@ def compute_deadlines(
 
 
 def escalation_due(
-    created_at: datetime, step: EscalationStep, calendar: BusinessHours, paused_seconds: float = 0
+    created_at: datetime, step: EscalationStep, calendar: Clock, paused_seconds: float = 0
 ) -> datetime:
     """When an unresolved ticket reaches `step` of its escalation ladder."""
     return _shifted(created_at, step.after_hours, calendar, paused_seconds)
 
 
 def progress_due(
-    last_update: datetime, targets: PriorityTargets, calendar: BusinessHours, daily_at: time = time(17, 0)
+    last_update: datetime, targets: PriorityTargets, calendar: Clock, daily_at: time = time(17, 0)
 ) -> datetime:
     """When the next progress mail is due after `last_update` (cadence, or the daily summary time)."""
     if targets.progress_hours is None:

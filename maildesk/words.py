@@ -39,9 +39,11 @@ OUTBOX_STATUS_NAMES: dict[str, dict[str, str]] = {
 
 ROLE_NAMES: dict[str, dict[str, str]] = {
     "zh": {"assignee": "处理人", "engineer": "工程师", "lead": "二线组长", "manager": "技术支持经理",
-           "director": "技术总监", "product": "产品经理"},
+           "director": "技术总监", "product": "产品经理", "oncall": "值班人员", "tier1": "一线工程师",
+           "tier2": "二线工程师", "tier3": "三线（研发）"},
     "en": {"assignee": "assignee", "engineer": "engineer", "lead": "tier-2 lead", "manager": "support manager",
-           "director": "director", "product": "product manager"},
+           "director": "director", "product": "product manager", "oncall": "on-call engineer",
+           "tier1": "tier-1 engineer", "tier2": "tier-2 engineer", "tier3": "tier 3 (R&D)"},
 }
 
 # the ways a problem reaches the desk (Ticket.channel): mail, or recorded by staff from another channel
@@ -126,6 +128,25 @@ def team_name(settings: Settings, code: str, lang: str) -> str:
 
 def role_name(role: str, lang: str) -> str:
     return ROLE_NAMES[_lang(lang)].get(role, role)
+
+
+TIER_NAMES: dict[str, dict[int, str]] = {
+    "zh": {1: "一线", 2: "二线", 3: "三线（研发）"},
+    "en": {1: "tier 1", 2: "tier 2", 3: "tier 3 (R&D)"},
+}
+
+
+def tier_name(tier: int, lang: str) -> str:
+    """一线 / tier 1: a support tier (1 when none is known)."""
+    return TIER_NAMES[_lang(lang)].get(tier, TIER_NAMES[_lang(lang)][1])
+
+
+def file_size(size: int) -> str:
+    """1.2 MB, 340 KB, 512 B: an attachment's size as people read it (the same in every language)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{size} B"
 
 
 def channel_name(channel: str, lang: str) -> str:

@@ -65,6 +65,21 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _toml_table(name: str, values: Mapping[str, Any], header: str = "[{}]") -> list[str]:
+    """``[name]`` with its keys, then its sub-tables (``[name.sub]``) and arrays of tables (``[[name.sub]]``)."""
+    lines = [f"\n{header.format(name)}"]
+    nested: list[str] = []
+    for k, v in values.items():
+        if isinstance(v, dict):
+            nested.extend(_toml_table(f"{name}.{k}", v))
+        elif isinstance(v, list) and v and all(isinstance(item, dict) for item in v):
+            for item in v:
+                nested.extend(_toml_table(f"{name}.{k}", item, "[[{}]]"))
+        elif v is not None:
+            lines.append(f"{k} = {_toml_value(v)}")
+    return lines + nested
+
+
 def write_config(folder: Path, settings: Mapping[str, Any]) -> Path:
     """Write ``settings`` (top-level keys and one level of tables) as maildesk.toml, with sample people and rules."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,8 +88,7 @@ def write_config(folder: Path, settings: Mapping[str, Any]) -> Path:
     lines = [f"{k} = {_toml_value(v)}" for k, v in settings.items() if not isinstance(v, dict)]
     for table, values in settings.items():
         if isinstance(values, dict):
-            lines.append(f"\n[{table}]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
+            lines.extend(_toml_table(table, values))
     path = folder / "maildesk.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tomllib.loads(path.read_text(encoding="utf-8"))
@@ -103,6 +117,13 @@ def desk_settings(
         else:
             data[key] = value
     return data
+
+
+def priorities_on(**clocks: str) -> dict[str, Any]:
+    """The default priorities with the clocks given (``P1="business"``): for tests that pin one clock."""
+    defaults = parse_settings({}, Path(".")).priorities
+    return {code: {**p.model_dump(exclude_none=True), **({"clock": clocks[code]} if code in clocks else {})}
+            for code, p in defaults.items()}
 
 
 def make_app(folder: Path, settings: Mapping[str, Any]) -> App:

@@ -137,13 +137,15 @@ def test_link_and_merge(desk: Helpdesk) -> None:
 
 
 def test_escalate_climbs_the_ladder_and_stops_at_the_top(desk: Helpdesk) -> None:
-    """#升级 goes lead → manager → director, one mail per level, then says there is no level above."""
+    """#升级 管理层 goes lead → manager → director, one mail per level, then says there is no level above
+    (plain #升级 is the tier hand-off: tests/test_tiers.py)."""
     t = desk.open_ticket()  # P3: its ladder is the lead, then the roles above
     for expected in (["wu.qiang@example.com"], [MANAGER], ["huang.gang@example.com"]):
-        desk.staff(t, "#升级 用户影响扩大")
+        desk.staff(t, "#升级 管理层 用户影响扩大")
         assert desk.outbox("escalation")[-1].to_addrs == expected
+        assert desk.ticket(t.number).assignee == ENGINEER  # the ladder tells, it never reassigns
     assert desk.ticket(t.number).escalation_level == 3
-    desk.staff(t, "#escalate")
+    desk.staff(t, "#escalate management")
     [error] = desk.outbox("command_error")
     assert "最高一级" in body_of(error) and desk.ticket(t.number).escalation_level == 3
 

@@ -55,6 +55,11 @@ def test_packaged_example_is_the_documented_one() -> None:
         {"after_hours": 8, "to": "manager"}, {"after_hours": 4, "to": "director"}]}}},
      "priorities.P1.escalation[1].after_hours"),
     ({"base_dir": "/srv/desk"}, "base_dir"),
+    ({"priorities": {"P1": {"name": "x", "start_hours": 1, "resolve_hours": 8, "clock": "nightly"}}},
+     "priorities.P1.clock"),
+    ({"tier3": "research"}, "tier3"),
+    ({"sla": {"mobilise_priorities": ["P0"]}}, "sla.mobilise_priorities"),
+    ({"intake": {"brief_attachment_bytes": -1}}, "intake.brief_attachment_bytes"),
 ])
 def test_wrong_values_name_the_dotted_key(data: dict[str, object], key: str) -> None:
     """A wrong value is reported with the dotted key that holds it."""

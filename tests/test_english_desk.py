@@ -62,7 +62,8 @@ def test_no_chinese_reaches_an_english_desks_mails(english: Helpdesk) -> None:
     desk.later(minutes=30)
     desk.reporter(ticket, "Thanks, I am in room 301.", sender="ann@example.com", re="Re: ")
     desk.later(hours=1)
-    desk.staff(ticket, "#escalate the fuser needs a vendor\nWorking on it.", sender="bob@example.com", re="Re: ")
+    desk.staff(ticket, "#escalate management the fuser needs a vendor\nWorking on it.", sender="bob@example.com",
+               re="Re: ")
     for hours in range(0, 32):  # progress mails (Tuesday 17:00), reminders, the escalation ladder, digests
         sweep(desk.app, NOW + timedelta(hours=hours))
     desk.now = NOW + timedelta(hours=32)
@@ -88,6 +89,40 @@ def test_an_english_desk_answers_a_chinese_reporter_in_chinese(english: Helpdesk
     [assignment] = desk.outbox("assignment")
     assert CJK.search(_texts(ack)) and ticket.language == "zh"
     assert not CJK.search(_texts(assignment).replace("打印机卡纸", "").replace("三楼打印机一直卡纸。", ""))
+
+
+def test_an_english_desk_mobilises_and_hands_on_in_english(english: Helpdesk, tmp_path: Path) -> None:
+    """A P1 mobilises the lead and the manager, and #escalate hands it to tier 2: every mail in English."""
+    desk = english
+    people = PEOPLE.replace("tier", "").splitlines()
+    with_tiers = [people[0] + ",tier", *(line + (",1" if line.startswith("bob@") else ",2" if line.startswith("dan@")
+                                                  else ",") for line in people[1:])]
+    (tmp_path / "people.csv").write_text("\n".join(with_tiers) + "\n", encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(RULES + """
+[[rule]]
+name = "outage"
+conditions = [{ field = "subject_or_body", op = "contains_any", value = ["down for everyone"] }]
+actions = { priority = "P1" }
+""", encoding="utf-8")
+    desk.app = App(desk.app.settings)  # reads the directory with its tiers, and the rules
+    desk.app.upgrade()
+    try:
+        ticket = desk.open_ticket("Printer down for everyone", "The printer is down for all users on floor 3.",
+                                  sender="ann@example.com", name="Ann Reed",
+                                  attachments=(("panel.jpg", "image/jpeg", b"j" * 3000),))
+        assert ticket.priority == "P1" and ticket.assignee == "bob@example.com"
+        assert sorted(a for row in desk.outbox("mobilise") for a in row.to_addrs) == \
+            ["dan@example.com", "meg@example.com"]
+        desk.later(minutes=20)
+        desk.staff(ticket, "#escalate the fuser unit needs a specialist\nHanding this on.", sender="bob@example.com",
+                   re="Re: ")
+        assert desk.ticket(ticket.number).assignee == "dan@example.com"
+        mails = [row for row in desk.outbox() if row.kind in ("mobilise", "assignment", "relay")]
+        assert any("escalated this ticket from tier 1 to tier 2" in _texts(row) for row in mails)
+        for row in mails:
+            assert not CJK.search(_texts(row)), (row.kind, _texts(row))
+    finally:
+        desk.app.close()
 
 
 URGENT = """

@@ -3,7 +3,7 @@
 One ticket (and three of the same problem the week before, for the recurring alert) whose
 subject, first mail and reporter carry a phone in two writings, a landline, an ID number, a
 card number and a private address goes through everything the desk sends: the ack and the
-assignment, relays both ways, ``#升级``, the SLA sweep (escalations, a reminder to the lead of
+assignment, relays both ways, ``#升级 管理层``, the SLA sweep (escalations, a reminder to the lead of
 an unassigned ticket, digests), a low survey score (the review request), the weekly report and
 the recurring alert, and a new P1's review (复核) request. Every mail to someone outside the
 ticket's conversation is read as an auditor would; the conversation's own mails still carry what
@@ -36,7 +36,8 @@ from tests.masking_leaks import ADDRESS, BODY, CARD, MOBILE, NAME, RESIDENT_ID, 
 TEMPLATES = Path(__file__).parent.parent / "maildesk" / "outbound" / "templates"
 # the packaged templates that mails to people outside a conversation are made from, by outbox kind
 OUTSIDE = {"escalation": {"escalation", "relay"}, "review": {"relay"}, "digest": {"digest"}, "report": {"report"},
-           "recurring": {"report"}, "reminder": {"reminder"}, "review_new": {"review_new"}}
+           "recurring": {"report"}, "reminder": {"reminder"}, "review_new": {"review_new"},
+           "mobilise": {"mobilise"}}
 # the templates only ever addressed to the people of the conversation (or, for reject, to the sender only)
 CONVERSATION_ONLY = {"ack", "assignment", "closed", "command_error", "confirm", "kb_article", "progress", "reject",
                      "survey", "priority_changed", "evaluation"}
@@ -62,10 +63,11 @@ def _through_the_desk(desk: Helpdesk) -> Ticket:
     unassigned = desk.open_ticket(f"请帮忙看一下 {MOBILE}", GENERIC, name=NAME)
     assert unassigned.assignee is None  # unassigned: the reminder goes to a lead
     urgent = desk.open_ticket(f"生产环境宕机 {MOBILE}", GENERIC, name=NAME)
-    assert urgent.priority == "P1"  # the supervisors review (复核) it at once
+    assert urgent.priority == "P1"  # the supervisors review (复核) it at once; the lead and manager are mobilised
     desk.staff(t, "张老师您好，我下午两点过来看一下。")
     desk.reporter(t, f"好的，我在三楼，手机 {MOBILE}")
-    desk.staff(t, f"#升级 {NAME}那边很急，回电 {MOBILE}\n{NAME}说卡号 {CARD} 的报销单也打不出来，身份证 {RESIDENT_ID}")
+    desk.staff(t, f"#升级 管理层 {NAME}那边很急，回电 {MOBILE}\n"
+                  f"{NAME}说卡号 {CARD} 的报销单也打不出来，身份证 {RESIDENT_ID}")
     for hours in range(0, 48, 1):
         run_sweep(app.desk, app.store, NOW + timedelta(hours=hours))
     desk.now = NOW + timedelta(days=2)

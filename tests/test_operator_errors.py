@@ -145,7 +145,7 @@ def test_an_escalation_to_a_role_nobody_holds(tmp_path: Path) -> None:
     people.write_text("\n".join(line for line in people.read_text(encoding="utf-8").splitlines()
                                 if ",director," not in line) + "\n", encoding="utf-8")
     for args in (("rules", "check"), ("run", "--once"), ("sla", "sweep")):
-        assert_one_line_error(cli(config, *args), "priorities.P1.escalation[1].to", "director", "people.csv")
+        assert_one_line_error(cli(config, *args), "priorities.P1.escalation[2].to", "director", "people.csv")
     assert len(waiting_mails(config)) == 1
 
 

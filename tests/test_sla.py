@@ -246,10 +246,12 @@ def test_pause_shifts_every_deadline(cal: BusinessHours) -> None:
 
 
 def test_escalation_ladder_due_times(cal: BusinessHours) -> None:
-    """A P1 opened Monday 09:00 reaches the manager at 13:00 and the director at 17:00 (later if paused)."""
+    """A P1 opened Monday 09:00 reaches the lead at 10:00, the manager at 13:00 and the director at 17:00 (later if
+    paused), counted here on business hours."""
     created = at(2026, 11, 23, 9)
-    manager, director = TARGETS["P1"].escalation
-    assert (manager.to_role, director.to_role) == ("manager", "director")
+    lead, manager, director = TARGETS["P1"].escalation
+    assert (lead.to_role, manager.to_role, director.to_role) == ("lead", "manager", "director")
+    assert escalation_due(created, lead, cal) == at(2026, 11, 23, 10)
     assert escalation_due(created, manager, cal) == at(2026, 11, 23, 13)
     assert escalation_due(created, director, cal) == at(2026, 11, 23, 17)
     assert escalation_due(created, director, cal, paused_seconds=3600) == at(2026, 11, 23, 18)

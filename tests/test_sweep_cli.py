@@ -50,7 +50,8 @@ def test_sweep_json_lists_what_it_queued_and_a_second_sweep_queues_nothing(confi
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["now"] == "2026-09-14T13:00:00+08:00"
-    assert {"ticket": number, "kind": "escalation", "to": [MANAGER], "level": 1} in data["queued"]
+    # the P1 ladder: the team lead after 1 hour, the manager after 4
+    assert {"ticket": number, "kind": "escalation", "to": [MANAGER], "level": 2} in data["queued"]
     assert all(set(q) == {"ticket", "kind", "to", "level"} for q in data["queued"])
     again = run("--config", str(config), "sla", "sweep", "--now", "2026-09-14T13:00:00+08:00", "--json")
     assert json.loads(again.stdout) == {"now": "2026-09-14T13:00:00+08:00", "queued": []}
@@ -62,7 +63,7 @@ def test_sweep_readable_output_and_local_time_without_offset(config: Path) -> No
     result = run("--config", str(config), "sla", "sweep", "--now", "2026-09-14T17:00")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("sla sweep at 2026-09-14T17:00:00+08:00:")
-    assert f"{number} escalation level 1 → {MANAGER}" in " ".join(result.stdout.split())
+    assert f"{number} escalation level 2 → {MANAGER}" in " ".join(result.stdout.split())
 
 
 def test_bad_moment_is_a_usage_error(config: Path) -> None:

@@ -23,6 +23,7 @@ from tests.desk import (
     desks,
     new_ticket,
     outbox,
+    priorities_on,
     raise_priority,
     reporter_reply,
     staff_reply,
@@ -34,9 +35,12 @@ from tests.desk import (
 
 @pytest.fixture
 def desk(tmp_path: Path, db_url: str) -> Iterator[App]:
-    """A desk with the default settings, closed after the test."""
+    """A desk with the default settings but P1 on business hours (this file pins the business clock;
+    tests/test_urgent_clock.py pins the 7×24 one) and a P1 ladder of manager and director, closed after the test."""
+    priorities = priorities_on(P1="business")
+    priorities["P1"]["escalation"] = [{"after_hours": 4, "to": "manager"}, {"after_hours": 8, "to": "director"}]
     for opener in desks(tmp_path, db_url):
-        yield opener()
+        yield opener(priorities=priorities)
 
 
 MON = "2026-09-14"  # an ordinary Monday

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.desk import (
     moments,
     new_ticket,
     outbox,
+    priorities_on,
     reporter_reply,
     set_status,
     staff_reply,
@@ -34,8 +36,10 @@ MON, TUE, WED = "2026-09-14", "2026-09-15", "2026-09-16"
 
 @pytest.fixture
 def open_desk(tmp_path: Path, db_url: str) -> Iterator[Callable[..., App]]:
-    """Open one or more desks on the test's database."""
-    yield from desks(tmp_path, db_url)
+    """Open one or more desks on the test's database, P1 on business hours (the 7×24 clock:
+    tests/test_urgent_clock.py)."""
+    for opener in desks(tmp_path, db_url):
+        yield partial(opener, priorities=priorities_on(P1="business"))
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         },
         "description": "三楼打印机一直卡纸，\n报错 E-05。",
         "form": {"system": "打印服务器", "impact": "财务部 5 人", "occurred": "今天上午9点 (2026-11-22 09:00)"},
+        "briefing": {"attached": ["卡纸.jpg"], "listed": [{"name": "录像.mp4", "size": "48 MB"}],
+                     "history": [{"at": "11-22 10:15", "what": "内部备注", "who": "李工", "text": "已联系厂家"}]},
     },
     "reject": {"sender_name": "王五", "original_subject": "请帮忙开通权限"},
     "command_error": {
@@ -148,6 +150,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "summary": [{"label": "工单数", "value": 42}, {"label": "解决率", "value": "92%"}],
         "tables": [{"title": "按类型", "columns": ["类型", "数量"], "rows": [["硬件故障", 12], ["软件异常", 30]]}],
         "charts": [{"cid": "chart-types@maildesk", "title": "按类型分布"}],
+    },
+    "mobilise": {
+        "recipient_name": "赵经理", "reason": "new", "count": 0, "due": "", "overdue_by": "",
+        "roles": "值班人员、技术支持经理", "ticket": {**TICKET, "resolve_due": "2026-11-22 17:30"},
+        "words": "ERP 无法登录，全公司都受影响。", "impact": "销售部 30 多人",
+        "attachments": [{"name": "报错截图.png", "size": "1.2 MB"}],
     },
 }
 

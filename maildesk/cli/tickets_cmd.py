@@ -104,7 +104,7 @@ def register(cli: click.Group) -> None:
 
         from maildesk.desk.assignment import assign_person
         from maildesk.desk.context import Context
-        from maildesk.desk.notices import queue_assignment
+        from maildesk.desk.notices import queue_reassignment
         from maildesk.desk.tickets import add_note, change_status, get_ticket, set_field, set_occurred
         from maildesk.desk.triage import record_review, tell_priority_change
         from maildesk.kb.articles import first_problem_text
@@ -149,10 +149,11 @@ def register(cli: click.Group) -> None:
                     set_field(ctx, ticket, name, value.strip(), actor=actor)
             if occurred is not None:
                 set_occurred(ctx, ticket, occurred, actor=actor)
+            previous = ticket.assignee
             if person is not None and assign_person(ctx, ticket, person, actor=actor, note=review,
                                                     move_team=team is None):
-                queue_assignment(ctx, ticket, person.address.lower(),
-                                 description=first_problem_text(session, ticket))
+                queue_reassignment(ctx, ticket, new=person.address.lower(), previous=previous, actor=actor,
+                                   description=first_problem_text(session, ticket))
             if target is not None:
                 change_status(ctx, ticket, target, actor=actor, note=review)
             if note:

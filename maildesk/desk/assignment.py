@@ -65,6 +65,12 @@ def choose_assignee(
     return chosen
 
 
+def least_loaded(session: Session, people: list[Person]) -> Person:
+    """Of ``people`` (at least one), the one with the fewest open tickets; ties go to the first listed."""
+    load = _open_load(session, [p.address.lower() for p in people])
+    return min(people, key=lambda p: load.get(p.address.lower(), 0))
+
+
 def assign_person(ctx: Context, ticket: Ticket, person: Person, *, actor: str, note: str = "",
                   move_team: bool = True) -> bool:
     """Make ``person`` the assignee (audited); their team comes along when it is a configured one.

@@ -23,7 +23,7 @@ from maildesk.store.models_conversation import ReviewTask
 from maildesk.words import hours_minutes, missed_name
 
 REASON = "breach"
-_AT_LEAST = 60.0  # business seconds: a target missed by less than a minute was met
+_AT_LEAST = 60.0  # seconds on the ticket's clock: a target missed by less than a minute was met
 
 
 def review_breach(ctx: Context, ticket: Ticket) -> ReviewTask | None:
@@ -32,7 +32,7 @@ def review_breach(ctx: Context, ticket: Ticket) -> ReviewTask | None:
     due, done = ticket.resolve_due, ticket.resolved_at or ticket.closed_at
     if due is None or done is None or ticket.merged_into_id is not None or done <= due:
         return None
-    late = ctx.calendar.business_seconds_between(due, done)
+    late = ctx.clock_of(ticket).business_seconds_between(due, done)  # a 7×24 P1 is late at night too
     if late < _AT_LEAST:
         return None
     if ctx.session.scalar(select(ReviewTask.id).where(ReviewTask.ticket_id == ticket.id,

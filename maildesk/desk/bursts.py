@@ -17,8 +17,9 @@ from maildesk.rules.model import BurstHit
 from maildesk.store.models import RuleHit, Ticket
 
 
-def apply_burst(ctx: Context, ticket: Ticket, burst: BurstHit) -> None:
-    """N matching tickets (per department or overall) within the window: raise them all, link as one incident."""
+def apply_burst(ctx: Context, ticket: Ticket, burst: BurstHit) -> tuple[Ticket, int] | None:
+    """N matching tickets (per department or overall) within the window: raise them all, link as one incident;
+    the incident's first ticket and how many it holds, when there is one."""
     session, now = ctx.session, ctx.now
     session.add(RuleHit(ticket_id=ticket.id, rule=burst.rule, key=burst.key, at=now))
     session.flush()
@@ -28,7 +29,7 @@ def apply_burst(ctx: Context, ticket: Ticket, burst: BurstHit) -> None:
         .order_by(RuleHit.at, RuleHit.id)
     ))
     if len(ids) < burst.count:
-        return
+        return None
     order = ctx.settings.priority_order()
     tickets = list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)))
     first = tickets[0]
@@ -38,3 +39,4 @@ def apply_burst(ctx: Context, ticket: Ticket, burst: BurstHit) -> None:
                       note=f"{len(ids)} within {burst.minutes} min ({burst.key})")
         if t.id != first.id:
             link_tickets(ctx, t, first, "incident", actor=f"rule:{burst.rule}")
+    return first, len(ids)

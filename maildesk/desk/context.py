@@ -19,7 +19,7 @@ from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory
 from maildesk.people.presence import away_now
-from maildesk.sla import BusinessHours, PriorityTargets
+from maildesk.sla import BusinessHours, Clock, PriorityTargets
 from maildesk.store.models import Message, Ticket
 from maildesk.tokens import ReplyAddresses
 
@@ -48,8 +48,9 @@ class Context:
     @cached_property
     def directory(self) -> Directory:
         """The people directory as it stands now: staff away by their own out-of-office reply are away
-        (``people/presence``), so every rule about people away sees both kinds."""
-        return self.desk.directory_with_away(away_now(self.session))
+        (``people/presence``), so every rule about people away sees both kinds; the on-call rota's people
+        of the moment are on call (role ``oncall``)."""
+        return self.desk.directory_at(self.now, away_now(self.session))
 
     def presence_changed(self) -> None:
         """Someone left or came back in this piece of work: read who is away again."""
@@ -79,6 +80,17 @@ class Context:
     def calendar(self) -> BusinessHours:
         """The business calendar of the day of ``now`` in the desk's zone."""
         return self.desk.calendar_on(self.now.astimezone(self.settings.tz).date())
+
+    def clock(self, priority: str) -> Clock:
+        """The clock of a ticket of ``priority`` (its SLA targets, pauses and ladder): 7×24 or business hours."""
+        return self.desk.clock_on(priority, self.now.astimezone(self.settings.tz).date())
+
+    def clock_of(self, ticket: Ticket) -> Clock:
+        """The clock ``ticket``'s targets, pauses and ladder run on: its priority's, but business hours for a
+        requirement (需求), whose evaluation is due in working days."""
+        if self.desk.is_requirement(ticket.type):
+            return self.calendar
+        return self.clock(ticket.priority)
 
     @property
     def lang(self) -> str:

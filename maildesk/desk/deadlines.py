@@ -1,4 +1,7 @@
-"""The one place a ticket's SLA deadlines are computed, from the business clock, and kept on its row.
+"""The one place a ticket's SLA deadlines are computed, from its priority's clock, and kept on its row.
+
+The clock is the priority's (``clock = "24x7"`` or ``"business"``, ``Context.clock``): a P1 on the
+7×24 clock is due at night and at weekends too, and its pauses are measured on the same clock.
 
 Only the ticket operations (``desk/tickets.py``) call it, whenever something that moves a
 deadline changes: creation, priority, leaving or entering "waiting on the reporter", the first
@@ -10,13 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from maildesk.sla import BusinessHours, PriorityTargets, compute_deadlines, escalation_due
+from maildesk.sla import Clock, PriorityTargets, compute_deadlines, escalation_due
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Ticket
 
 
 def keep_deadlines(
-    ticket: Ticket, targets: dict[str, PriorityTargets], calendar: BusinessHours, now: datetime,
+    ticket: Ticket, targets: dict[str, PriorityTargets], calendar: Clock, now: datetime,
 ) -> None:
     """Recompute due times for the ticket's priority, pause and escalation level."""
     target = targets.get(ticket.priority)

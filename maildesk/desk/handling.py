@@ -35,6 +35,7 @@ class Handling:
     assignee: str | None = None  # who will work the new ticket
     lead: str | None = None  # the lead (牵头人) of a collaboration ticket
     made: Ticket | None = None  # the new ticket, once made
+    incident: tuple[Ticket, int] | None = None  # the burst incident it made or joined: its first ticket, its size
     kb_articles: list[dict[str, object]] = field(default_factory=list)
     # a ticket staff record for a reporter: ``mail`` then reads as the reporter's (``steps/recorded``)
     on_behalf: OnBehalf | None = None

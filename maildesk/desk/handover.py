@@ -58,7 +58,8 @@ def hand_on_urgent(ctx: Context, away: str, *, since: str) -> list[tuple[str, st
         assign_person(ctx, ticket, person, actor=SYSTEM, note=why)
         new = person.address.lower()
         notice = ctx.say("away.handed_on", who=ctx.person_name(away), since=since)
-        queue_assignment(ctx, ticket, new, description=first_problem_text(ctx.session, ticket), notice=notice)
+        queue_assignment(ctx, ticket, new, description=first_problem_text(ctx.session, ticket), notice=notice,
+                         history=True)
         moved.append((ticket.number, new))
     return moved
 

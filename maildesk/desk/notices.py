@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from maildesk.desk.briefing import briefing
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import Files, form_context, relay_to_staff, send_on_ticket, to_reporter, to_staff
 from maildesk.desk.messages import attachments_of
@@ -41,9 +42,13 @@ def queue_ack(
 
 def queue_assignment(
     ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
-    notice: str = "",
+    notice: str = "", history: bool = False,
 ) -> OutboxMail | None:
-    """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them."""
+    """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them.
+
+    The reporter's attachments come along (within ``intake.brief_attachment_bytes``, the rest named);
+    ``history``: a reassignment or a hand-off, so the ticket's history so far comes along too."""
+    brief = briefing(ctx, ticket, with_history=history)
     person = ctx.directory.get(ticket.reporter)
     context = {
         "assignee_name": ctx.person_name(assignee),
@@ -55,9 +60,33 @@ def queue_assignment(
         "description": description.strip()[:DESCRIPTION_CHARS],
         "notice": notice,
         "form": form_context(ctx, ticket, [assignee]),
+        "briefing": brief.context(),
     }
     return to_staff(ctx, ticket, "assignment", [assignee], context, in_reply_to=in_reply_to,
-                    references=[in_reply_to] if in_reply_to else ())
+                    references=[in_reply_to] if in_reply_to else (), attachments=brief.attached)
+
+
+def queue_reassignment(
+    ctx: Context, ticket: Ticket, *, new: str, previous: str | None, actor: str, description: str,
+    notice: str = "",
+) -> None:
+    """A ticket moved from ``previous`` to ``new``: the new assignee gets the assignment mail with the history, and
+    the previous one (unless it was their own doing) hears to whom it went."""
+    who = ctx.person_name(actor) or actor
+    if not notice and previous:
+        notice = ctx.say("briefing.reassigned", who=who, previous=ctx.person_name(previous))
+    queue_assignment(ctx, ticket, new, description=description, notice=notice, history=True)
+    if previous and previous not in (new, actor):
+        tell_previous(ctx, ticket, previous=previous, new=new, actor=actor)
+
+
+def tell_previous(ctx: Context, ticket: Ticket, *, previous: str, new: str, actor: str, body: str = "",
+                  notice: str = "") -> OutboxMail | None:
+    """The previous assignee hears that the ticket went to ``new`` (and, with ``body``, why)."""
+    who = ctx.person_name(actor) or actor
+    told = notice or ctx.say("briefing.reassigned_away", who=who, to=ctx.person_name(new))
+    return relay_to_staff(ctx, ticket, [previous], author_name=who, notice=told, body=body,
+                          dedup_key=f"reassigned:{ticket.number}:{previous}:{new}:{ctx.now.timestamp():.0f}")
 
 
 def queue_reject(

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 
 from maildesk.config import Settings
 from maildesk.masking import Masker
 from maildesk.outbound.templates import Templates
 from maildesk.people.directory import Directory, load_directory
+from maildesk.people.oncall import Rota, load_rota
 from maildesk.rules.loader import load_rules
 from maildesk.rules.model import Defaults, RuleSet
 from maildesk.secret import ServerSecret, create_secret_file, read_secret_file, secret_from_env
-from maildesk.sla import BusinessHours, EscalationStep, PriorityTargets
+from maildesk.sla import BusinessHours, Clock, EscalationStep, PriorityTargets, RoundTheClock
 from maildesk.tokens import ReplyAddresses
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Desk:
         self.settings = settings
         self._calendars: dict[tuple[int, bool], BusinessHours] = {}
         self._present: tuple[frozenset[str], Directory] | None = None
+        self._on_call: tuple[tuple[frozenset[str], tuple[str, ...]], Directory] | None = None
 
     @cached_property
     def directory(self) -> Directory:
@@ -47,6 +49,25 @@ class Desk:
         if self._present is None or self._present[0] != away:
             self._present = (away, self.directory.with_away(away))
         return self._present[1]
+
+    @cached_property
+    def rota(self) -> Rota | None:
+        """The on-call rota, when the config names one (``oncall``)."""
+        if not self.settings.oncall:
+            return None
+        return load_rota(self.settings.path(self.settings.oncall), self.settings.tz, self.directory)
+
+    def directory_at(self, now: datetime, away: frozenset[str]) -> Directory:
+        """The directory at ``now``: staff away by their out-of-office reply marked away, and the people the
+        rota puts on call marked on call (the last one asked for is kept: both change seldom)."""
+        present = self.directory_with_away(away)
+        if self.rota is None:
+            return present
+        on_call = tuple(self.rota.on_call(now, self.directory))
+        key = (away, on_call)
+        if self._on_call is None or self._on_call[0] != key:
+            self._on_call = (key, present.with_on_call(on_call))
+        return self._on_call[1]
 
     @cached_property
     def masker(self) -> Masker:
@@ -93,6 +114,21 @@ class Desk:
         if key not in self._calendars:
             self._calendars = {key: make_calendar(self.settings, today)}
         return self._calendars[key]
+
+    def clock_on(self, priority: str, today: date) -> Clock:
+        """The clock a ticket of ``priority`` runs on for work done on ``today``: 7×24 or business hours."""
+        if self.settings.priority_clock(priority) == "24x7":
+            return self.round_the_clock
+        return self.calendar_on(today)
+
+    @cached_property
+    def round_the_clock(self) -> RoundTheClock:
+        return RoundTheClock(self.settings.tz)
+
+    @cached_property
+    def round_the_clock_priorities(self) -> tuple[str, ...]:
+        """The priorities whose deadlines and ladder run at night and at weekends too."""
+        return tuple(code for code in self.settings.priorities if self.settings.priority_clock(code) == "24x7")
 
     @cached_property
     def targets(self) -> dict[str, PriorityTargets]:

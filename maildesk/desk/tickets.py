@@ -57,8 +57,8 @@ class NewTicket:
 
 
 def keep(ctx: Context, ticket: Ticket) -> None:
-    """The ticket's deadlines after a change, on the calendar of ``ctx.now``."""
-    keep_deadlines(ticket, ctx.desk.targets_for(ticket.type), ctx.calendar, ctx.now)
+    """The ticket's deadlines after a change, on its clock (``Context.clock_of``) as of ``ctx.now``."""
+    keep_deadlines(ticket, ctx.desk.targets_for(ticket.type), ctx.clock_of(ticket), ctx.now)
 
 
 def record(
@@ -153,7 +153,7 @@ def _leave(ctx: Context, ticket: Ticket, current: Status) -> None:
     # waiting on the reporter stops the SLA clock; leaving it adds the pause to the total
     if current == Status.WAITING_USER and ticket.paused_at is not None:
         ticket.paused_seconds = (ticket.paused_seconds or 0.0) + \
-            ctx.calendar.business_seconds_between(ticket.paused_at, ctx.now)
+            ctx.clock_of(ticket).business_seconds_between(ticket.paused_at, ctx.now)
         ticket.paused_at = None
 
 

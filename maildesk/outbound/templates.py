@@ -24,7 +24,9 @@ kb_article     reader_name (may be ""); ticket{number, subject}; requested (the 
 assignment     assignee_name; ticket{number, subject, priority, priority_name, type_name,
                response_due, created_at}; reporter{name, address, department, employee_id,
                extension}; description (an excerpt); notice (optional: why it came to them);
-               form (optional: {system, impact, occurred}, the intake form 登记表, "" where not given)
+               form (optional: {system, impact, occurred}, the intake form 登记表, "" where not given);
+               briefing (optional){attached[str] (names of the files attached), listed[{name,
+               size}] (over the size budget), history[{at, what, who, text}] (on a reassignment)}
 reject         sender_name (may be ""); original_subject
 command_error  staff_name; ticket{number, subject} or None; errors[{line, reason}];
                applied[str] (the command lines that did take effect; may be empty)
@@ -58,6 +60,11 @@ evaluation     reporter_name; ticket{number, subject}; evaluator_name; outcome (
 report         recipient_name; title; period_from; period_to; summary[{label, value}];
                tables[{title, columns[str], rows[[str]]}]; charts[{cid, title}] (the images
                go to compose() as inline_images with the same content ids)
+mobilise       recipient_name; reason (new, incident or breach); count (tickets of an incident);
+               due, overdue_by (of a breach; else ""); roles (why the recipient is told, e.g.
+               值班人员、二线组长); ticket{number, subject, priority, priority_name, assignee_name,
+               reporter_name, created_at, response_due, resolve_due}; words (the reporter's);
+               impact (may be ""); attachments[{name, size}] (may be empty)
 =============  ===============================================================================
 
 Reply keywords the templates teach (the ingest side must accept them): confirm —
@@ -85,7 +92,7 @@ __all__ = ["LANGS", "PACKAGED_KINDS", "RenderedMail", "TemplateError", "Template
 PACKAGED_KINDS = (
     "ack", "assignment", "reject", "command_error", "relay", "progress", "reminder",
     "escalation", "digest", "confirm", "survey", "closed", "report", "kb_article",
-    "review_new", "priority_changed", "evaluation",
+    "review_new", "priority_changed", "evaluation", "mobilise",
 )  # fmt: skip
 LANGS = ("zh", "en")
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from maildesk.errors import MaildeskError
 
 ROLES = ("reporter", "engineer", "lead", "manager", "director", "product")
-COLUMNS = ("address", "name", "department", "employee_id", "extension", "phone", "role", "team", "away")
+COLUMNS = ("address", "name", "department", "employee_id", "extension", "phone", "role", "team", "away", "tier")
+TIERS = (1, 2, 3)  # support tiers: 一线 first line, 二线 specialists, 三线 R&D
 _REQUIRED = ("address", "name")
 _TRUE = frozenset({"true", "yes", "y", "1", "是", "x"})
 _FALSE = frozenset({"false", "no", "n", "0", "否", ""})
@@ -43,6 +44,8 @@ class Person:
     role: str = "reporter"
     team: str = ""
     away: bool = False
+    tier: int = 0  # 1, 2 or 3 (people/tiers.py); 0: not given
+    on_call: bool = False  # by the on-call rota at the moment of the work (Directory.with_on_call)
 
     @property
     def is_staff(self) -> bool:
@@ -94,6 +97,17 @@ class Directory:
         if not any(a in wanted and not p.away for a, p in self._by_address.items()):
             return self
         return Directory([replace(p, away=True) if p.address.lower() in wanted else p for p in self._people])
+
+    def with_on_call(self, addresses: Collection[str]) -> Directory:
+        """This directory with the people at ``addresses`` on call (and nobody else); itself when that changes
+        nobody."""
+        wanted = {a.lower() for a in addresses}
+        if all((a in wanted) == p.on_call for a, p in self._by_address.items()):
+            return self
+        return Directory([replace(p, on_call=p.address.lower() in wanted) for p in self._people])
+
+    def on_call(self) -> list[Person]:
+        return [p for p in self._people if p.on_call]
 
     def __len__(self) -> int:
         return len(self._people)
@@ -211,11 +225,20 @@ def _flag(path: Path, line: int, value: object) -> bool:
     raise DirectoryError(path, line or None, f"away: expected yes/no or true/false, got {value!r}")
 
 
+def _tier(path: Path, line: int, value: object) -> int:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return 0
+    if text.isdigit() and int(text) in TIERS:
+        return int(text)
+    raise DirectoryError(path, line or None, f"tier: expected 1, 2 or 3 (or nothing), got {value!r}")
+
+
 def _build(path: Path, rows: list[tuple[int, dict[str, object]]]) -> Directory:
     people: list[Person] = []
     seen: dict[str, int] = {}
     for line, row in rows:
-        fields = {k: _text(path, line, k, row.get(k, "")) for k in COLUMNS if k != "away"}
+        fields = {k: _text(path, line, k, row.get(k, "")) for k in COLUMNS if k not in ("away", "tier")}
         address = fields["address"].lower()
         if "@" not in address or address.startswith("@") or address.endswith("@"):
             raise DirectoryError(path, line or None, f"address: not a mail address: {fields['address']!r}")
@@ -239,6 +262,7 @@ def _build(path: Path, rows: list[tuple[int, dict[str, object]]]) -> Directory:
             role=role,
             team=fields["team"],
             away=_flag(path, line, row.get("away", "")),
+            tier=_tier(path, line, row.get("tier", "")),
         )
         people.append(person)
     return Directory(people)

@@ -1,7 +1,10 @@
 """Who holds a role for a ticket: the one answer behind every mail addressed to a role.
 
-Roles are the directory's (engineer, lead, manager, director, product) and ``assignee``: the
-ticket's assignee, else its lead. A team's ``lead`` is the lead named in the team's config,
+Roles are the directory's (engineer, lead, manager, director, product), ``assignee``: the
+ticket's assignee, else its lead, and ``oncall``: who the on-call rota (``people/oncall.py``) puts
+on call at the moment of the work, of the ticket's team if any of them is, else all of them;
+``tier2`` and ``tier3``: the people at that support tier for the ticket's team (``people/tiers``).
+A team's ``lead`` is the lead named in the team's config,
 else the team's lead in the directory; for a ticket without a team (or a team without a lead),
 every lead. People marked away are passed over, unless everyone holding the role is away:
 someone away is better told than nobody (the operator names deputies in the directory).
@@ -13,7 +16,10 @@ from __future__ import annotations
 
 from maildesk.config import Settings, TeamConfig
 from maildesk.people.directory import Directory, Person
+from maildesk.people.tiers import TIER_ROLES, tier_people
 from maildesk.store.models import Ticket
+
+ONCALL = "oncall"
 
 
 def _present(people: list[Person]) -> list[str]:
@@ -38,6 +44,12 @@ def holders(directory: Directory, settings: Settings, role: str, ticket: Ticket 
         if ticket is not None and ticket.assignee:
             return [ticket.assignee]
         role = "lead"
+    if role in TIER_ROLES:
+        return _present(tier_people(directory, settings, TIER_ROLES[role], ticket.team if ticket else None))
+    if role == ONCALL:
+        on_call = directory.on_call()
+        mine = [p for p in on_call if ticket is not None and ticket.team and p.team == ticket.team]
+        return _present(mine or on_call)
     if role == "lead" and ticket is not None and ticket.team:
         lead = team_lead(directory, settings.team(ticket.team))
         if lead:
@@ -56,8 +68,11 @@ def supervisors(directory: Directory, settings: Settings) -> list[str]:
 
 
 def candidates(directory: Directory, team: str) -> list[Person]:
-    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it; never anyone away."""
+    """Who can take a ticket of ``team`` now: its engineers and leads, else any staff of it; never anyone away.
+    A team whose directory gives tiers takes new work at tier 1 (一线) while someone there is present: the
+    higher tiers get it by ``#escalate``."""
     people = directory.available(team)
     if not people:  # e.g. the product team, whose members are product managers
         people = [p for p in directory.all() if p.team == team and p.is_staff and not p.away]
-    return people
+    first_line = [p for p in people if p.tier <= 1]
+    return first_line if first_line and len(first_line) < len(people) else people

@@ -2,9 +2,9 @@
 
 ``run_sweep(desk, store, now)`` is a function of the database and ``now`` only: the daemon runs it
 every minute, ``maildesk sla sweep --now ISO`` replays any moment, and running it twice at
-the same moment queues nothing the second time. Phases, in order: escalations, reminders to
-assignees and to evaluators of requirements, confirmation reminders and auto-closes, surveys,
-overdue reviews (复盘), progress mails, digests.
+the same moment queues nothing the second time. Phases, in order: escalations, urgent response
+breaches (mobilisation), reminders to assignees and to evaluators of requirements, confirmation
+reminders and auto-closes, surveys, overdue reviews (复盘), progress mails, digests.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime
 
 from maildesk.desk.setup import Desk
 from maildesk.store.db import Store
+from maildesk.sweep.breaches import breach_phase
 from maildesk.sweep.closing import closing_phase, survey_phase
 from maildesk.sweep.digest import digest_phase
 from maildesk.sweep.escalation import escalation_phase
@@ -28,8 +29,8 @@ from maildesk.sweep.runner import Queued, Sweep, SweepError
 __all__ = ["PHASES", "Queued", "Sweep", "SweepError", "run_sweep", "sweep_job"]
 
 PHASES: tuple[Callable[[Sweep], None], ...] = (
-    escalation_phase, reminder_phase, evaluation_reminder_phase, closing_phase, survey_phase, review_phase,
-    progress_phase, digest_phase,
+    escalation_phase, breach_phase, reminder_phase, evaluation_reminder_phase, closing_phase, survey_phase,
+    review_phase, progress_phase, digest_phase,
 )
 
 

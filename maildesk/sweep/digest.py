@@ -118,7 +118,7 @@ def _any_breach(batch: Batch, edition: Edition) -> bool:
 
 def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) -> dict[str, Any]:
     """The digest's sections, masked; lists capped at LIST_LIMIT rows, totals complete."""
-    now, calendar = batch.now, batch.ctx.calendar
+    now = batch.now
     only: ColumnElement[bool] = Ticket.priority.in_(edition.priorities) if edition.priorities else true()
     active = and_(Ticket.status.in_(ACTIVE), only)
     resolve_late = and_(active, Ticket.resolve_due <= now)
@@ -135,8 +135,8 @@ def digest_content(session: Session, batch: Batch, edition: Edition, lang: str) 
                              .limit(OLDEST)).all()
     tz = batch.ctx.settings.tz
     return {
-        "breaches": [{**_row(batch, t, lang), "overdue_by": hours_minutes(calendar.business_seconds_between(due, now),
-                                                                         lang)} for t, due in breaches],
+        "breaches": [{**_row(batch, t, lang), "overdue_by": hours_minutes(
+            batch.ctx.clock_of(t).business_seconds_between(due, now), lang)} for t, due in breaches],
         "breaches_total": breach_total,
         "at_risk": [{**_row(batch, t, lang), "due": f"{due.astimezone(tz):%Y-%m-%d %H:%M}"} for t, due in at_risk],
         "at_risk_total": risk_total,

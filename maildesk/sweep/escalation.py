@@ -1,6 +1,6 @@
 """Escalation up the ladder: each level is told once, saying what was missed and by how much.
 
-The ladder is the priority's ``escalation`` list (``after_hours`` of business time unresolved
+The ladder is the priority's ``escalation`` list (``after_hours`` on the priority's clock unresolved
 → a role from the directory). ``Ticket.next_escalation_at`` is when the next rung is due, so
 the sweep reads only those tickets; the level reached is stored on the ticket in the same
 transaction as the mail (``escalation:<number>:<level>``), so no rung is announced twice.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+
+from sqlalchemy import and_
 
 from maildesk.desk.mailing import fmt_time
 from maildesk.desk.tickets import SYSTEM, record, set_escalation_level
@@ -25,10 +27,14 @@ log = logging.getLogger(__name__)
 
 
 def escalation_phase(sweep: Sweep) -> None:
-    """Announce every rung of the ladder that is due; outside business hours the clock stands still."""
+    """Announce every rung of the ladder that is due on its priority's clock: outside business hours only
+    the priorities on the 7×24 clock climb (a P1 at 20:00 on a Friday does not wait for Monday)."""
+    due = Ticket.next_escalation_at <= sweep.now
     if not sweep.in_hours:
-        return
-    for_each_due(sweep, [Ticket.next_escalation_at <= sweep.now], _escalate)
+        if sweep.round_the_clock is None:
+            return
+        due = and_(due, sweep.round_the_clock)
+    for_each_due(sweep, [due], _escalate)
 
 
 def _missed(ticket: Ticket, step: EscalationStep, due: datetime, now: datetime) -> tuple[str, datetime]:
@@ -52,7 +58,7 @@ def _escalate(batch: Batch, ticket: Ticket) -> None:
     paused = ticket.paused_seconds or 0.0
     while ticket.escalation_level < len(target.escalation):
         step = target.escalation[ticket.escalation_level]
-        due = escalation_due(ticket.created_at, step, ctx.calendar, paused)
+        due = escalation_due(ticket.created_at, step, ctx.clock_of(ticket), paused)
         if due > now:
             break
         _announce(batch, ticket, ticket.escalation_level + 1, step, due)
@@ -67,7 +73,7 @@ def _announce(batch: Batch, ticket: Ticket, level: int, step: EscalationStep, du
     if which == "resolve" and ctx.desk.is_requirement(ticket.type):
         which = "evaluate"  # a requirement's resolution target is its evaluation
     missed = missed_name(which, lang, step.after_hours)
-    late = ctx.calendar.business_seconds_between(missed_at, now)
+    late = ctx.clock_of(ticket).business_seconds_between(missed_at, now)
     overdue = hours_minutes(late, lang)
     to = holders(ctx.directory, ctx.settings, step.to_role, ticket)
     note = f"{step.to_role}: {missed_name(which, 'en', step.after_hours)} overdue by {hours_minutes(late, 'en')}"

@@ -1,6 +1,7 @@
 """Progress mails to the reporter when nobody wrote to them within the priority's cadence.
 
-Cadence in business hours (P1 hourly, P2 every 4 h), or a daily summary at
+Cadence on the priority's clock (P1 hourly, round the clock by default; P2 every 4 business
+hours), or a daily summary at
 ``sla.daily_summary_at`` on working days (P3/P4). Silence is counted from the last mail the
 reporter got on the thread (the acknowledgement, an engineer's answer, a progress mail…) or
 from the moment the ticket stopped waiting on them: the reporter's own "any news?" does not
@@ -30,7 +31,7 @@ from maildesk.words import status_name, unassigned
 
 ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 # mails to staff: they tell the reporter nothing
-STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review")
+STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review", "mobilise")
 _ENTRY_ACTIONS = ("status", "reopened", "priority")
 _END_OF_DAY = time(23, 59, 59)
 
@@ -75,7 +76,7 @@ def _since(batch: Batch, ticket: Ticket, *, with_progress: bool) -> datetime:
 
 
 def _progress(batch: Batch, ticket: Ticket) -> None:
-    ctx, now, sweep = batch.ctx, batch.now, batch.sweep
+    ctx, now = batch.ctx, batch.now
     target = ctx.targets.get(ticket.priority)
     daily_at = ctx.settings.sla.daily_summary_at
     if target is None:  # a priority no longer configured: look again tomorrow
@@ -85,13 +86,14 @@ def _progress(batch: Batch, ticket: Ticket) -> None:
         _daily(batch, ticket, daily_at)
         return
     anchor = _since(batch, ticket, with_progress=True)
-    due = progress_due(anchor, target, ctx.calendar, daily_at)
+    clock = ctx.clock_of(ticket)  # a P1 on the 7×24 clock hears of progress at night too
+    due = progress_due(anchor, target, clock, daily_at)
     if due > now:
         ticket.next_progress_at = due
-    elif not sweep.in_hours:
-        ticket.next_progress_at = ctx.calendar.next_business_moment(now)
+    elif not clock.is_business_time(now):
+        ticket.next_progress_at = clock.next_business_moment(now)
     else:
-        following = progress_due(now, target, ctx.calendar, daily_at)
+        following = progress_due(now, target, clock, daily_at)
         _send(batch, ticket, f"{due.astimezone(ctx.settings.tz):%Y-%m-%dT%H}", anchor, following)
         ticket.next_progress_at = following
 

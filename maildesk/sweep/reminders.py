@@ -24,12 +24,20 @@ NOT_STARTED = frozenset(s.value for s in (Status.NEW, Status.ASSIGNED))
 
 
 def reminder_phase(sweep: Sweep) -> None:
-    """Remind assignees of targets falling due within the reminder window; only in business hours."""
+    """Remind assignees of targets falling due within the reminder window; outside business hours only
+    for the priorities on the 7×24 clock."""
     before = sweep.desk.settings.sla.reminder_before_hours
-    if not sweep.in_hours or before <= 0:
+    if before <= 0:
         return
     now = sweep.now
+    # a business-hours window is never shorter than the same hours on the 7×24 clock
     horizon = sweep.calendar.add_business_hours(now, before)
+    only: ColumnElement[bool] | None = None
+    if not sweep.in_hours:
+        if sweep.round_the_clock is None:
+            return
+        only = sweep.round_the_clock
+        horizon = sweep.desk.round_the_clock.add_business_hours(now, before)
     # Only the deadline ranges go to SQL: given a status term too, SQLite prefers the (unselective)
     # status index and reads every open ticket; the work function checks the status instead.
     conditions = {
@@ -40,7 +48,8 @@ def reminder_phase(sweep: Sweep) -> None:
                       or_(Ticket.first_response_at.is_not(None), Ticket.start_due != Ticket.response_due)),
         "resolve": and_(Ticket.resolve_due > now, Ticket.resolve_due <= horizon),
     }
-    for target, where in conditions.items():
+    for target, window in conditions.items():
+        where = window if only is None else and_(window, only)
         todo = _not_yet_reminded(sweep, target, where)
         if todo:
             for_each_due(sweep, [and_(where, Ticket.id.in_(todo))], partial(_remind, target, before * 3600),
@@ -76,7 +85,7 @@ def _remind(target: str, window: float, batch: Batch, ticket: Ticket) -> None:
     due = {"start": ticket.start_due, "response": ticket.response_due, "resolve": ticket.resolve_due}[target]
     if due is None:
         return
-    remaining = ctx.calendar.business_seconds_between(now, due)
+    remaining = ctx.clock_of(ticket).business_seconds_between(now, due)
     if not 0 < remaining <= window:
         return
     to = holders(ctx.directory, ctx.settings, "assignee", ticket)

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.desk.context import Context
@@ -80,6 +80,15 @@ class Sweep:
     def in_hours(self) -> bool:
         """Whether the team is at work now: most sweep mail waits for business time."""
         return self.calendar.is_business_time(self.now)
+
+    @cached_property
+    def round_the_clock(self) -> ColumnElement[bool] | None:
+        """Outside business hours, the tickets whose clock still runs: the 7×24 priorities' (a requirement keeps
+        to working days); None when no priority is on the 7×24 clock."""
+        codes = self.desk.round_the_clock_priorities
+        if not codes:
+            return None
+        return and_(Ticket.priority.in_(codes), Ticket.type != self.desk.settings.requirements.type)
 
     @cached_property
     def local_now(self) -> datetime:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from maildesk.desk.assignment import assign_person
 from maildesk.desk.commands.context import CommandContext
 from maildesk.desk.commands.recheck import reviewed_by_change
-from maildesk.desk.notices import queue_assignment, queue_closed, queue_confirm, queue_survey
+from maildesk.desk.notices import queue_closed, queue_confirm, queue_reassignment, queue_survey, tell_previous
 from maildesk.desk.tickets import add_note, add_tags, change_status, link_tickets, record, set_field
 from maildesk.desk.triage import tell_priority_change
 from maildesk.errors import NotFoundError, TransitionError
@@ -132,11 +132,15 @@ def _staff_person(cmd: CommandContext, arg: str) -> Person:
 
 def do_assign(cmd: CommandContext, arg: str) -> None:
     person = _staff_person(cmd, arg)
+    previous = cmd.ticket.assignee
     if not assign_person(cmd.ctx, cmd.ticket, person, actor=cmd.actor):
         return
     address = person.address.lower()
     if address != cmd.actor:
-        queue_assignment(cmd.ctx, cmd.ticket, address, description=cmd.first_text())
+        queue_reassignment(cmd.ctx, cmd.ticket, new=address, previous=previous, actor=cmd.actor,
+                           description=cmd.first_text())
+    elif previous and previous != cmd.actor:  # taken over by the one who wrote: the previous assignee hears
+        tell_previous(cmd.ctx, cmd.ticket, previous=previous, new=address, actor=cmd.actor)
 
 
 def do_note(cmd: CommandContext, arg: str) -> None:

@@ -20,6 +20,7 @@ from maildesk.desk.steps import (
     failed_from,
     kb_request,
     late_reply,
+    mobilise,
     noise,
     open_ticket,
     presence,
@@ -58,5 +59,6 @@ STEPS: tuple[Step, ...] = (
     open_ticket.handle,  # the ticket, its first message, links, bursts
     acknowledge.handle,  # the reporter hears of it, with knowledge-base articles
     review_list.handle,  # a new P1/P2: the supervisors review (复核) type and priority at once
+    mobilise.handle,  # a new P1 or burst incident: the people on call, the team lead, the manager, at once
     tell_assignee.handle,  # the engineer hears of it: "created"
 )

@@ -63,6 +63,6 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     if mail.split_from is not None:
         record(ctx, mail.split_from, actor=sender, action="split", new=ticket.number)
     for burst in decision.bursts:
-        apply_burst(ctx, ticket, burst)
+        mail.incident = apply_burst(ctx, ticket, burst) or mail.incident
     mail.made = ticket
     return None
