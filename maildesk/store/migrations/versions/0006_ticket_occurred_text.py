@@ -3,7 +3,7 @@
 The intake form's 发生时间 is often "今天上午" or "since the upgrade": the words are kept, and
 occurred_at (already there) holds the moment only where the words name one clearly.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

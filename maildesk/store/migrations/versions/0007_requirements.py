@@ -4,8 +4,8 @@ A ticket of the requirement type is evaluated (#evaluate 可实施|暂不可实�
 a ticket keeps the latest outcome, who gave it and when, and the number RD-YYYYMMDD-NNNN an
 accepted requirement gets (drawn from ticket_sequences, like ticket numbers).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0007
+Revises: 0006
 """
 from collections.abc import Sequence
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import maildesk.store.models
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
