@@ -153,7 +153,7 @@ def test_an_english_desk_reviews_closes_and_shows_the_form_in_english(tmp_path: 
     desk.staff(jam, "#close", sender="bob@example.com", re="Re: ")  # refused: already closed
     assert [e.actor for e in desk.events(down.number, "reviewed")] == ["meg@example.com", "dan@example.com"]
     kinds = {row.kind for row in desk.outbox()}
-    assert {"review_new", "priority_changed", "confirm", "closed", "survey", "command_error"} <= kinds, kinds
+    assert {"mobilise", "priority_changed", "confirm", "closed", "survey", "command_error"} <= kinds, kinds
     assert "System:      ERP" in desk.outbox("assignment")[0].text
     for row in desk.outbox():
         found = CJK.findall(_texts(row))

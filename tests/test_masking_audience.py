@@ -63,7 +63,9 @@ def _through_the_desk(desk: Helpdesk) -> Ticket:
     unassigned = desk.open_ticket(f"请帮忙看一下 {MOBILE}", GENERIC, name=NAME)
     assert unassigned.assignee is None  # unassigned: the reminder goes to a lead
     urgent = desk.open_ticket(f"生产环境宕机 {MOBILE}", GENERIC, name=NAME)
-    assert urgent.priority == "P1"  # the supervisors review (复核) it at once; the lead and manager are mobilised
+    assert urgent.priority == "P1"  # the lead and manager are mobilised, and review (复核) it from that mail
+    pressing = desk.open_ticket(f"紧急：报表导出失败 {MOBILE}", GENERIC, name=NAME)
+    assert pressing.priority == "P2"  # the supervisors review (复核) it at once
     desk.staff(t, "张老师您好，我下午两点过来看一下。")
     desk.reporter(t, f"好的，我在三楼，手机 {MOBILE}")
     desk.staff(t, f"#升级 管理层 {NAME}那边很急，回电 {MOBILE}\n"

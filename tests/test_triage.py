@@ -26,10 +26,11 @@ OUTAGE = "生产环境ERP宕机"
 OUTAGE_BODY = "ERP 从 9 点开始打不开。\n涉及系统：ERP\n影响范围：财务部全员，联系人张伟 13800138001\n"
 
 
-def test_a_new_p1_goes_to_the_supervisors_at_once_masked(desk: Helpdesk) -> None:
-    """A P1 by mail: the manager gets a review mail in the same moment, with the form; reporter and phone masked."""
-    t = desk.open_ticket(OUTAGE, OUTAGE_BODY)
-    assert t.priority == "P1"
+def test_a_new_p2_goes_to_the_supervisors_at_once_masked(desk: Helpdesk) -> None:
+    """A P2 by mail: the manager gets a review mail in the same moment, with the form; reporter and phone masked."""
+    t = desk.open_ticket("紧急：财务系统报表导出失败",
+                         "报表导出一直报错。\n涉及系统：ERP\n影响范围：财务部全员，联系人张伟 13800138001\n")
+    assert t.priority == "P2"
     [review] = desk.outbox("review_new")
     assert review.to_addrs == [MANAGER] and review.created_at == desk.now
     text = body_of(review)
@@ -37,6 +38,21 @@ def test_a_new_p1_goes_to_the_supervisors_at_once_masked(desk: Helpdesk) -> None
     assert "涉及系统：ERP" in text and "财务部全员" in text
     assert "张伟" not in text and "13800138001" not in text and "138****8001" in text
     assert "张*" in text  # the reporter as an outsider sees them
+
+
+def test_a_new_p1s_supervisors_review_it_from_the_one_mobilisation_mail(desk: Helpdesk) -> None:
+    """A P1 mobilises the lead and the manager at once; that one mail asks them to review type and priority, so they
+    get no second review mail; their #复核 from it records the review."""
+    t = desk.open_ticket(OUTAGE, OUTAGE_BODY)
+    assert t.priority == "P1"
+    assert desk.outbox("review_new") == []
+    mobilised = {m.to_addrs[0]: m for m in desk.outbox("mobilise")}
+    assert MANAGER in mobilised
+    text = body_of(mobilised[MANAGER])
+    assert "请同时复核问题类型" in text and "#复核" in text and "138****8001" in text
+    desk.staff(t, "#复核", sender=MANAGER)
+    [event] = desk.events(t.number, "reviewed")
+    assert event.actor == MANAGER
 
 
 def test_a_new_p3_waits_in_the_daily_digest_until_reviewed(desk: Helpdesk) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import in_conversation, mask_for_ticket, to_staff
 from maildesk.desk.tickets import SYSTEM, record
-from maildesk.people.roles import holders
+from maildesk.people.roles import holders, supervisors
 from maildesk.store.models import Message, OutboxMail, Ticket
 from maildesk.words import file_size, joined, role_name
 
@@ -28,6 +28,12 @@ WORDS_CHARS = 1500  # of the reporter's words in the mail
 def mobilises(ctx: Context, ticket: Ticket) -> bool:
     """Whether a ticket of this priority calls out the people on call, the lead and the manager."""
     return ticket.priority in ctx.settings.sla.mobilise_priorities
+
+
+def asks_review(ctx: Context, ticket: Ticket, reason: str) -> bool:
+    """Whether the mobilisation mail of a new ticket also asks its supervisors to review (复核) it, in place of the
+    review request of ``desk/triage``."""
+    return reason == "new" and ticket.priority in ctx.settings.intake.review_at_once_priorities
 
 
 def who_is_mobilised(ctx: Context, ticket: Ticket) -> dict[str, list[str]]:
@@ -65,6 +71,8 @@ def mobilise(
     words, files = first_words(ctx, ticket)
     impact = ticket.impact or ""  # the intake form's 影响范围 (empty until something fills it in)
     lang, sent = ctx.lang, []
+    # a new ticket's supervisors review (复核) it from this mail: one mail each, not this and review_new too
+    reviewers = set(supervisors(ctx.directory, ctx.settings)) if asks_review(ctx, ticket, reason) else set()
     for address, roles in people.items():
         to = [address]
         inside = in_conversation(ticket, to)
@@ -74,6 +82,7 @@ def mobilise(
             "words": (words if inside else mask_for_ticket(ctx, ticket, words)).strip()[:WORDS_CHARS],
             "impact": impact if inside else mask_for_ticket(ctx, ticket, impact),
             "attachments": [{"name": name, "size": file_size(size)} for name, size in files],
+            "review": address in reviewers,
         }
         row = to_staff(ctx, ticket, "mobilise", to, context, dedup_key=f"{dedup_key}:{address}")
         if row is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import fmt_time, form_context, mask_for_ticket, to_reporter, to_staff
+from maildesk.desk.mobilise import mobilises, who_is_mobilised
 from maildesk.desk.tickets import record
 from maildesk.people.roles import supervisors
 from maildesk.statuses import Status
@@ -40,7 +41,11 @@ def queue_review(ctx: Context, ticket: Ticket, description: str) -> None:
     masked (the supervisors are outside the conversation)."""
     if ticket.priority not in ctx.settings.intake.review_at_once_priorities:
         return
+    # those the mobilisation mail reaches are asked to review there (desk/mobilise)
+    mobilised = set(who_is_mobilised(ctx, ticket)) if mobilises(ctx, ticket) else set()
     for address in supervisors(ctx.directory, ctx.settings):
+        if address in mobilised:
+            continue
         context = {
             "recipient_name": ctx.person_name(address),
             "form": form_context(ctx, ticket, [address]),

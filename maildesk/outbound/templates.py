@@ -64,7 +64,8 @@ mobilise       recipient_name; reason (new, incident or breach); count (tickets 
                due, overdue_by (of a breach; else ""); roles (why the recipient is told, e.g.
                值班人员、二线组长); ticket{number, subject, priority, priority_name, assignee_name,
                reporter_name, created_at, response_due, resolve_due}; words (the reporter's);
-               impact (may be ""); attachments[{name, size}] (may be empty)
+               impact (may be ""); attachments[{name, size}] (may be empty); review (bool: a new
+               ticket's supervisor reviews (复核) type and priority from this mail; ticket.type_name)
 =============  ===============================================================================
 
 Reply keywords the templates teach (the ingest side must accept them): confirm —
