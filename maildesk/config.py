@@ -143,6 +143,16 @@ class EscalationStepConfig(_Section):
     to: str  # a role in the directory: lead, manager, director
 
 
+def _rungs_go_up(afters: list[float], key: str, unit: str) -> None:
+    """A ladder's rungs come later one by one: a rung due before the one below it would be announced first and
+    then never again."""
+    for index in range(1, len(afters)):
+        before, step = afters[index - 1], afters[index]
+        if step <= before:
+            raise ValueError(f"escalation[{index}].{key}: {step:g} {unit} is not later than the rung "
+                             f"before it ({before:g} {unit}); each rung of the ladder comes later")
+
+
 class PriorityConfig(_Section):
     name: str  # the name in Chinese mails (紧急)
     name_en: str = ""  # the name in English mails (urgent); empty: the code
@@ -158,12 +168,7 @@ class PriorityConfig(_Section):
 
     @model_validator(mode="after")
     def _ladder_goes_up(self) -> PriorityConfig:
-        # a rung due before the one below it would be announced first and then never again
-        for index in range(1, len(self.escalation)):
-            before, step = self.escalation[index - 1].after_hours, self.escalation[index].after_hours
-            if step <= before:
-                raise ValueError(f"escalation[{index}].after_hours: {step:g} h is not later than the rung "
-                                 f"before it ({before:g} h); each rung of the ladder comes later")
+        _rungs_go_up([step.after_hours for step in self.escalation], "after_hours", "h")
         return self
 
 
@@ -264,12 +269,7 @@ class RequirementsConfig(_Section):
 
     @model_validator(mode="after")
     def _ladder_goes_up(self) -> RequirementsConfig:
-        # as for the priorities' ladders: a rung due before the one below it would never be announced
-        for index in range(1, len(self.escalation)):
-            before, step = self.escalation[index - 1].after_days, self.escalation[index].after_days
-            if step <= before:
-                raise ValueError(f"escalation[{index}].after_days: {step:g} working days is not later than the "
-                                 f"rung before it ({before:g}); each rung of the ladder comes later")
+        _rungs_go_up([step.after_days for step in self.escalation], "after_days", "working days")
         return self
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from maildesk.app import App
 from maildesk.statuses import Status
 from maildesk.store.models_conversation import ReviewTask
 from tests.desk import (
@@ -20,8 +19,6 @@ from tests.desk import (
     at,
     body_of,
     desk_fixture,  # noqa: F401
-    desk_settings,
-    make_app,
     sweep,
     utc,
 )
@@ -101,15 +98,10 @@ def test_the_breach_review_is_chased_when_overdue_and_completed_with_the_review_
 
 @pytest.fixture
 def english(tmp_path: Path, db_url: str) -> Iterator[Helpdesk]:
-    from tests.test_english_desk import PEOPLE, RULES
+    from tests.test_english_desk import english_desk
 
-    app = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
-    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
-    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
-    app = App(app.settings)
-    app.upgrade()
-    yield Helpdesk(app)
-    app.close()
+    with english_desk(tmp_path, db_url) as desk:
+        yield desk
 
 
 def test_an_english_desk_asks_for_the_breach_review_in_english(english: Helpdesk) -> None:

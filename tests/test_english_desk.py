@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import policy
 from pathlib import Path
@@ -32,16 +33,25 @@ actions = { type = "hardware", team = "hardware" }
 """
 
 
+@contextmanager
+def english_desk(tmp_path: Path, db_url: str, *, people: str = PEOPLE, rules: str = RULES) -> Iterator[Helpdesk]:
+    """An English desk named "IT Support", with English-speaking ``people`` and ``rules`` (by default one)."""
+    app = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
+    (tmp_path / "people.csv").write_text(people, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(rules, encoding="utf-8")
+    app = App(app.settings)
+    app.upgrade()
+    try:
+        yield Helpdesk(app)
+    finally:
+        app.close()
+
+
 @pytest.fixture
 def english(tmp_path: Path, db_url: str) -> Iterator[Helpdesk]:
     """An English desk named "IT Support", with English-speaking people and one rule."""
-    app = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
-    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
-    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
-    app = App(app.settings)
-    app.upgrade()
-    yield Helpdesk(app)
-    app.close()
+    with english_desk(tmp_path, db_url) as desk:
+        yield desk
 
 
 def _texts(row: OutboxMail) -> str:
@@ -135,27 +145,21 @@ actions = { type = "hardware", team = "hardware", priority = "P1" }
 
 def test_an_english_desk_reviews_closes_and_shows_the_form_in_english(tmp_path: Path, db_url: str) -> None:
     """Intake form, the review (复核) request and #ok, a priority change, #close and #close force: all in English."""
-    first = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
-    (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
-    (tmp_path / "rules.toml").write_text(RULES + URGENT, encoding="utf-8")
-    first.close()
-    app = App(first.settings)
-    app.upgrade()
-    desk = Helpdesk(app)
-    down = desk.open_ticket("Production ERP down", "ERP is down for everyone.\nSystem: ERP\nImpact: all of Finance\n"
-                            "Started: today 9:30", sender="ann@example.com")
-    assert (down.system, down.impact, down.occurred) == ("ERP", "all of Finance", "today 9:30")
-    desk.staff(down, "#ok", sender="meg@example.com", re="Re: ")
-    desk.staff(down, "#priority P2", sender="dan@example.com", re="Re: ")
-    desk.staff(down, "#close\nRestarted the ERP service.", sender="bob@example.com", re="Re: ")
-    jam = desk.open_ticket("Printer paper jam", "The printer jams.", sender="ann@example.com")
-    desk.staff(jam, "#close force duplicate of the first one", sender="bob@example.com", re="Re: ")
-    desk.staff(jam, "#close", sender="bob@example.com", re="Re: ")  # refused: already closed
-    assert [e.actor for e in desk.events(down.number, "reviewed")] == ["meg@example.com", "dan@example.com"]
-    kinds = {row.kind for row in desk.outbox()}
-    assert {"mobilise", "priority_changed", "confirm", "closed", "survey", "command_error"} <= kinds, kinds
-    assert "System:      ERP" in desk.outbox("assignment")[0].text
-    for row in desk.outbox():
-        found = CJK.findall(_texts(row))
-        assert not found, (row.kind, "".join(found)[:40])
-    app.close()
+    with english_desk(tmp_path, db_url, rules=RULES + URGENT) as desk:
+        down = desk.open_ticket("Production ERP down",
+                                "ERP is down for everyone.\nSystem: ERP\nImpact: all of Finance\nStarted: today 9:30",
+                                sender="ann@example.com")
+        assert (down.system, down.impact, down.occurred) == ("ERP", "all of Finance", "today 9:30")
+        desk.staff(down, "#ok", sender="meg@example.com", re="Re: ")
+        desk.staff(down, "#priority P2", sender="dan@example.com", re="Re: ")
+        desk.staff(down, "#close\nRestarted the ERP service.", sender="bob@example.com", re="Re: ")
+        jam = desk.open_ticket("Printer paper jam", "The printer jams.", sender="ann@example.com")
+        desk.staff(jam, "#close force duplicate of the first one", sender="bob@example.com", re="Re: ")
+        desk.staff(jam, "#close", sender="bob@example.com", re="Re: ")  # refused: already closed
+        assert [e.actor for e in desk.events(down.number, "reviewed")] == ["meg@example.com", "dan@example.com"]
+        kinds = {row.kind for row in desk.outbox()}
+        assert {"mobilise", "priority_changed", "confirm", "closed", "survey", "command_error"} <= kinds, kinds
+        assert "System:      ERP" in desk.outbox("assignment")[0].text
+        for row in desk.outbox():
+            found = CJK.findall(_texts(row))
+            assert not found, (row.kind, "".join(found)[:40])

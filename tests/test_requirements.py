@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.app import App
 from maildesk.cli import main
 from maildesk.statuses import Status
 from tests.desk import (
@@ -19,8 +18,6 @@ from tests.desk import (
     at,
     body_of,
     desk_fixture,  # noqa: F401
-    desk_settings,
-    make_app,
     sweep,
     utc,
 )
@@ -162,16 +159,11 @@ def test_wrong_evaluations_are_refused_and_change_nothing(desk: Helpdesk) -> Non
 @pytest.fixture
 def english(tmp_path: Path, db_url: str) -> Iterator[Helpdesk]:
     """An English desk with a product manager."""
-    from tests.test_english_desk import PEOPLE, RULES
+    from tests.test_english_desk import PEOPLE, english_desk
 
-    app = make_app(tmp_path, desk_settings(db_url, language="en", support_name="IT Support"))
-    (tmp_path / "people.csv").write_text(PEOPLE + "pam@example.com,Pam Hart,Product,E6,8303,,product,product,no\n",
-                                         encoding="utf-8")
-    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
-    app = App(app.settings)
-    app.upgrade()
-    yield Helpdesk(app)
-    app.close()
+    with english_desk(tmp_path, db_url,
+                      people=PEOPLE + "pam@example.com,Pam Hart,Product,E6,8303,,product,product,no\n") as desk:
+        yield desk
 
 
 def test_an_english_desk_evaluates_in_english(english: Helpdesk) -> None:
