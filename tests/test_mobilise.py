@@ -84,6 +84,23 @@ def test_a_p2_mobilises_nobody(desk: Helpdesk) -> None:
     assert desk.outbox("mobilise") == []
 
 
+def test_a_p2_the_manager_raises_to_p1_mobilises_the_others_once(desk: Helpdesk) -> None:
+    """Friday 20:30 the manager reviews a P2 and raises it to P1: the person on call and the lead are called out at
+    once (the manager, who raised it, is not told of their own act); lowering and raising nothing more calls no one."""
+    desk.now = at(FRI, 20)
+    ticket = desk.open_ticket("ERP 报表导出报错", "ERP 导出报表时报错，请尽快处理，紧急。")
+    assert ticket.priority == "P2"
+    desk.now = at(FRI, 20, 30)
+    desk.staff(ticket, "#优先级 P1", sender=MANAGER)
+    raised = desk.outbox("mobilise")
+    assert sorted(a for row in raised for a in row.to_addrs) == sorted([ON_CALL, LEAD])
+    assert all(row.created_at == at(FRI, 20, 30) and "升为紧急" in row.subject for row in raised)
+    assert "已由" in body_of(raised[0]) and "升为 P1" in body_of(raised[0])
+    assert [e.to_value for e in desk.events(ticket.number, "mobilised")] == ["raised"]
+    desk.staff(desk.ticket(ticket.number), "#优先级 P1", sender=MANAGER)  # already P1: no change, nobody called
+    assert len(desk.outbox("mobilise")) == 2
+
+
 def test_a_p1_response_missed_at_night_is_mailed_at_once_and_once(desk: Helpdesk) -> None:
     """Nobody answered the Friday 20:00 P1 by 22:00: the sweep at 22:00 tells the three again; later sweeps don't."""
     desk.now = at(FRI, 20)

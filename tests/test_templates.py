@@ -152,7 +152,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "charts": [{"cid": "chart-types@maildesk", "title": "按类型分布"}],
     },
     "mobilise": {
-        "recipient_name": "赵经理", "reason": "new", "count": 0, "due": "", "overdue_by": "",
+        "recipient_name": "赵经理", "reason": "new", "count": 0, "due": "", "overdue_by": "", "by": "",
         "roles": "值班人员、技术支持经理", "ticket": {**TICKET, "resolve_due": "2026-11-22 17:30"},
         "words": "ERP 无法登录，全公司都受影响。", "impact": "销售部 30 多人",
         "attachments": [{"name": "报错截图.png", "size": "1.2 MB"}], "review": True,

@@ -1,11 +1,11 @@
 """Mobilisation (紧急动员): the people who must act on an urgent ticket hear of it at once, at any hour.
 
-A new ticket of ``sla.mobilise_priorities`` (P1), a burst incident raised to one (``desk/bursts``),
-and such a ticket's missed response target (the sweep, ``sweep/breaches``) are mailed to the holders
-of ``sla.mobilise_roles`` (on call by the rota, the team lead, the manager: ``people/roles``),
-each once, with the reporter's words, the impact and the attachments' names and sizes. The
-assignee is left out: the assignment mail is theirs. Readers outside the ticket's conversation
-see the words masked (``desk/mailing``).
+A new ticket of ``sla.mobilise_priorities`` (P1), a burst incident raised to one (``desk/bursts``), a
+ticket a person raises to one later (``desk/triage``), and such a ticket's missed response target (the
+sweep, ``sweep/breaches``) are mailed to the holders of ``sla.mobilise_roles`` (on call by the rota,
+the team lead, the manager: ``people/roles``), each once, with the reporter's words, the impact and
+the attachments' names and sizes. The assignee is left out: the assignment mail is theirs. Readers
+outside the ticket's conversation see the words masked (``desk/mailing``).
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ def first_words(ctx: Context, ticket: Ticket) -> tuple[str, list[tuple[str, int]
 
 def mobilise(
     ctx: Context, ticket: Ticket, *, reason: str, dedup_key: str, count: int = 0,
-    due: str = "", overdue_by: str = "", event: str = "",
+    due: str = "", overdue_by: str = "", event: str = "", actor: str = "",
 ) -> list[OutboxMail]:
-    """Mail every holder of the mobilisation roles about ``ticket`` (``reason``: new, incident, breach), once;
-    the "mobilised" event in its history says ``event`` (default: the reason) and to whom."""
+    """Mail every holder of the mobilisation roles about ``ticket`` (``reason``: new, incident, raised, breach;
+    ``actor``: who raised it, not told of their own act), once; the "mobilised" event in its history says
+    ``event`` (default: the reason) and to whom."""
     event = event or reason
-    people = who_is_mobilised(ctx, ticket)
+    people = {a: roles for a, roles in who_is_mobilised(ctx, ticket).items() if a != actor.lower()}
     if not people:
         record(ctx, ticket, actor=SYSTEM, action="mobilised", new=event, note="nobody holds the mobilisation roles")
         return []
@@ -78,7 +79,8 @@ def mobilise(
         inside = in_conversation(ticket, to)
         context: dict[str, Any] = {
             "recipient_name": ctx.person_name(address), "reason": reason, "count": count,
-            "due": due, "overdue_by": overdue_by, "roles": joined([role_name(r, lang) for r in roles], lang),
+            "due": due, "overdue_by": overdue_by,
+            "by": ctx.person_name(actor) if actor else "", "roles": joined([role_name(r, lang) for r in roles], lang),
             "words": (words if inside else mask_for_ticket(ctx, ticket, words)).strip()[:WORDS_CHARS],
             "impact": impact if inside else mask_for_ticket(ctx, ticket, impact),
             "attachments": [{"name": name, "size": file_size(size)} for name, size in files],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import fmt_time, form_context, mask_for_ticket, to_reporter, to_staff
-from maildesk.desk.mobilise import mobilises, who_is_mobilised
+from maildesk.desk.mobilise import mobilise, mobilises, who_is_mobilised
 from maildesk.desk.tickets import record
 from maildesk.people.roles import supervisors
 from maildesk.statuses import Status
@@ -75,4 +75,7 @@ def tell_priority_change(ctx: Context, ticket: Ticket, old: str, *, actor: str) 
         lang = ticket.language or ctx.lang
         to_reporter(ctx, ticket, "priority_changed", {**context(lang, ticket.reporter_name), "for_staff": False},
                     dedup_key=f"priority:{stamp}:reporter")
+        if mobilises(ctx, ticket) and old not in ctx.settings.sla.mobilise_priorities:
+            # raised to an urgent level after intake (a review, the engineer): called out as a new one would be
+            mobilise(ctx, ticket, reason="raised", actor=actor, dedup_key=f"mobilise:{stamp}")
 

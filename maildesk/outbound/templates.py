@@ -60,7 +60,8 @@ evaluation     reporter_name; ticket{number, subject}; evaluator_name; outcome (
 report         recipient_name; title; period_from; period_to; summary[{label, value}];
                tables[{title, columns[str], rows[[str]]}]; charts[{cid, title}] (the images
                go to compose() as inline_images with the same content ids)
-mobilise       recipient_name; reason (new, incident or breach); count (tickets of an incident);
+mobilise       recipient_name; reason (new, incident, raised or breach); count (tickets of an incident);
+               by (who raised the priority, for raised; else "");
                due, overdue_by (of a breach; else ""); roles (why the recipient is told, e.g.
                值班人员、二线组长); ticket{number, subject, priority, priority_name, assignee_name,
                reporter_name, created_at, response_due, resolve_due}; words (the reporter's);
