@@ -108,3 +108,21 @@ def test_a_p1_requirement_keeps_to_working_days(desk: App) -> None:
     assert utc(ticket(desk, number).start_due) == utc(at(MON, 11))
     sweep_through(desk, at(SAT, 10), at(MON, 8, 45))
     assert [s for s in outbox(desk) if s.ticket == number and s.kind in ("escalation", "mobilise", "reminder")] == []
+
+
+def test_the_report_measures_a_night_p1_on_its_own_clock(desk: App) -> None:
+    """A P1 at Wednesday 22:00 answered at 23:30 and resolved at 03:00 took 1.5 h and 5 h, as the reporter lived
+    them, not 0 h of office time; a P2 of the same night answered at 10:00 counts its 1 business hour."""
+    from maildesk.reports.mailing import build_figures
+    from maildesk.reports.period import week_of
+
+    p1 = new_ticket(desk, at(WED, 22), "P1")
+    p2 = new_ticket(desk, at(WED, 22), "P2")
+    staff_reply(desk, p1, at(WED, 23, 30))
+    staff_reply(desk, p1, at(THU, 3), status=Status.RESOLVED)
+    staff_reply(desk, p2, at(THU, 10))
+    week = week_of(at(WED, 12).date(), desk.settings.tz)
+    figures = build_figures(desk.desk, desk.store, week, at(THU, 12))
+    assert (figures.first_response_hours.count, figures.resolution_hours.count) == (2, 1)
+    assert sorted([figures.first_response_hours.avg, figures.first_response_hours.median]) == [1.25, 1.25]
+    assert figures.resolution_hours.avg == 5.0

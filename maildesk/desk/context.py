@@ -88,9 +88,7 @@ class Context:
     def clock_of(self, ticket: Ticket) -> Clock:
         """The clock ``ticket``'s targets, pauses and ladder run on: its priority's, but business hours for a
         requirement (需求), whose evaluation is due in working days."""
-        if self.desk.is_requirement(ticket.type):
-            return self.calendar
-        return self.clock(ticket.priority)
+        return self.desk.clock_of(ticket.type, ticket.priority, self.now.astimezone(self.settings.tz).date())
 
     @property
     def lang(self) -> str:

@@ -154,6 +154,13 @@ class Desk:
         return {code: dataclasses.replace(target, resolve_hours=req.evaluation_days * day_hours, escalation=ladder)
                 for code, target in self.targets.items()}
 
+    def clock_of(self, ticket_type: str, priority: str, today: date) -> Clock:
+        """The clock a ticket's targets, pauses and ladder run on, for work done on ``today``: its priority's,
+        but business hours for a requirement (需求), whose evaluation is due in working days."""
+        if self.is_requirement(ticket_type):
+            return self.calendar_on(today)
+        return self.clock_on(priority, today)
+
     def is_requirement(self, ticket_type: str) -> bool:
         """Whether tickets of ``ticket_type`` are requirements (需求), evaluated rather than resolved."""
         return ticket_type == self.settings.requirements.type

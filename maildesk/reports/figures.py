@@ -2,8 +2,8 @@
 
 The tickets counted are those created in the period; their status, response
 and resolution are as the database has them when the report runs. Times are
-working hours (the business calendar), resolution without the time spent
-waiting on the reporter. A resolution target is met when the ticket was
+hours on each ticket's own clock (business hours, or 7×24 for a priority that runs round the
+clock), resolution without the time spent waiting on the reporter. A resolution target is met when the ticket was
 resolved by its due time and missed when it was resolved later or is still
 unresolved after it; a ticket not yet due and not resolved is not counted.
 Satisfaction is every survey answer given in the period. What stayed unsolved is every ticket
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from maildesk.masking import Masker
 from maildesk.reports.recurring import Group, Item, find_groups
 from maildesk.reports.unsolved import Unsolved, unsolved_tickets
-from maildesk.sla import BusinessHours
+from maildesk.sla import BusinessHours, Clock
 from maildesk.statuses import DONE_STATUSES, OPEN_STATUSES, Status
 from maildesk.store.models import Message, Ticket
 from maildesk.store.models_conversation import SurveyAnswer
@@ -156,21 +156,21 @@ def _counted(values: Iterable[str], order: Sequence[str] = ()) -> dict[str, int]
 
 
 class _Clock:
-    """Working hours between moments, and the verdict on each target."""
+    """Hours between moments on each ticket's clock, and the verdict on each target."""
 
-    def __init__(self, calendar: BusinessHours, as_of: datetime) -> None:
-        self.calendar, self.as_of = calendar, as_of
+    def __init__(self, clock_of: Callable[[Ticket], Clock], as_of: datetime) -> None:
+        self.clock_of, self.as_of = clock_of, as_of
 
-    def hours(self, a: datetime, b: datetime, paused: float = 0.0) -> float:
-        return max(0.0, self.calendar.business_seconds_between(a, b) - paused) / 3600
+    def hours(self, t: Ticket, a: datetime, b: datetime, paused: float = 0.0) -> float:
+        return max(0.0, self.clock_of(t).business_seconds_between(a, b) - paused) / 3600
 
     def first_response(self, t: Ticket) -> float | None:
-        return None if t.first_response_at is None else self.hours(t.created_at, t.first_response_at)
+        return None if t.first_response_at is None else self.hours(t, t.created_at, t.first_response_at)
 
     def resolution(self, t: Ticket) -> float | None:
         if t.resolved_at is None:
             return None
-        return self.hours(t.created_at, t.resolved_at, t.paused_seconds or 0.0)
+        return self.hours(t, t.created_at, t.resolved_at, t.paused_seconds or 0.0)
 
     def met(self, done_at: datetime | None, due: datetime | None) -> bool | None:
         """True met, False missed, None not known yet (or no target)."""
@@ -204,6 +204,7 @@ def compute_figures(
     session: Session, start: datetime, end: datetime, calendar: BusinessHours, *,
     priorities: Sequence[str] = (), names: Mapping[str, str] | None = None, as_of: datetime | None = None,
     masker: Masker | None = None, requirement_type: str | None = None,
+    clock_of: Callable[[Ticket], Clock] | None = None,
 ) -> Figures:
     """Every figure of the report on tickets created in [start, end).
 
@@ -212,9 +213,10 @@ def compute_figures(
     min(end, now) for a period not over yet) is when an unresolved ticket past its
     due time counts as a missed target. Recurring-problem titles are masked by ``masker`` (give
     the desk's, which knows the directory's names). ``requirement_type``: the type code of requirements,
-    counted by outcome (None: no requirement figures).
+    counted by outcome (None: no requirement figures). ``clock_of`` gives a ticket's clock (default: ``calendar``
+    for every ticket).
     """
-    clock = _Clock(calendar, as_of or end)
+    clock = _Clock(clock_of or (lambda _t: calendar), as_of or end)
     tickets = list(session.scalars(
         select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.created_at, Ticket.id)
     ))

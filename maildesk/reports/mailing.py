@@ -53,11 +53,12 @@ def report_readers(desk: Desk) -> list[Person]:
 def build_figures(desk: Desk, store: Store, period: Period, now: datetime) -> Figures:
     names = {p.address: p.name for p in desk.directory.staff()}
     with store.session() as session:
-        calendar = desk.calendar_on(now.astimezone(desk.settings.tz).date())
-        return compute_figures(session, period.start, period.end, calendar,
+        today = now.astimezone(desk.settings.tz).date()
+        return compute_figures(session, period.start, period.end, desk.calendar_on(today),
                                priorities=desk.settings.priority_order(), names=names,
                                as_of=min(period.end, now), masker=desk.masker,
-                               requirement_type=desk.settings.requirements.type)
+                               requirement_type=desk.settings.requirements.type,
+                               clock_of=lambda t: desk.clock_of(t.type, t.priority, today))
 
 
 def _dedup(prefix: str, period: Period, address: str) -> str:
