@@ -67,8 +67,10 @@ class Pipeline:
         self.handler = handler
         self.clock = clock
 
-    def drain(self, source: MailSource, *, limit: int | None = None) -> list[Outcome]:
-        """Process everything the source has now, batch by batch; move each mail once it is committed."""
+    def drain(self, source: MailSource, *, limit: int | None = None,
+              after_batch: Callable[[], None] | None = None) -> list[Outcome]:
+        """Process everything the source has now, batch by batch; move each mail once it is committed.
+        ``after_batch`` is called once each batch is committed (the outbox may send its mail)."""
         outcomes: list[Outcome] = []
         intake = self.settings.intake
         batch_size = intake.batch_size
@@ -79,6 +81,8 @@ class Pipeline:
             if not batch:
                 break
             results = self.process(batch)
+            if after_batch is not None:
+                after_batch()
             source.mark_done([o.source_id for o in results if o.done])
             for o in results:
                 if not o.done:
