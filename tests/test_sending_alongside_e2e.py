@@ -80,3 +80,36 @@ def test_a_stored_batchs_acks_reach_the_server_before_the_mailbox_is_drained_and
     assert sorted(acked(smtp_sink)) == REPORTERS
     assert summary.flushed.sent == len(smtp_sink.messages)
     assert len({m.content.split(b"Message-ID: ", 1)[1][:80] for m in smtp_sink.messages}) == len(smtp_sink.messages)
+
+
+def test_a_mail_stored_but_not_moved_is_moved_next_pass_beside_new_mail_and_answered_once(
+    tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pass that stored a mail and died before moving it: the next pass's batch holds it and a new mail;
+    the stored one is only moved (one query tells it for the whole batch), the new one becomes a ticket,
+    and each reporter has one ack."""
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, mailbox.password)
+    settings = desk_settings(f"sqlite:///{tmp_path / 'desk.db'}", imap=(mailbox.host, mailbox.port, mailbox.user),
+                             smtp=(smtp_sink.host, smtp_sink.port))
+    app = make_app(tmp_path, settings)
+    app.upgrade()
+    mailbox.append("INBOX", mail(REPORTERS[0], "打印机卡纸", "三楼打印机一直卡纸。",
+                                 message_id="<a@client.example.com>"))
+    crashed = open_source(app)
+    try:
+        stored = Daemon(app, crashed, lambda: NOW).pipeline.process(crashed.fetch_batch(10))
+    finally:
+        crashed.close()  # committed, never moved: the crash
+    assert [o.result for o in stored] == ["created"]
+    source = open_source(app)
+    daemon = Daemon(app, source, lambda: NOW)
+    try:
+        mailbox.append("INBOX", mail(REPORTERS[1], "VPN 连不上", "在家连不上公司 VPN。",
+                                     message_id="<b@client.example.com>"))
+        summary = daemon.run_once()
+    finally:
+        source.close()
+        app.close()
+    assert [o.result for o in summary.outcomes] == ["already", "created"]
+    assert mailbox.uids("INBOX") == [] and len(mailbox.uids("Processed")) == 2
+    assert sorted(acked(smtp_sink)) == REPORTERS[:2]
