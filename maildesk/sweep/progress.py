@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from maildesk.desk.mailing import fmt_time, ticket_context
 from maildesk.sla import progress_due
@@ -32,6 +32,12 @@ ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 # mails to staff: they tell the reporter nothing
 STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review")
 _ENTRY_ACTIONS = ("status", "reopened", "priority")
+# built once: a summary sweep runs it once a mail, and building it cost more than running it
+_ENTRY_EVENTS = (
+    select(Event).where(Event.ticket_id == bindparam("ticket_id"), Event.at > bindparam("since"),
+                        Event.action.in_(_ENTRY_ACTIONS))
+    .order_by(Event.id)
+)
 _END_OF_DAY = time(23, 59, 59)
 
 
@@ -129,10 +135,7 @@ def _send(batch: Batch, ticket: Ticket, period: str, since: datetime, following:
 
 def _entries(batch: Batch, ticket: Ticket, since: datetime, lang: str) -> list[dict[str, str]]:
     """What happened on the ticket since the reporter last heard: status and priority changes, never notes."""
-    events = batch.session.scalars(
-        select(Event).where(Event.ticket_id == ticket.id, Event.at > since, Event.action.in_(_ENTRY_ACTIONS))
-        .order_by(Event.id)
-    ).all()
+    events = batch.session.scalars(_ENTRY_EVENTS, {"ticket_id": ticket.id, "since": since}).all()
     ctx = batch.ctx
     out = []
     for e in events:
