@@ -156,7 +156,6 @@ class Daemon:
         # from sending a mail twice anyway, but one flush at a time keeps to smtp.connections
         self._flushing = threading.Lock()
         self._db_failures = 0
-        self._sending: SendingAlongside | None = None  # while serving: flushes after each stored batch
 
     def flush(self) -> FlushResult:
         """Deliver the due outbox rows; waits for a flush already running in this daemon. A stop
@@ -176,7 +175,10 @@ class Daemon:
         from maildesk.scheduler import run_periodic_jobs
 
         summary = PassSummary()
-        # the mail of each stored batch goes out while the next one is read and stored
+        # the mail of each stored batch goes out while the next one is read and stored. (Not in the
+        # serving loop: there a daemon killed mid-drain would leave a group of mails claimed, and so
+        # waiting for its lease, where sending after the drain leaves none; in steady state a drain
+        # is a batch or two anyway.)
         with SendingAlongside(self.flush) as sending:
             summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
         summary.jobs = run_periodic_jobs(self.app, self.clock())
@@ -206,7 +208,6 @@ class Daemon:
         beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _desk, _store, _now: heartbeat.beat())
         scheduler = start_scheduler(self.app, self.clock, self.flush, extra=[beat], stop=self._stop)
         intake = _Intake(self.source, self.stopper)
-        self._sending = SendingAlongside(self.flush).start()
         try:
             while not self._stop.is_set():
                 passed = self._one_pass(intake)
@@ -221,7 +222,7 @@ class Daemon:
     def _one_pass(self, intake: _Intake) -> bool:
         """Drain the mailbox once; False when it failed (logged, paused), so the loop tries again."""
         try:
-            outcomes = self.pipeline.drain(intake, after_batch=self._sending.kick if self._sending else None)
+            outcomes = self.pipeline.drain(intake)
         except ImapConnectionError as exc:
             # the mail server is away for longer than the source's own retries: keep the
             # scheduler and outbox going and try the mailbox again later
@@ -252,8 +253,6 @@ class Daemon:
 
     def _shut_down(self, scheduler: BaseScheduler, heartbeat: Heartbeat) -> None:
         scheduler.shutdown(wait=False)  # a job still running ends with the process
-        if self._sending is not None:  # its flush was told to stop too: it ends within STOP_GRACE
-            self._sending.stop()
         result: FlushResult | str = "skipped: the scheduler's flush did not finish in time"
         if self._flushing.acquire(timeout=FLUSH_LOCK_WAIT):
             try:

@@ -1,4 +1,5 @@
-"""Sending alongside intake: the outbox flushed on a thread of its own while the next batch is read and stored.
+"""Sending alongside intake (`run --once`): the outbox flushed on a thread of its own while the next batch is
+read and stored.
 
 Intake kicks the thread after each committed batch; the thread flushes whatever is due, then
 waits for the next kick. The flush is the ordinary one (``maildesk.outbound.sender``), so its

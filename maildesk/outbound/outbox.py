@@ -74,15 +74,16 @@ def queue_mail(
         dedup_key=mail.dedup_key, status="pending", attempts=0, next_attempt_at=now, last_error="",
         created_at=now,
     )
-    if mail.dedup_key is not None and not any(isinstance(o, OutboxMail) for o in session.new):
-        # two daemons may race to queue the same notice: the unique key settles it, in one INSERT
-        # that does nothing on a clash (a savepoint around an ORM insert is three statements more
-        # and the flush machinery; a sweep queues thousands). The row becomes the session's own
-        # as if loaded, so callers use it as before. Only with no other outbox row pending, so
-        # that ids keep the order in which the mails were written.
+    if not any(isinstance(o, OutboxMail) for o in session.new):
+        # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
+        # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
+        # the same notice: the unique key settles it, the INSERT doing nothing on a clash. The row
+        # becomes the session's own as if loaded, so callers use it as before. Only with no other
+        # outbox row pending, so that ids keep the order in which the mails were written.
         row.claimed_by = row.claimed_until = row.sent_at = None  # all columns known: nothing to load later
+        insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
         with session.no_autoflush:
-            new_id = session.scalar(_insert_unless_queued(session), _columns(row))
+            new_id = session.scalar(insert_row, _columns(row))
         if new_id is None:
             return None
         row.id = new_id
@@ -117,6 +118,7 @@ def queue_mail(
 
 _INSERT_MESSAGE = insert(Message.metadata.tables[Message.__tablename__])
 _OUTBOX = OutboxMail.metadata.tables[OutboxMail.__tablename__]
+_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 _INSERT_UNLESS_QUEUED = {
     "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_OUTBOX.c.id),
     "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_OUTBOX.c.id),
