@@ -19,7 +19,11 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from maildesk.errors import MaildeskError
 from maildesk.outbound.sender import FlushResult
+from maildesk.store.dberrors import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,11 @@ class SendingAlongside:
             self._due.clear()
             try:
                 result = self._flush()
-            except Exception:  # the next kick, or the caller's last flush, tries again
+            except (SQLAlchemyError, MaildeskError) as exc:  # the next kick, or the caller's last flush, tries again
+                log.error("outbox: a flush alongside intake failed, trying again after the next batch: %s",
+                          describe_failure(exc))
+                continue
+            except Exception:
                 log.exception("outbox: a flush alongside intake failed; trying again after the next batch")
                 continue
             self.total = self.total + result
