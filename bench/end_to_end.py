@@ -1,7 +1,7 @@
 """End to end against the ceiling, in one run: issue #14's goals as ratios, each marked met or not.
 
     python bench/end_to_end.py [--mails 2000] [--heavy 2000] [--database both|sqlite|postgresql]
-                               [--skip heavy,pg,off] [--repeat 1]
+                               [--skip heavy,off] [--latency SECONDS [--rate 50]]
 
 A real Dovecot (tests/dovecot.py) holds each corpus in a fresh mailbox; a real aiosmtpd server
 (tests/smtp_sink.py) runs in a process of its own and keeps every mail it accepts. Every figure
@@ -18,6 +18,9 @@ Corpora: light (bench/ingest.py's mails: Chinese and English, 0.3–3 KB of log 
 screenshot on every tenth) and heavy (the same with a fifth of the mails carrying an attachment
 of 50 KB to 1.2 MB). The goals (issue #14): send on ≥ 0.3 of the ceiling, send off ≥ 0.5,
 PostgreSQL send on within 1.5× of SQLite's time, heavy (SQLite, send on) ≥ 0.4 of its ceiling.
+--latency: a serving daemon (`maildesk run`: IDLE, sending after each drain) on an empty mailbox,
+mails appended at --rate a second; the time from each APPEND to its acknowledgement at the SMTP
+server (goal: p95 under 2 s at 50 mails/s).
 PostgreSQL: 127.0.0.1:5432 (or MAILDESK_TEST_PG); the bench makes its own databases and drops them.
 """
 
@@ -211,6 +214,116 @@ def _run(target: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
+# ---- latency: the daemon under a steady stream -------------------------------------------------------------------
+
+
+def _serve_timed(conn: Connection) -> None:
+    """An SMTP server noting when each acknowledgement arrived, by the Message-ID it answers."""
+    import re
+    import threading
+
+    from tests.smtp_sink import SmtpSink
+
+    answers = re.compile(rb"^In-Reply-To: (<[^>]+>)", re.MULTILINE | re.IGNORECASE)
+    arrived: dict[str, float] = {}
+    done = threading.Event()
+
+    with SmtpSink() as sink:
+        def watch() -> None:
+            seen = 0
+            while not done.wait(0.01):  # 10 ms resolution
+                messages = sink.messages
+                now = time.time()
+                for m in messages[seen:]:
+                    if b"Auto-Submitted: auto-replied" in m.content and (found := answers.search(m.content)):
+                        arrived.setdefault(found.group(1).decode(), now)
+                seen = len(messages)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        conn.send((sink.host, sink.port))
+        while conn.recv() == "times":
+            conn.send(dict(arrived))
+        done.set()
+
+
+def _child_daemon(port: int, user: str, password: str, db_url: str, workdir: str, smtp: tuple[str, int],
+                  ready: Any) -> None:
+    from datetime import UTC, datetime
+
+    from maildesk.app import App
+    from maildesk.config import parse_settings
+    from maildesk.daemon import Daemon, open_source
+    from tests.desk import IMAP_PASSWORD_ENV, desk_settings, write_config
+
+    os.environ[IMAP_PASSWORD_ENV] = password
+    settings = desk_settings(db_url, imap=("127.0.0.1", port, user), smtp=smtp)
+    settings["imap"]["poll_seconds"] = 30.0  # IDLE tells of new mail; this only bounds a wait
+    write_config(Path(workdir), settings)
+    app = App(parse_settings(settings, Path(workdir)))
+    app.upgrade()
+    _ = app.desk.rules, app.desk.directory, app.desk.templates
+    daemon = Daemon(app, open_source(app), lambda: datetime.now(UTC))
+    ready.put("ready")
+    daemon.run_forever()  # until SIGTERM
+
+
+def latency(server: Any, rate: float, seconds: float, db: str) -> str:
+    """Mails appended at ``rate`` a second for ``seconds`` to a mailbox a serving daemon watches with
+    IDLE; per mail, the time from its APPEND to its acknowledgement at the SMTP server."""
+    from tests.desk import mail
+
+    count = int(rate * seconds)
+    user, password = server.new_user()
+    mine, theirs = CTX.Pipe()
+    sink = CTX.Process(target=_serve_timed, args=(theirs,), daemon=True)
+    sink.start()
+    address: tuple[str, int] = mine.recv()
+    workdir = Path(tempfile.mkdtemp(prefix="maildesk-e2e-latency-"))
+    appended: dict[str, float] = {}
+    try:
+        with database(db, workdir) as url:
+            ready = CTX.Queue()
+            daemon = CTX.Process(target=_child_daemon, args=(server.port, user, password, url, str(workdir),
+                                                             address, ready))
+            daemon.start()
+            ready.get(timeout=120)
+            time.sleep(3)  # its first pass done, it waits in IDLE
+            raws = [mail(f"lat{i}@example.com", f"VPN 连不上 #{i}", "在家连不上公司 VPN。", name=f"用户{i}",
+                         message_id=f"<lat{i}@client.example.com>") for i in range(count)]
+            client = server.client(user, password)
+            start = time.time()
+            for i, raw in enumerate(raws):
+                pause = start + i / rate - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+                appended[f"<lat{i}@client.example.com>"] = time.time()
+                client.append("INBOX", raw)
+            client.logout()
+            deadline = time.time() + 60
+            arrived: dict[str, float] = {}
+            while time.time() < deadline:
+                mine.send("times")
+                arrived = mine.recv()
+                if len(arrived) >= count:
+                    break
+                time.sleep(0.5)
+            daemon.terminate()  # SIGTERM: the daemon stops within seconds
+            daemon.join(30)
+    finally:
+        mine.send("stop")
+        sink.join(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    waits = sorted(arrived[k] - t for k, t in appended.items() if k in arrived)
+    if not waits:
+        return f"latency: no acknowledgement arrived of {count}"
+    p50, p95 = waits[len(waits) // 2], waits[min(len(waits) - 1, int(len(waits) * 0.95))]
+    met = len(waits) == count and p95 < 2.0
+    return (f"latency, {db}, {rate:.0f} mails/s for {seconds:.0f} s: {len(waits)} of {count} acked; append → ack "
+            f"median {p50:.2f} s, p95 {p95:.2f} s, max {waits[-1]:.2f} s (goal p95 < 2 s): "
+            f"{'met' if met else 'NOT met'}")
+
+
 # ---- the run ------------------------------------------------------------------------------------------------------
 
 
@@ -276,6 +389,9 @@ def main() -> None:
     parser.add_argument("--heavy", type=int, default=2000, help="mails in the heavy corpus")
     parser.add_argument("--database", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--skip", default="", help="comma-separated: heavy, off")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="also the latency under a steady stream for this long (0: not measured)")
+    parser.add_argument("--rate", type=float, default=50.0, help="mails a second for --latency")
     args = parser.parse_args()
     skip = {s for s in args.skip.split(",") if s}
     dbs = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -315,6 +431,9 @@ def main() -> None:
                 fig = bench.maildesk(heavy, f"heavy: {db}, sending on", db, send=True)
                 print(_line(fig, heavy_ceiling), flush=True)
                 goals.append(_goal(f"heavy, {db}, sending on / its ceiling", fig.rate / heavy_ceiling.rate, 0.4))
+            if args.latency > 0:
+                for db in dbs:
+                    goals.append("  " + latency(server, args.rate, args.latency, db))
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
