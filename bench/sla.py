@@ -12,6 +12,9 @@ the hour's digests). Then, on Wednesday 16 Sept 2026 from 10:07 Shanghai time:
          (P1 hourly and P2 four-hourly progress, rungs, reminders entering their window)
   idle   a second sweep at the last moment: nothing is due, so this is the selection cost
   hour   the sweep at 11:00, which also builds the hourly digest over all open tickets
+  17:00  (--summary) the daily summary: one mail per open P3/P4 ticket whose reporter heard
+         nothing that day, the sweep whose cost is its mail (issue #14: under 1 s per 1,000
+         mails); also how long the longest chunk's transaction held the database
 
 Prints seconds per sweep and mails queued. PostgreSQL: 127.0.0.1:5432, user postgres
 (trust); the bench creates its own database and drops it afterwards.
@@ -111,7 +114,33 @@ def _timed(app: Any, now: datetime) -> tuple[float, int]:
     return time.perf_counter() - started, len(queued)
 
 
-def bench(kind: str, n: int) -> dict[str, Any]:
+def _timed_chunks(app: Any, now: datetime) -> tuple[float, int, float]:
+    """(seconds, mails, the longest transaction in seconds): a sweep chunk holds the database while it runs."""
+    from maildesk.store.db import Store
+
+    longest = [0.0]
+    session = Store.session
+
+    def timed(store: Any) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def held() -> Any:
+            begun = time.perf_counter()
+            with session(store) as s:
+                yield s
+            longest[0] = max(longest[0], time.perf_counter() - begun)
+        return held()
+
+    Store.session = timed  # type: ignore[assignment,method-assign]
+    try:
+        seconds, mails = _timed(app, now)
+    finally:
+        Store.session = session  # type: ignore[method-assign]
+    return seconds, mails, longest[0]
+
+
+def bench(kind: str, n: int, with_summary: bool = False) -> dict[str, Any]:
     from maildesk.app import App
     from maildesk.config import parse_settings
     from tests.desk import desk_settings, write_config
@@ -140,8 +169,12 @@ def bench(kind: str, n: int) -> dict[str, Any]:
         for minute in range(12, 60):  # the daemon keeps sweeping up to the hour
             _timed(app, datetime(2026, 9, 16, 10, minute, tzinfo=tz))
         hour = _timed(app, datetime(2026, 9, 16, 11, 0, tzinfo=tz))
+        summary = None
+        if with_summary:
+            _timed(app, datetime(2026, 9, 16, 16, 59, tzinfo=tz))
+            summary = _timed_chunks(app, datetime(2026, 9, 16, 17, 0, tzinfo=tz))
         return {"database": kind, "tickets": n, "populate_s": populate, "warmup": warm, "busy": busy,
-                "idle": idle, "hour": hour}
+                "idle": idle, "hour": hour, "summary": summary}
     finally:
         app.close()
         if kind == "postgresql":
@@ -155,11 +188,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--summary", action="store_true", help="also the 17:00 daily summary sweep")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     print(f"SLA sweep over {args.tickets:,} open tickets ({os.cpu_count()} cores)")
     for kind in kinds:
-        r = bench(kind, args.tickets)
+        r = bench(kind, args.tickets, args.summary)
         busy_s = [s for s, _ in r["busy"]]
         busy_n = [q for _, q in r["busy"]]
         print(f"\n{kind}: populated in {r['populate_s']:.1f} s")
@@ -168,6 +202,11 @@ def main() -> None:
               f"max {max(busy_s):.3f})  {statistics.mean(busy_n):5.0f} mails/sweep")
         print(f"  idle sweep      {r['idle'][0]:6.3f} s  {r['idle'][1]:5d} mails (selection cost)")
         print(f"  11:00 sweep     {r['hour'][0]:6.3f} s  {r['hour'][1]:5d} mails (with the hourly digest)")
+        if r["summary"] is not None:
+            seconds, mails, longest = r["summary"]
+            print(f"  17:00 sweep     {seconds:6.2f} s  {mails:5d} mails (the daily summary): "
+                  f"{seconds / max(mails, 1) * 1000:.2f} s per 1,000 mails (goal < 1); longest transaction "
+                  f"{longest:.2f} s")
 
 
 if __name__ == "__main__":

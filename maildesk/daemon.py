@@ -34,6 +34,7 @@ from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapS
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.pipeline import Pipeline
 from maildesk.ingest.source import MailSource, SourceMessage
+from maildesk.outbound.alongside import SendingAlongside
 from maildesk.outbound.sender import FlushResult, flush_outbox_sync
 from maildesk.stopping import Interrupted, StopSignal
 from maildesk.store.dberrors import describe_failure
@@ -174,9 +175,14 @@ class Daemon:
         from maildesk.scheduler import run_periodic_jobs
 
         summary = PassSummary()
-        summary.outcomes = self.pipeline.drain(self.source)
+        # the mail of each stored batch goes out while the next one is read and stored. (Not in the
+        # serving loop: there a daemon killed mid-drain would leave a group of mails claimed, and so
+        # waiting for its lease, where sending after the drain leaves none; in steady state a drain
+        # is a batch or two anyway.)
+        with SendingAlongside(self.flush) as sending:
+            summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
         summary.jobs = run_periodic_jobs(self.app, self.clock())
-        summary.flushed = self.flush()
+        summary.flushed = sending.total + self.flush()
         return summary
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from maildesk.config import Settings
 from maildesk.desk.context import Context
@@ -131,12 +131,16 @@ def to_staff(
                           references=references, reply_to=ctx.addresses.staff(ticket.number))
 
 
+# built once (a sweep runs it once a mail to a reporter)
+_THREAD = (
+    select(Message.message_id, Message.direction, Message.from_addr, Message.to_addrs)
+    .where(Message.ticket_id == bindparam("ticket_id")).order_by(Message.id)
+)
+
+
 def reporter_thread_ids(ctx: Context, ticket: Ticket) -> tuple[str | None, list[str]]:
     """In-Reply-To and References from the mails the reporter saw: staff mails' ids never reach them."""
-    rows = ctx.session.execute(
-        select(Message.message_id, Message.direction, Message.from_addr, Message.to_addrs)
-        .where(Message.ticket_id == ticket.id).order_by(Message.id)
-    ).all()
+    rows = ctx.session.execute(_THREAD, {"ticket_id": ticket.id}).all()
     who = ticket.reporter
     seen = [mid for mid, direction, sender, to in rows
             if (direction == "in" and sender == who) or (direction == "out" and who in (to or []))]

@@ -14,6 +14,7 @@ are re-exported here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -148,9 +149,15 @@ def _mailbox(name: str, addr: str, what: str) -> tuple[str, str]:
     return name, f"{local if already_quoted else quote_local_part(local)}@{domain}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(value: str) -> tuple[str, str]:
+    """``parseaddr``, remembered: a desk writes to the same people all day, and parsing costs ~90 µs."""
+    return parseaddr(value)
+
+
 def _recipient(value: Recipient, what: str) -> tuple[str, str]:
     if isinstance(value, str):
-        name, addr = parseaddr(value)
+        name, addr = _parsed(value)
         if not addr:
             raise ComposeError(f"{what}: not a mail address: {value!r}")
         return _mailbox(name, addr, what)

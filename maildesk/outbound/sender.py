@@ -62,6 +62,9 @@ class FlushResult:
     retrying: int = 0
     failed: int = 0
 
+    def __add__(self, other: FlushResult) -> FlushResult:
+        return FlushResult(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
+
     def __str__(self) -> str:
         return f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
 

@@ -140,19 +140,25 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # compiled once: the files are checked at start-up and a changed one needs a restart
+            # (checking each file's time on every render cost ~12 stat calls a new ticket)
+            auto_reload=False,
         )
         self._env.filters["tag"] = tag_subject
         self._env.filters["bare"] = strip_subject
         self._env.filters["nl2br"] = _nl2br
         self._defaults = dict(defaults or {})
         self.phrases = Phrases(self.directory)
+        self._owned: dict[str, bool] = {}
 
     def say(self, key: str, lang: str, **values: object) -> str:
         """A phrase from the phrase books (``maildesk.outbound.phrases``), filled in."""
         return self.phrases.say(key, lang, **values)
 
     def _own(self, name: str) -> bool:
-        return self.directory is not None and (self.directory / name).is_file()
+        if name not in self._owned:  # looked at once, as the compiled templates are
+            self._owned[name] = self.directory is not None and (self.directory / name).is_file()
+        return self._owned[name]
 
     def _load(self, name: str, kind: str, lang: str) -> jinja2.Template | None:
         try:

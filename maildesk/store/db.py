@@ -8,8 +8,9 @@ what several maildesk processes sharing one file need.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -59,6 +60,13 @@ class Store:
         except (ImportError, SQLAlchemyError) as exc:  # no driver for the URL (psycopg not installed)
             raise DatabaseUnavailable(connect_problem(exc, url)) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE).
+        # Threads of this process (intake, the sender alongside it) queue here for it: a writer
+        # waiting in SQLite's busy handler polls with sleeps of up to 100 ms and misses the short
+        # gap between two intake batches; here it takes over as soon as the other commits.
+        self._writer: AbstractContextManager[object] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     def schema_revision(self) -> str | None:
         """Connect and read the schema revision (None: no schema yet); DatabaseUnavailable in one line
@@ -78,7 +86,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ class RolledBackStore(Store):
     def __init__(self, store: Store) -> None:
         self.url = store.url
         self.engine = store.engine
+        self._writer = store._writer  # the same database: this process's writers still queue together
         self._connection = store.engine.connect()
         self._outer = self._connection.begin()
         self._sessions = sessionmaker(bind=self._connection, expire_on_commit=False,

@@ -19,8 +19,9 @@ late (the next one covers it). Idempotent per period: ``progress:<number>:<YYYY-
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from maildesk.desk.mailing import fmt_time, ticket_context
 from maildesk.sla import progress_due
@@ -33,6 +34,12 @@ ACTIVE = sorted(s.value for s in OPEN_STATUSES - {Status.WAITING_USER})
 # mails to staff: they tell the reporter nothing
 STAFF_KINDS = ("assignment", "reminder", "escalation", "digest", "command_error", "report", "review", "mobilise")
 _ENTRY_ACTIONS = ("status", "reopened", "priority")
+# built once: read once a chunk (a summary sweep mails most of the chunk's tickets)
+_ENTRY_EVENTS = (
+    select(Event.ticket_id, Event.at, Event.action, Event.from_value, Event.to_value)
+    .where(Event.ticket_id.in_(bindparam("ticket_ids", expanding=True)), Event.action.in_(_ENTRY_ACTIONS))
+    .order_by(Event.id)
+)
 _END_OF_DAY = time(23, 59, 59)
 
 
@@ -65,7 +72,10 @@ def _heard(batch: Batch, tickets: list[Ticket]) -> None:
                Event.action.in_(("status", "reopened")))
         .group_by(Event.ticket_id)
     ).all()
-    batch.facts.update(heard=heard, heard_other=heard_other,
+    changes: dict[int, list[Any]] = {}
+    for row in batch.session.execute(_ENTRY_EVENTS, {"ticket_ids": list(by_id)}):
+        changes.setdefault(row.ticket_id, []).append(row)
+    batch.facts.update(heard=heard, heard_other=heard_other, changes=changes,
                        resumed={tid: at for tid, at in resumed if at is not None})
 
 
@@ -131,10 +141,8 @@ def _send(batch: Batch, ticket: Ticket, period: str, since: datetime, following:
 
 def _entries(batch: Batch, ticket: Ticket, since: datetime, lang: str) -> list[dict[str, str]]:
     """What happened on the ticket since the reporter last heard: status and priority changes, never notes."""
-    events = batch.session.scalars(
-        select(Event).where(Event.ticket_id == ticket.id, Event.at > since, Event.action.in_(_ENTRY_ACTIONS))
-        .order_by(Event.id)
-    ).all()
+    # the chunk's status and priority changes, read before its work (which adds none of them)
+    events = [e for e in batch.facts["changes"].get(ticket.id, ()) if e.at > since]
     ctx = batch.ctx
     out = []
     for e in events:

@@ -1,0 +1,445 @@
+"""End to end against the ceiling, in one run: issue #14's goals as ratios, each marked met or not.
+
+    python bench/end_to_end.py [--mails 2000] [--heavy 2000] [--database both|sqlite|postgresql]
+                               [--skip heavy,off] [--latency SECONDS [--rate 50]]
+
+A real Dovecot (tests/dovecot.py) holds each corpus in a fresh mailbox; a real aiosmtpd server
+(tests/smtp_sink.py) runs in a process of its own and keeps every mail it accepts. Every figure
+comes from a fresh process (spawned), started before its clock starts:
+
+  ceiling      imapclient fetch in batches of 100 + maildesk's parse_mail, read-only
+  send on      what `maildesk run --once` does (Daemon.run_once): fetch, store, tickets, ack and
+               assignment mails into the outbox, move to Processed, periodic jobs, then the
+               outbox flushed over SMTP; the clock stops when the flush returns, and the bench
+               checks the SMTP server holds as many mails as the flush says it sent
+  send off     the same with no flush: the mails stay queued in the outbox
+
+Corpora: light (bench/ingest.py's mails: Chinese and English, 0.3–3 KB of log text, a 20 KB
+screenshot on every tenth) and heavy (the same with a fifth of the mails carrying an attachment
+of 50 KB to 1.2 MB). The goals (issue #14): send on ≥ 0.3 of the ceiling, send off ≥ 0.5,
+PostgreSQL send on within 1.5× of SQLite's time, heavy (SQLite, send on) ≥ 0.4 of its ceiling.
+--latency: a serving daemon (`maildesk run`: IDLE, sending after each drain) on an empty mailbox,
+mails appended at --rate a second; the time from each APPEND to its acknowledgement at the SMTP
+server (goal: p95 under 2 s at 50 mails/s).
+PostgreSQL: 127.0.0.1:5432 (or MAILDESK_TEST_PG); the bench makes its own databases and drops them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+CTX = multiprocessing.get_context("spawn")
+
+
+# ---- corpora ------------------------------------------------------------------------------------------------------
+
+
+def light_corpus(n: int) -> list[bytes]:
+    from ingest import make_mails  # bench/ingest.py
+
+    return make_mails(n)
+
+
+def heavy_corpus(n: int, seed: int = 11) -> list[bytes]:
+    """The light mails, a fifth of them with one attachment of 50 KB to 1.2 MB (about 60 MB per 1,000)."""
+    from tests.desk import mail
+
+    light = light_corpus(n)
+    rng = random.Random(seed)
+    out = []
+    for i, raw in enumerate(light):
+        if i % 5 != 2:
+            out.append(raw)
+            continue
+        size = rng.randrange(50_000, 1_200_000)
+        out.append(mail(f"user{i % 997}@example.com", f"日志和截图 #{i}", f"附件是现场的日志，共 {size} 字节。\n{i}",
+                        name=f"用户{i % 997}", message_id=f"<heavy{i}@client.example.com>",
+                        attachments=(("现场日志.zip", "application/zip", rng.randbytes(size)),)))
+    return out
+
+
+# ---- the SMTP server, in a process of its own ---------------------------------------------------------------------
+
+
+def _serve(conn: Connection) -> None:
+    from tests.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        conn.send((sink.host, sink.port))
+        while conn.recv() == "count":
+            conn.send(len(sink.messages))
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[tuple[str, int], Callable[[], int]]]:
+    """((host, port), a function returning how many mails the server has accepted so far)."""
+    mine, theirs = CTX.Pipe()
+    process = CTX.Process(target=_serve, args=(theirs,), daemon=True)
+    process.start()
+    address: tuple[str, int] = mine.recv()
+
+    def count() -> int:
+        mine.send("count")
+        got: int = mine.recv()
+        return got
+
+    try:
+        yield address, count
+    finally:
+        mine.send("stop")
+        process.join(10)
+
+
+# ---- databases ----------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'desk.db'}"
+        return
+    import psycopg
+
+    from tests.databases import pg_server_url
+
+    server = pg_server_url()
+    if server is None:
+        raise SystemExit("no PostgreSQL server answers on 127.0.0.1:5432 (set MAILDESK_TEST_PG)")
+    name = f"maildesk_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---- the measured children ----------------------------------------------------------------------------------------
+
+
+def _child_ceiling(port: int, user: str, password: str, out: Any) -> None:
+    from imapclient import IMAPClient
+
+    from maildesk.ingest.parse import parse_mail
+
+    start = time.perf_counter()
+    with IMAPClient("127.0.0.1", port=port, ssl=False) as client:
+        client.login(user, password)
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search(["NOT", "DELETED"]))
+        count = 0
+        for i in range(0, len(uids), 100):
+            for item in client.fetch(uids[i:i + 100], [b"BODY.PEEK[]"]).values():
+                parse_mail(item[b"BODY[]"])
+                count += 1
+    out.put({"mails": count, "seconds": time.perf_counter() - start})
+
+
+def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: str,
+                    smtp: tuple[str, int] | None, out: Any) -> None:
+    from datetime import UTC, datetime
+
+    from maildesk.app import App
+    from maildesk.config import parse_settings
+    from maildesk.daemon import Daemon, open_source
+    from maildesk.scheduler import run_periodic_jobs
+    from tests.desk import IMAP_PASSWORD_ENV, desk_settings, write_config
+
+    os.environ[IMAP_PASSWORD_ENV] = password
+    settings = desk_settings(db_url, imap=("127.0.0.1", port, user), smtp=smtp)
+    if smtp is not None:
+        settings["smtp"]["timeout"] = 30.0
+    write_config(Path(workdir), settings)
+    app = App(parse_settings(settings, Path(workdir)))
+    app.upgrade()
+    _ = app.desk.rules, app.desk.directory, app.desk.templates  # loaded at start-up, as the daemon does
+    source = open_source(app, once=True)
+    daemon = Daemon(app, source, lambda: datetime.now(UTC))
+    drain, drained = daemon.pipeline.drain, [0.0]
+
+    def timed_drain(*args: Any, **kwargs: Any) -> Any:  # how long intake took, the rest being sending
+        begun = time.perf_counter()
+        try:
+            return drain(*args, **kwargs)
+        finally:
+            drained[0] += time.perf_counter() - begun
+
+    daemon.pipeline.drain = timed_drain  # type: ignore[method-assign]
+    start, cpu = time.perf_counter(), time.process_time()
+    if smtp is not None:
+        summary = daemon.run_once()
+        outcomes, sent = summary.outcomes, summary.flushed.sent
+    else:
+        outcomes = daemon.pipeline.drain(source)
+        run_periodic_jobs(app, datetime.now(UTC))
+        sent = 0
+    seconds, cpu_used = time.perf_counter() - start, time.process_time() - cpu
+    source.close()
+    from sqlalchemy import func, select
+
+    from maildesk.store.models import OutboxMail
+
+    with app.store.session() as session:
+        queued = int(session.scalar(select(func.count()).select_from(OutboxMail)) or 0)
+    app.store.close()
+    out.put({"mails": len(outcomes), "seconds": seconds, "cpu": cpu_used, "drain": drained[0], "sent": sent,
+             "queued": queued,             "created": sum(1 for o in outcomes if o.result == "created")})
+
+
+def _run(target: Any, *args: Any) -> dict[str, Any]:
+    queue = CTX.Queue()
+    proc = CTX.Process(target=target, args=(*args, queue))
+    proc.start()
+    result: dict[str, Any] = queue.get(timeout=3600)
+    proc.join()
+    return result
+
+
+# ---- latency: the daemon under a steady stream -------------------------------------------------------------------
+
+
+def _serve_timed(conn: Connection) -> None:
+    """An SMTP server noting when each acknowledgement arrived, by the Message-ID it answers."""
+    import re
+    import threading
+
+    from tests.smtp_sink import SmtpSink
+
+    answers = re.compile(rb"^In-Reply-To: (<[^>]+>)", re.MULTILINE | re.IGNORECASE)
+    arrived: dict[str, float] = {}
+    done = threading.Event()
+
+    with SmtpSink() as sink:
+        def watch() -> None:
+            seen = 0
+            while not done.wait(0.01):  # 10 ms resolution
+                messages = sink.messages
+                now = time.time()
+                for m in messages[seen:]:
+                    if b"Auto-Submitted: auto-replied" in m.content and (found := answers.search(m.content)):
+                        arrived.setdefault(found.group(1).decode(), now)
+                seen = len(messages)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        conn.send((sink.host, sink.port))
+        while conn.recv() == "times":
+            conn.send(dict(arrived))
+        done.set()
+
+
+def _child_daemon(port: int, user: str, password: str, db_url: str, workdir: str, smtp: tuple[str, int],
+                  ready: Any) -> None:
+    from datetime import UTC, datetime
+
+    from maildesk.app import App
+    from maildesk.config import parse_settings
+    from maildesk.daemon import Daemon, open_source
+    from tests.desk import IMAP_PASSWORD_ENV, desk_settings, write_config
+
+    os.environ[IMAP_PASSWORD_ENV] = password
+    settings = desk_settings(db_url, imap=("127.0.0.1", port, user), smtp=smtp)
+    settings["imap"]["poll_seconds"] = 30.0  # IDLE tells of new mail; this only bounds a wait
+    write_config(Path(workdir), settings)
+    app = App(parse_settings(settings, Path(workdir)))
+    app.upgrade()
+    _ = app.desk.rules, app.desk.directory, app.desk.templates
+    daemon = Daemon(app, open_source(app), lambda: datetime.now(UTC))
+    ready.put("ready")
+    daemon.run_forever()  # until SIGTERM
+
+
+def latency(server: Any, rate: float, seconds: float, db: str) -> str:
+    """Mails appended at ``rate`` a second for ``seconds`` to a mailbox a serving daemon watches with
+    IDLE; per mail, the time from its APPEND to its acknowledgement at the SMTP server."""
+    from tests.desk import mail
+
+    count = int(rate * seconds)
+    user, password = server.new_user()
+    mine, theirs = CTX.Pipe()
+    sink = CTX.Process(target=_serve_timed, args=(theirs,), daemon=True)
+    sink.start()
+    address: tuple[str, int] = mine.recv()
+    workdir = Path(tempfile.mkdtemp(prefix="maildesk-e2e-latency-"))
+    appended: dict[str, float] = {}
+    try:
+        with database(db, workdir) as url:
+            ready = CTX.Queue()
+            daemon = CTX.Process(target=_child_daemon, args=(server.port, user, password, url, str(workdir),
+                                                             address, ready))
+            daemon.start()
+            ready.get(timeout=120)
+            time.sleep(3)  # its first pass done, it waits in IDLE
+            raws = [mail(f"lat{i}@example.com", f"VPN 连不上 #{i}", "在家连不上公司 VPN。", name=f"用户{i}",
+                         message_id=f"<lat{i}@client.example.com>") for i in range(count)]
+            client = server.client(user, password)
+            start = time.time()
+            for i, raw in enumerate(raws):
+                pause = start + i / rate - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+                appended[f"<lat{i}@client.example.com>"] = time.time()
+                client.append("INBOX", raw)
+            client.logout()
+            deadline = time.time() + 60
+            arrived: dict[str, float] = {}
+            while time.time() < deadline:
+                mine.send("times")
+                arrived = mine.recv()
+                if len(arrived) >= count:
+                    break
+                time.sleep(0.5)
+            daemon.terminate()  # SIGTERM: the daemon stops within seconds
+            daemon.join(30)
+    finally:
+        mine.send("stop")
+        sink.join(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    waits = sorted(arrived[k] - t for k, t in appended.items() if k in arrived)
+    if not waits:
+        return f"latency: no acknowledgement arrived of {count}"
+    p50, p95 = waits[len(waits) // 2], waits[min(len(waits) - 1, int(len(waits) * 0.95))]
+    met = len(waits) == count and p95 < 2.0
+    return (f"latency, {db}, {rate:.0f} mails/s for {seconds:.0f} s: {len(waits)} of {count} acked; append → ack "
+            f"median {p50:.2f} s, p95 {p95:.2f} s, max {waits[-1]:.2f} s (goal p95 < 2 s): "
+            f"{'met' if met else 'NOT met'}")
+
+
+# ---- the run ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    label: str
+    mails: int
+    seconds: float
+    detail: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.mails / self.seconds
+
+
+class Bench:
+    def __init__(self, server: Any, smtp: tuple[str, int], accepted: Callable[[], int]) -> None:
+        self.server, self.smtp, self.accepted = server, smtp, accepted
+
+    def mailbox(self, corpus: list[bytes]) -> tuple[str, str]:
+        user, password = self.server.new_user()
+        self.server.append_many("INBOX", corpus, user, password)
+        return user, password
+
+    def ceiling(self, corpus: list[bytes], label: str) -> Figure:
+        user, password = self.mailbox(corpus)
+        got = _run(_child_ceiling, self.server.port, user, password)
+        return Figure(label, got["mails"], got["seconds"])
+
+    def maildesk(self, corpus: list[bytes], label: str, db: str, send: bool) -> Figure:
+        user, password = self.mailbox(corpus)
+        workdir = Path(tempfile.mkdtemp(prefix="maildesk-e2e-"))
+        try:
+            with database(db, workdir) as url:
+                before = self.accepted()
+                got = _run(_child_maildesk, self.server.port, user, password, url, str(workdir),
+                           self.smtp if send else None)
+                arrived = self.accepted() - before
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        detail = (f"{got['created']} tickets, {got['queued']} mails queued, CPU {got['cpu']:.1f} s, "
+                  f"intake {got['drain']:.1f} s")
+        if send:
+            detail += f", {got['sent']} sent, {arrived} at the SMTP server"
+            if arrived != got["sent"]:
+                detail += " (MISMATCH)"
+        return Figure(label, got["mails"], got["seconds"], detail)
+
+
+def _line(f: Figure, ceiling: Figure | None = None) -> str:
+    ratio = f"{f.rate / ceiling.rate:6.3f}" if ceiling is not None else "      "
+    return f"{f.label:<34} {f.mails:>6} {f.seconds:>8.1f} {f.rate:>8.0f} {ratio}  {f.detail}"
+
+
+def _goal(text: str, value: float, target: float, higher: bool = True) -> str:
+    met = value >= target if higher else value <= target
+    return f"  {text}: {value:.3f} (goal {'≥' if higher else '≤'} {target}): {'met' if met else 'NOT met'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mails", type=int, default=2000, help="mails in the light corpus")
+    parser.add_argument("--heavy", type=int, default=2000, help="mails in the heavy corpus")
+    parser.add_argument("--database", choices=["both", "sqlite", "postgresql"], default="both")
+    parser.add_argument("--skip", default="", help="comma-separated: heavy, off")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="also the latency under a steady stream for this long (0: not measured)")
+    parser.add_argument("--rate", type=float, default=50.0, help="mails a second for --latency")
+    args = parser.parse_args()
+    skip = {s for s in args.skip.split(",") if s}
+    dbs = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+
+    from tests.dovecot import DovecotServer
+
+    root = Path(tempfile.mkdtemp(prefix="maildesk-e2e-dovecot-"))
+    server = DovecotServer(root)
+    server.start()
+    light = light_corpus(args.mails)
+    print(f"light corpus: {len(light)} mails, {sum(map(len, light)) / 1e6:.1f} MB", flush=True)
+    print(f"{'what':<34} {'mails':>6} {'seconds':>8} {'mails/s':>8} {'ratio':>6}", flush=True)
+    goals: list[str] = []
+    try:
+        with smtp_server() as (address, accepted):
+            bench = Bench(server, address, accepted)
+            ceiling = bench.ceiling(light, "light: ceiling (fetch + parse)")
+            print(_line(ceiling), flush=True)
+            on: dict[str, Figure] = {}
+            for db in dbs:
+                on[db] = bench.maildesk(light, f"light: {db}, sending on", db, send=True)
+                print(_line(on[db], ceiling), flush=True)
+                goals.append(_goal(f"light, {db}, sending on / ceiling", on[db].rate / ceiling.rate, 0.3))
+                if "off" not in skip:
+                    off = bench.maildesk(light, f"light: {db}, sending off", db, send=False)
+                    print(_line(off, ceiling), flush=True)
+                    goals.append(_goal(f"light, {db}, sending off / ceiling", off.rate / ceiling.rate, 0.5))
+            if "sqlite" in on and "postgresql" in on:
+                goals.append(_goal("PostgreSQL time / SQLite time, sending on",
+                                   on["postgresql"].seconds / on["sqlite"].seconds, 1.5, higher=False))
+            if "heavy" not in skip:
+                heavy = heavy_corpus(args.heavy)
+                print(f"heavy corpus: {len(heavy)} mails, {sum(map(len, heavy)) / 1e6:.1f} MB", flush=True)
+                heavy_ceiling = bench.ceiling(heavy, "heavy: ceiling (fetch + parse)")
+                print(_line(heavy_ceiling), flush=True)
+                db = dbs[0]
+                fig = bench.maildesk(heavy, f"heavy: {db}, sending on", db, send=True)
+                print(_line(fig, heavy_ceiling), flush=True)
+                goals.append(_goal(f"heavy, {db}, sending on / its ceiling", fig.rate / heavy_ceiling.rate, 0.4))
+            if args.latency > 0:
+                for db in dbs:
+                    goals.append("  " + latency(server, args.rate, args.latency, db))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    print("goals (issue #14):")
+    print("\n".join(goals))
+
+
+if __name__ == "__main__":
+    main()
