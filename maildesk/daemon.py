@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from maildesk.ingest.file_source import MaildirSource
 from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.pipeline import Pipeline
-from maildesk.ingest.source import MailSource, SourceMessage
+from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from maildesk.outbound.alongside import SendingAlongside
 from maildesk.outbound.sender import FlushResult, flush_outbox_sync
 from maildesk.stopping import Interrupted, StopSignal
@@ -116,12 +116,13 @@ class PassSummary:
         return out
 
 
-class _Intake:
+class _Intake(SourceWrapper):
     """The source as the daemon's main loop uses it: reading may be cut short by a stop (nothing is
     stored yet), moving mail that was stored is not (it completes the pass)."""
 
     def __init__(self, source: MailSource, stopper: StopSignal) -> None:
-        self.source, self.stopper = source, stopper
+        super().__init__(source)
+        self.stopper = stopper
 
     def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
         if self.stopper.requested.is_set():
@@ -129,18 +130,9 @@ class _Intake:
         with self.stopper.interruptible():
             return self.source.fetch_batch(limit, max_bytes)
 
-    def mark_done(self, source_ids: Sequence[str]) -> None:
-        self.source.mark_done(source_ids)
-
-    def quarantine(self, source_id: str, reason: str) -> None:
-        self.source.quarantine(source_id, reason)
-
     def wait_for_mail(self, timeout: float) -> None:
         with self.stopper.interruptible():
             self.source.wait_for_mail(timeout)
-
-    def close(self) -> None:
-        self.source.close()
 
 
 class Daemon:

@@ -8,7 +8,7 @@ whose reason says what really failed. Where the database matters, on SQLite and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from maildesk.app import App
 from maildesk.daemon import Daemon, open_source
 from maildesk.ingest.msgids import MAX_ID_BYTES, normalise_message_id
-from maildesk.ingest.source import MailSource, SourceMessage
+from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from maildesk.store.models import Message, ProcessedSource
 from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app
 from tests.dovecot import Mailbox
@@ -61,11 +61,11 @@ def raw_mail(headers: str, body: bytes = "打印机卡纸，无法打印。\r\n"
 # --- 5: a batch is bounded by bytes ----------------------------------------------------------
 
 
-class Recorded:
+class Recorded(SourceWrapper):
     """The real source, noting how many mails each batch it handed out held."""
 
     def __init__(self, source: MailSource) -> None:
-        self.source = source
+        super().__init__(source)
         self.batches: list[int] = []
 
     def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
@@ -73,17 +73,6 @@ class Recorded:
         self.batches.append(len(batch))
         return batch
 
-    def mark_done(self, source_ids: Sequence[str]) -> None:
-        self.source.mark_done(source_ids)
-
-    def quarantine(self, source_id: str, reason: str) -> None:
-        self.source.quarantine(source_id, reason)
-
-    def wait_for_mail(self, timeout: float) -> None:
-        self.source.wait_for_mail(timeout)
-
-    def close(self) -> None:
-        self.source.close()
 
 
 def test_a_batch_holds_no_more_bytes_than_intake_batch_bytes(

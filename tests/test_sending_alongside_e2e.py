@@ -5,14 +5,13 @@ Real Dovecot, real SMTP server (aiosmtpd), SQLite file."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from maildesk.daemon import Daemon, open_source
-from maildesk.ingest.source import MailSource, SourceMessage
+from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
@@ -26,11 +25,12 @@ def acked(sink: SmtpSink) -> list[str]:
     return [r for m in sink.messages if b"Auto-Submitted: auto-replied" in m.content for r in m.rcpt_tos]
 
 
-class WatchedSource:
+class WatchedSource(SourceWrapper):
     """The mailbox, noting what the SMTP server held when intake came back for the next batch."""
 
     def __init__(self, source: MailSource, sink: SmtpSink) -> None:
-        self.source, self.sink = source, sink
+        super().__init__(source)
+        self.sink = sink
         self.fetches = 0
         self.acked_at_second_fetch: list[str] = []
 
@@ -44,17 +44,6 @@ class WatchedSource:
             self.acked_at_second_fetch = acked(self.sink)
         return self.source.fetch_batch(limit, max_bytes)
 
-    def mark_done(self, source_ids: Sequence[str]) -> None:
-        self.source.mark_done(source_ids)
-
-    def quarantine(self, source_id: str, reason: str) -> None:
-        self.source.quarantine(source_id, reason)
-
-    def wait_for_mail(self, timeout: float) -> None:
-        self.source.wait_for_mail(timeout)
-
-    def close(self) -> None:
-        self.source.close()
 
 
 def test_a_stored_batchs_acks_reach_the_server_before_the_mailbox_is_drained_and_each_goes_once(

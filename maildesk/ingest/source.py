@@ -55,3 +55,26 @@ class MailSource(Protocol):
         """Release connections; the source is not used afterwards."""
         ...
 
+
+
+class SourceWrapper:
+    """A source that hands every call to ``source``: subclass it to change one step (a stop that cuts reading
+    short, a test that watches batches) and keep the rest of the contract as the real source keeps it."""
+
+    def __init__(self, source: MailSource) -> None:
+        self.source = source
+
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
+        return self.source.fetch_batch(limit, max_bytes)
+
+    def mark_done(self, source_ids: Sequence[str]) -> None:
+        self.source.mark_done(source_ids)
+
+    def quarantine(self, source_id: str, reason: str) -> None:
+        self.source.quarantine(source_id, reason)
+
+    def wait_for_mail(self, timeout: float) -> None:
+        self.source.wait_for_mail(timeout)
+
+    def close(self) -> None:
+        self.source.close()
