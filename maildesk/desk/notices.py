@@ -42,13 +42,14 @@ def queue_ack(
 
 def queue_assignment(
     ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
-    notice: str = "", history: bool = False,
+    notice: str = "", history: bool = False, first_mail: InboundMail | None = None,
 ) -> OutboxMail | None:
     """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them.
 
     The reporter's attachments come along (within ``intake.brief_attachment_bytes``, the rest named);
-    ``history``: a reassignment or a hand-off, so the ticket's history so far comes along too."""
-    brief = briefing(ctx, ticket, with_history=history)
+    ``history``: a reassignment or a hand-off, so the ticket's history so far comes along too; ``first_mail``:
+    the new ticket's only mail, from its reporter, whose attachments are read from it rather than the store."""
+    brief = briefing(ctx, ticket, with_history=history, first_mail=first_mail)
     person = ctx.directory.get(ticket.reporter)
     context = {
         "assignee_name": ctx.person_name(assignee),

@@ -20,7 +20,9 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     notice = "" if behalf is None else ctx.say("recorded.assignment", who=ctx.person_name(behalf.recorded_by),
                                               channel=channel_name(behalf.channel, ctx.lang))
     if ticket.assignee:
+        # the ticket's only mail so far: its files are the reporter's when the reporter sent it
+        first = mail.mail if mail.mail.sender == ticket.reporter else None
         queue_assignment(ctx, ticket, ticket.assignee, description=mail.text, in_reply_to=mail.mail.message_id,
-                         notice=notice)
+                         notice=notice, first_mail=first)
     reason = f"split from {mail.split_from.number}" if mail.split_from is not None else ""
     return done(ctx, Result.CREATED, ticket, reason)
