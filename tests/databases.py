@@ -16,9 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+import maildesk.store.models  # noqa: F401  (every model module, so Base.metadata is the whole schema)
+from maildesk.store.base import Base
 from maildesk.store.db import Store
 from maildesk.store.migrate import upgrade
-from maildesk.store.models import Base
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -19,9 +19,10 @@ from maildesk.outbound import claims
 from maildesk.outbound.claims import Result
 from maildesk.outbound.outbox import Outgoing, queue_mail
 from maildesk.outbound.sender import flush_outbox_sync
+from maildesk.store.base import Base
 from maildesk.store.db import Store
 from maildesk.store.migrate import alembic_config, upgrade
-from maildesk.store.models import Base, OutboxMail
+from maildesk.store.models import OutboxMail
 from tests.outbox_rows import outbox_rows, queue, received_ids, smtp_config, transports
 from tests.smtp_sink import SmtpSink
 

@@ -8,8 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from maildesk.store.base import Base
 from maildesk.store.db import Store
-from maildesk.store.models import Base, Ticket
+from maildesk.store.models import Ticket
 
 
 def test_migrations_produce_exactly_the_models(store: Store) -> None:

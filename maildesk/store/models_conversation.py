@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from maildesk.store.models import Base, UTCDateTime
+from maildesk.store.base import Base, UTCDateTime
 
 __all__ = ["Base", "ReviewTask", "SurveyAnswer"]
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from maildesk.store.models import Base, UTCDateTime
+from maildesk.store.base import Base, UTCDateTime
 
 __all__ = ["Base", "KbArticle", "KbArticleTicket", "KbTerm"]
 

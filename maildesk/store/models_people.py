@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from maildesk.store.models import Base, UTCDateTime
+from maildesk.store.base import Base, UTCDateTime
 
 __all__ = ["Base", "StaffAway"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import maildesk.store.models  # noqa: F401  (every model module, so Base.metadata is the whole schema)
+from maildesk.store.base import Base
 from maildesk.store.db import make_engine
-from maildesk.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

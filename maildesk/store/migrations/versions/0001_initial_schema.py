@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import maildesk.store.models
+import maildesk.store.base
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -30,8 +30,8 @@ def upgrade() -> None:
     sa.Column('solution', sa.Text(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('author', sa.String(length=320), nullable=False),
-    sa.Column('created_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('people',
@@ -73,26 +73,26 @@ def upgrade() -> None:
     sa.Column('reporter_extension', sa.String(length=60), nullable=False),
     sa.Column('system', sa.String(length=200), nullable=False),
     sa.Column('impact', sa.Text(), nullable=False),
-    sa.Column('occurred_at', maildesk.store.models.UTCDateTime(), nullable=True),
+    sa.Column('occurred_at', maildesk.store.base.UTCDateTime(), nullable=True),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('language', sa.String(length=5), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('watchers', sa.JSON(), nullable=False),
     sa.Column('reply_token', sa.String(length=40), nullable=False),
-    sa.Column('created_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('first_response_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('started_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('resolved_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('closed_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('last_public_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('start_due', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('response_due', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('resolve_due', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('next_escalation_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('next_progress_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('paused_at', maildesk.store.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('first_response_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('started_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('resolved_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('last_public_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('start_due', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('response_due', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('resolve_due', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('next_escalation_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('next_progress_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('paused_at', maildesk.store.base.UTCDateTime(), nullable=True),
     sa.Column('paused_seconds', sa.Float(), nullable=False),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('reopen_count', sa.Integer(), nullable=False),
@@ -116,7 +116,7 @@ def upgrade() -> None:
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.Column('actor', sa.String(length=320), nullable=False),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('from_value', sa.Text(), nullable=True),
@@ -166,7 +166,7 @@ def upgrade() -> None:
     sa.Column('raw', sa.LargeBinary(), nullable=True),
     sa.Column('defects', sa.JSON(), nullable=False),
     sa.Column('rule_hits', sa.JSON(), nullable=False),
-    sa.Column('created_at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('message_id')
@@ -187,11 +187,11 @@ def upgrade() -> None:
     sa.Column('dedup_key', sa.String(length=300), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('claimed_until', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', maildesk.store.models.UTCDateTime(), nullable=True),
+    sa.Column('claimed_until', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', maildesk.store.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedup_key'),
@@ -207,9 +207,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=40), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('owner', sa.String(length=320), nullable=False),
-    sa.Column('created_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('due_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('done_at', maildesk.store.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('due_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('done_at', maildesk.store.base.UTCDateTime(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -223,7 +223,7 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('rule', sa.String(length=200), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -260,7 +260,7 @@ def upgrade() -> None:
     sa.Column('message_pk', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=True),
-    sa.Column('at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['message_pk'], ['messages.id'], ),
     sa.PrimaryKeyConstraint('source_id')
     )
@@ -275,7 +275,7 @@ def upgrade() -> None:
     sa.Column('overall', sa.Float(), nullable=True),
     sa.Column('comment', sa.Text(), nullable=False),
     sa.Column('complaint', sa.Boolean(), nullable=False),
-    sa.Column('at', maildesk.store.models.UTCDateTime(), nullable=False),
+    sa.Column('at', maildesk.store.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['message_pk'], ['messages.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id')

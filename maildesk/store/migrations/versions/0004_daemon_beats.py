@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import maildesk.store.models
+import maildesk.store.base
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -23,10 +23,10 @@ def upgrade() -> None:
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('version', sa.String(length=40), nullable=False),
     sa.Column('mailbox', sa.Text(), nullable=False),
-    sa.Column('started_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('beat_at', maildesk.store.models.UTCDateTime(), nullable=False),
-    sa.Column('stopped_at', maildesk.store.models.UTCDateTime(), nullable=True),
-    sa.Column('last_pass_at', maildesk.store.models.UTCDateTime(), nullable=True),
+    sa.Column('started_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('beat_at', maildesk.store.base.UTCDateTime(), nullable=False),
+    sa.Column('stopped_at', maildesk.store.base.UTCDateTime(), nullable=True),
+    sa.Column('last_pass_at', maildesk.store.base.UTCDateTime(), nullable=True),
     sa.Column('mails_in', sa.Integer(), nullable=False),
     sa.Column('problem', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')

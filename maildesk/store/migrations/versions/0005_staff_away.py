@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import maildesk.store.models
+import maildesk.store.base
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         "staff_away",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("address", sa.String(length=320), nullable=False),
-        sa.Column("since", maildesk.store.models.UTCDateTime(), nullable=False),
-        sa.Column("back_at", maildesk.store.models.UTCDateTime(), nullable=True),
+        sa.Column("since", maildesk.store.base.UTCDateTime(), nullable=False),
+        sa.Column("back_at", maildesk.store.base.UTCDateTime(), nullable=True),
         sa.Column("message_pk", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["message_pk"], ["messages.id"]),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import maildesk.store.models
+import maildesk.store.base
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("evaluated_by", sa.String(length=320), nullable=False),
-        sa.Column("evaluated_at", maildesk.store.models.UTCDateTime(), nullable=False),
+        sa.Column("evaluated_at", maildesk.store.base.UTCDateTime(), nullable=False),
         sa.Column("rd_number", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
         sa.PrimaryKeyConstraint("id"),
