@@ -162,18 +162,7 @@ def sender_proof(
     mail: InboundMail, ticket: Ticket, addresses: ReplyAddresses, trusted_ids: Iterable[str], now: datetime,
 ) -> Proof:
     """Whether ``mail`` proves it comes from its From address (a staff member of ``ticket``'s desk)."""
-    for address in recipients(mail):
-        parsed = addresses.parse(address)
-        if parsed is not None and parsed[0] == ticket.number and \
-                addresses.role(parsed[0], parsed[1], now=now) == Role.STAFF:
-            return Proof(True, "sent to the ticket's staff reply address")
-    auth = mail_auth(mail.raw, trusted_ids, mail.sender)
-    domain = mail.sender.rsplit("@", 1)[-1]
-    if auth.passed is not None:
-        return Proof(True, f"{auth.passed}=pass for {domain}")
-    if auth.failed is not None:
-        return Proof(False, f"our mail server says the From address failed: {auth.failed} for {domain}")
-    return Proof(False, "no DKIM/DMARC pass from a trusted mail server and not sent to the staff reply address")
+    return _proof(mail, addresses, trusted_ids, now, number=ticket.number)
 
 
 def staff_proof(mail: InboundMail, addresses: ReplyAddresses, trusted_ids: Iterable[str], now: datetime) -> Proof:
@@ -183,14 +172,26 @@ def staff_proof(mail: InboundMail, addresses: ReplyAddresses, trusted_ids: Itera
     Used for what a staff member does outside a ticket's conversation: a ticket opened on a reporter's
     behalf, an out-of-office reply, a return from one.
     """
+    return _proof(mail, addresses, trusted_ids, now, number=None)
+
+
+def _proof(
+    mail: InboundMail, addresses: ReplyAddresses, trusted_ids: Iterable[str], now: datetime, *, number: str | None,
+) -> Proof:
+    """Sent to a staff reply address (of ticket ``number``, or of any ticket for None), else the operator's mail
+    server's verdict on the From address."""
     for address in recipients(mail):
         parsed = addresses.parse(address)
-        if parsed is not None and addresses.role(parsed[0], parsed[1], now=now) == Role.STAFF:
-            return Proof(True, f"sent to the staff reply address of {parsed[0]}")
+        if parsed is None or (number is not None and parsed[0] != number):
+            continue
+        if addresses.role(parsed[0], parsed[1], now=now) == Role.STAFF:
+            return Proof(True, "sent to the ticket's staff reply address" if number
+                         else f"sent to the staff reply address of {parsed[0]}")
     auth = mail_auth(mail.raw, trusted_ids, mail.sender)
     domain = mail.sender.rsplit("@", 1)[-1]
     if auth.passed is not None:
         return Proof(True, f"{auth.passed}=pass for {domain}")
     if auth.failed is not None:
         return Proof(False, f"our mail server says the From address failed: {auth.failed} for {domain}")
-    return Proof(False, "no DKIM/DMARC pass from a trusted mail server and not sent to a staff reply address")
+    which = "the" if number else "a"
+    return Proof(False, f"no DKIM/DMARC pass from a trusted mail server and not sent to {which} staff reply address")
