@@ -72,12 +72,13 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _child_raw(port: int, user: str, password: str, queue: Any) -> None:
+def fetch_and_parse_all(port: int, user: str, password: str) -> int:
+    """The raw ceiling's work: every mail of the inbox fetched with imapclient in batches of 100 and parsed,
+    read-only; returns how many."""
     from imapclient import IMAPClient
 
     from maildesk.ingest.parse import parse_mail
 
-    start, cpu = time.perf_counter(), time.process_time()
     with IMAPClient("127.0.0.1", port=port, ssl=False) as client:
         client.login(user, password)
         client.select_folder("INBOX", readonly=True)
@@ -87,6 +88,12 @@ def _child_raw(port: int, user: str, password: str, queue: Any) -> None:
             for item in client.fetch(uids[i:i + 100], [b"BODY.PEEK[]"]).values():
                 parse_mail(item[b"BODY[]"])
                 count += 1
+    return count
+
+
+def _child_raw(port: int, user: str, password: str, queue: Any) -> None:
+    start, cpu = time.perf_counter(), time.process_time()
+    count = fetch_and_parse_all(port, user, password)
     queue.put((count, time.perf_counter() - start, time.process_time() - cpu,
                _peak_rss_kb()))
 
