@@ -65,12 +65,11 @@ class DaemonProcess:
 
 
 @contextmanager
-def silent_server() -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that accepts every connection and never says a word: a hung IMAP or
-    SMTP server, for real (the client waits on a real socket). Yields its port."""
+def tcp_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that gives every connection it accepts to ``handle``, one after another, on a
+    thread of its own until the block ends. Yields its port."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
-    held: list[socket.socket] = []
     stop = threading.Event()
 
     def serve() -> None:
@@ -79,7 +78,7 @@ def silent_server() -> Iterator[int]:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            held.append(conn)
+            handle(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -88,6 +87,17 @@ def silent_server() -> Iterator[int]:
     finally:
         stop.set()
         thread.join(2)
+        listener.close()
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that accepts every connection and never says a word: a hung IMAP or
+    SMTP server, for real (the client waits on a real socket). Yields its port."""
+    held: list[socket.socket] = []
+    try:
+        with tcp_server(held.append) as port:
+            yield port
+    finally:
         for conn in held:
             conn.close()
-        listener.close()

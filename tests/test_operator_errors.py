@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from maildesk.app import App
 from maildesk.config import load_settings
+from tests.daemon_process import tcp_server
 from tests.databases import pg_server_url
 from tests.installation import assert_one_line_error, cli, install, waiting_mails
 
@@ -76,26 +76,13 @@ def refusing_postgres() -> Iterator[int]:
     A real socket and the real driver (libpq through psycopg) on the other end; it stands in for a
     server whose pg_hba.conf asks for a password, which the test machine's own server does not.
     """
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
+    def refuse(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            _refuse(conn)
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                _refuse(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join(2)
-    listener.close()
+    with tcp_server(refuse) as port:
+        yield port
 
 
 def _refuse(conn: socket.socket) -> None:
