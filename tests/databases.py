@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,12 +44,20 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database made for this test session, dropped afterwards."""
+    with new_pg_database(f"maildesk_test_{os.getpid()}") as url:
+        yield url
+
+
+@contextmanager
+def new_pg_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (``prefix`` and a random suffix), dropped at the end of the block; skips
+    the test where no server answers."""
     server = pg_server_url()
     if server is None:
         pytest.skip("no PostgreSQL server answers (set MAILDESK_TEST_PG)")
     import psycopg
 
-    name = f"maildesk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = server.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

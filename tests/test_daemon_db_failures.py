@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from maildesk.app import App
 from maildesk.config import load_settings
 from maildesk.store.models import Ticket
 from tests.daemon_process import DaemonProcess
-from tests.databases import _with_database, pg_server_url
+from tests.databases import new_pg_database
 from tests.desk import desk_settings, mail, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
@@ -106,19 +105,8 @@ def test_a_full_disk_pauses_intake_until_there_is_room(tmp_path: Path, small_dis
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of this test's own (it is made read-only and back)."""
-    server = pg_server_url()
-    if server is None:
-        pytest.skip("no PostgreSQL server answers")
-    import psycopg
-
-    name = f"maildesk_ro_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(server, name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_pg_database("maildesk_ro") as url:
+        yield url
 
 
 def _read_only(url: str, on: bool) -> None:
