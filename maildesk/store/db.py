@@ -2,13 +2,19 @@
 
 SQLite's default deferred transactions fail with "database is locked" when two
 processes read and then both try to write; beginning every transaction with
-BEGIN IMMEDIATE makes the second writer wait (busy_timeout) instead, which is
-what several maildesk processes sharing one file need.
+BEGIN IMMEDIATE makes the second writer wait instead, which is what several maildesk
+processes sharing one file need (the daemon and its sender alongside intake, a command).
+
+The wait for the write lock polls every LOCK_POLL_SECONDS rather than in SQLite's busy handler:
+that one sleeps up to 100 ms at a time and so misses the short gap between two intake batches
+of another process, which left the sender alongside intake waiting out whole batches.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+LOCK_POLL_SECONDS = 0.002
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -36,7 +43,29 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        begin_immediate(conn)
+
+
+def begin_immediate(conn: Any) -> None:
+    """BEGIN IMMEDIATE on the SQLAlchemy connection ``conn``, trying again every LOCK_POLL_SECONDS while
+    another process writes, for up to SQLITE_BUSY_TIMEOUT_MS; then one last try whose "database is locked"
+    SQLAlchemy reports as before. Only the BEGIN polls: with the lock held nothing else of a transaction
+    waits in WAL mode, and every other statement keeps the busy timeout."""
+    raw: sqlite3.Connection = conn.connection.dbapi_connection
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    break
+            time.sleep(LOCK_POLL_SECONDS)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def make_engine(url: str) -> Engine:
