@@ -162,6 +162,12 @@ class Daemon:
         return flush_outbox_sync(app.store, app.transport, app.settings.smtp, clock, tz=app.settings.tz,
                                  stop=stop, time_limit=time_limit)
 
+    def _flush_in_child(self) -> tuple[Callable[[], FlushResult], threading.Event]:
+        """The sender alongside intake, made in its forked process: connections of its own to the database
+        (the parent's are the parent's), the same settings and clock."""
+        app, stop = App(self.app.settings), threading.Event()
+        return (lambda: self.flush_only(app, self.clock, stop=stop)), stop
+
     def run_once(self) -> PassSummary:
         """One ingest pass, one pass of the periodic jobs, one outbox flush."""
         from maildesk.scheduler import run_periodic_jobs
@@ -170,11 +176,17 @@ class Daemon:
         # the mail of each stored batch goes out while the next one is read and stored. (Not in the
         # serving loop: there a daemon killed mid-drain would leave a group of mails claimed, and so
         # waiting for its lease, where sending after the drain leaves none; in steady state a drain
-        # is a batch or two anyway.)
-        with SendingAlongside(self.flush) as sending:
-            summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
+        # is a batch or two anyway.) Over SMTP only: a file or the console takes one mail at a time, in
+        # this process's own output.
+        alongside = FlushResult()
+        if self.app.settings.smtp.transport == "smtp":
+            with SendingAlongside(self._flush_in_child, stopping=self._stop) as sending:
+                summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
+            alongside = sending.total
+        else:
+            summary.outcomes = self.pipeline.drain(self.source)
         summary.jobs = run_periodic_jobs(self.app, self.clock())
-        summary.flushed = sending.total + self.flush()
+        summary.flushed = alongside + self.flush()
         return summary
 
     def stop(self) -> None:
