@@ -89,6 +89,9 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
         created_at=now, updated_at=now, paused_seconds=0.0, escalation_level=0, reopen_count=0,
         message_count=0,
     )
+    # the deadlines need only the ticket's own fields, not its id: computed now, the INSERT carries them
+    # instead of a second statement (an UPDATE) after it
+    keep(ctx, ticket)
     session.add(ticket)
     session.flush()
     # the first events in one INSERT (an executemany), not one ORM insert with RETURNING each:
@@ -98,7 +101,6 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
         events.append(_event_row(ticket, actor, "assignee", now, new=data.assignee))
     events.extend(_event_row(ticket, actor, action, now, note=note) for action, note in data.extra_events)
     session.execute(_INSERT_EVENTS, events)
-    keep(ctx, ticket)
     return ticket
 
 

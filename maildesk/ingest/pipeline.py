@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
+from maildesk.ingest.known_ids import KnownIds
 from maildesk.ingest.loops import classify
 from maildesk.ingest.outcome import Handler, Inbound, Outcome, QuarantineMail, Result
 from maildesk.ingest.parse import UNPARSABLE, parse_mail
@@ -32,13 +33,12 @@ from maildesk.ingest.threading import named_ticket
 from maildesk.mail import InboundMail
 from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.db import Store
-from maildesk.store.models import Message, ProcessedSource
+from maildesk.store.models import ProcessedSource
 from maildesk.tokens import ReplyAddresses
 
 log = logging.getLogger(__name__)
 
 # built once: building a statement costs more than SQLite takes to run it
-_MESSAGE_PK = select(Message.id).where(Message.message_id == bindparam("message_id"))
 _SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
 _CLAIMED = select(_SOURCES.c.source_id).where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True)))
 _CLAIM = insert(_SOURCES).values(outcome="processing", message_pk=None, reason="", raw=None)
@@ -96,22 +96,25 @@ class Pipeline:
         outcomes: list[Outcome] = []
         with self.store.session() as session:
             # one query for the whole batch: which of these mails an earlier pass has stored already
-            claimed = set(session.connection().scalars(_CLAIMED, {"source_ids": [sm.source_id for sm in messages]}))
+            conn = session.connection()
+            claimed = set(conn.scalars(_CLAIMED, {"source_ids": [sm.source_id for sm in messages]}))
+            # and one for their Message-IDs: which of them are stored already, from this mail or another copy
+            known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in claimed])
             for sm in messages:
                 if sm.source_id in claimed:
                     outcomes.append(Outcome(sm.source_id, Result.ALREADY))
                     continue
-                outcomes.append(self._guarded(session, sm, now))
+                outcomes.append(self._guarded(session, sm, now, known))
         for o in outcomes:
             log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
                      f" ({o.reason})" if o.reason else "")
         return outcomes
 
-    def _guarded(self, session: Session, sm: SourceMessage, now: datetime) -> Outcome:
+    def _guarded(self, session: Session, sm: SourceMessage, now: datetime, known: KnownIds) -> Outcome:
         step = _Step()
         try:
             with session.begin_nested():
-                return self._one(session, sm, now, step)
+                return self._one(session, sm, now, step, known)
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
@@ -134,7 +137,7 @@ class Pipeline:
                     write_big(session, _SOURCES, "raw", _SOURCES.c.source_id == sm.source_id, sm.raw)
             return Outcome(sm.source_id, Result.QUARANTINED, reason=reason)
 
-    def _one(self, session: Session, sm: SourceMessage, now: datetime, step: _Step) -> Outcome:
+    def _one(self, session: Session, sm: SourceMessage, now: datetime, step: _Step, known: KnownIds) -> Outcome:
         # claim the source first: a second daemon with the same mail waits here, then backs off
         # (plain INSERT and UPDATE statements: the row is never needed as an ORM object). The
         # pipeline's own statements go to the connection, past the ORM's execute path (a third of
@@ -146,7 +149,7 @@ class Pipeline:
         step.doing = "parsing the mail"
         mail = parse_mail(sm.raw)
         step.doing = "looking up its Message-ID"
-        existing = conn.scalar(_MESSAGE_PK, {"message_id": mail.message_id})
+        existing = known.stored(conn, mail.message_id)
         if existing is not None:
             self._settle(session, sm.source_id, Result.DUPLICATE, existing)
             return Outcome(sm.source_id, Result.DUPLICATE, reason=f"Message-ID {mail.message_id} seen before")

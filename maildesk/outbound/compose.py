@@ -78,6 +78,10 @@ _BLANKS = re.compile(r"[ \t]+")
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 # RFC 2045 token, for the halves of a content type (compared lower-cased).
 _TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+# A bare address of dot-atoms, as the desk mostly writes to (a reporter, staff, a reply address with its
+# token): ``parseaddr`` gives ("", it) for such a string, and a reporter's or token's is new with each ticket.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_BARE_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 
 class ComposeError(MaildeskError):
@@ -101,12 +105,15 @@ Recipient = str | AddressLike
 
 def _bare_id(value: str, what: str) -> str:
     bare = value.strip().removeprefix("<").removesuffix(">").strip()
+    # printable ASCII holds no white space but the space: three searches instead of a loop over the characters
     if (
         not bare
         or "@" not in bare
-        or any(c.isspace() or c in "<>" for c in bare)
         or not bare.isascii()
         or not bare.isprintable()
+        or " " in bare
+        or "<" in bare
+        or ">" in bare
     ):
         raise ComposeError(f"{what}: not a message id: {value!r}")
     return bare
@@ -155,9 +162,15 @@ def _parsed(value: str) -> tuple[str, str]:
     return parseaddr(value)
 
 
+@functools.lru_cache(maxsize=64)
+def _from_header(name: str, addr: str) -> str:
+    """The From header, remembered: it is the desk's own address, the same on every mail it sends."""
+    return address_header("From", [_mailbox(name, addr, "from_addr")])
+
+
 def _recipient(value: Recipient, what: str) -> tuple[str, str]:
     if isinstance(value, str):
-        name, addr = _parsed(value)
+        name, addr = ("", value) if _BARE_ADDRESS.fullmatch(value) else _parsed(value)
         if not addr:
             raise ComposeError(f"{what}: not a mail address: {value!r}")
         return _mailbox(name, addr, what)
@@ -234,11 +247,8 @@ def _headers(
     loop_header_value: str | None,
     extra_headers: Mapping[str, str],
 ) -> str:
-    if isinstance(from_addr, tuple):
-        sender = _mailbox(from_addr[0], from_addr[1], "from_addr")
-    else:
-        sender = _mailbox(from_addr.name, from_addr.addr, "from_addr")
-    lines = [address_header("From", [sender])]
+    name, addr = (from_addr[0], from_addr[1]) if isinstance(from_addr, tuple) else (from_addr.name, from_addr.addr)
+    lines = [_from_header(name, addr)]
     if to:
         lines.append(address_header("To", [_recipient(r, "to") for r in to]))
     if cc:
