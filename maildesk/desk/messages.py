@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.context import Context
 from maildesk.mail import InboundMail
+from maildesk.store.as_loaded import column_values, keep_as_loaded
 from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Attachment, Blob, Message, Ticket
 
@@ -43,9 +43,7 @@ def store_inbound(
         # the session's own as if loaded. Only with no Message pending, so ids keep the order in which
         # the mails were written.
         with session.no_autoflush:
-            message.id = session.connection().scalar(_INSERT_MESSAGE, _values(message))
-        make_transient_to_detached(message)
-        session.add(message)
+            keep_as_loaded(session, message, session.connection().scalar(_INSERT_MESSAGE, column_values(message)))
     else:
         session.add(message)
         session.flush()
@@ -66,11 +64,6 @@ def store_inbound(
         ticket.message_count = (ticket.message_count or 0) + 1
         ticket.updated_at = now
     return message
-
-
-def _values(message: Message) -> dict[str, object]:
-    """The values set on a new message, by column name."""
-    return {c.key: getattr(message, c.key) for c in _MESSAGES.columns if c.key in message.__dict__}
 
 
 def attachments_of(mail: InboundMail) -> tuple[tuple[str, str, bytes], ...]:

@@ -22,6 +22,7 @@ from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
+from maildesk.store.as_loaded import column_values, keep_as_loaded
 from maildesk.store.models import Event, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
 
@@ -92,8 +93,10 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
     # the deadlines need only the ticket's own fields, not its id: computed now, the INSERT carries them
     # instead of a second statement (an UPDATE) after it
     keep(ctx, ticket)
-    session.add(ticket)
-    session.flush()
+    # one INSERT, not an ORM flush (which would write whatever else is pending too; that goes out later)
+    values = column_values(ticket, unset_as_null=True)
+    with session.no_autoflush:
+        keep_as_loaded(session, ticket, session.connection().scalar(_INSERT_TICKET, values))
     # the first events in one INSERT (an executemany), not one ORM insert with RETURNING each:
     # nothing reads them back as objects, and they keep their order
     events = [_event_row(ticket, actor, "created", now, new=status.value, note=f"{data.type} {data.priority}")]
@@ -105,6 +108,8 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
 
 
 _INSERT_EVENTS = insert(Event.metadata.tables[Event.__tablename__])
+_TICKETS = Ticket.metadata.tables[Ticket.__tablename__]
+_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
 
 
 def _event_row(

@@ -19,10 +19,11 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.outbound.compose import compose, make_message_id
+from maildesk.store.as_loaded import column_values, keep_as_loaded
 from maildesk.store.models import Message, OutboxMail, Ticket
 
 LOOP_HEADER_VALUE = "maildesk"
@@ -80,15 +81,12 @@ def queue_mail(
         # the same notice: the unique key settles it, the INSERT doing nothing on a clash. The row
         # becomes the session's own as if loaded, so callers use it as before. Only with no other
         # outbox row pending, so that ids keep the order in which the mails were written.
-        row.claimed_by = row.claimed_until = row.sent_at = None  # all columns known: nothing to load later
         insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
         with session.no_autoflush:
-            new_id = session.scalar(insert_row, _columns(row))
+            new_id = session.scalar(insert_row, column_values(row, unset_as_null=True))
         if new_id is None:
             return None
-        row.id = new_id
-        make_transient_to_detached(row)
-        session.add(row)
+        keep_as_loaded(session, row, new_id)
     elif mail.dedup_key is not None:
         try:
             with session.begin_nested():
@@ -127,11 +125,6 @@ _INSERT_UNLESS_QUEUED = {
 
 def _insert_unless_queued(session: Session) -> Any:
     return _INSERT_UNLESS_QUEUED[session.get_bind().dialect.name]
-
-
-def _columns(row: OutboxMail) -> dict[str, Any]:
-    """The values set on a new row, by column name."""
-    return {c.key: getattr(row, c.key) for c in _OUTBOX.columns if c.key in row.__dict__}
 
 
 # built once: building a select cost more than SQLite takes to run it, and sweeps run these once a mail
