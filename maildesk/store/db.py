@@ -90,9 +90,8 @@ class Store:
             raise DatabaseUnavailable(connect_problem(exc, url)) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE).
-        # Threads of this process (intake, the sender alongside it) queue here for it: a writer
-        # waiting in SQLite's busy handler polls with sleeps of up to 100 ms and misses the short
-        # gap between two intake batches; here it takes over as soon as the other commits.
+        # Threads of this process (the main loop, the scheduler's jobs) queue here for it and take
+        # over as soon as the other commits; other processes poll for it (``begin_immediate``).
         self._writer: AbstractContextManager[object] = (
             threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         )
