@@ -132,6 +132,15 @@ def make_app(folder: Path, settings: Mapping[str, Any]) -> App:
     return App(parse_settings(dict(settings), folder))
 
 
+@pytest.fixture(name="app")
+def app_fixture(db_url: str, tmp_path: Path) -> Iterator[App]:
+    """A desk with the tests' settings on the run's database (SQLite, then PostgreSQL), its schema made."""
+    desk = make_app(tmp_path, desk_settings(db_url))
+    desk.upgrade()
+    yield desk
+    desk.close()
+
+
 def context(app: App, session: Session, now: datetime) -> Context:
     """The desk's context for work done in ``session`` at ``now``."""
     return Context(app.desk, session, now)

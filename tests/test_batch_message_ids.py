@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,17 +14,9 @@ from maildesk.ingest.outcome import Result
 from maildesk.ingest.parse import parse_mail
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.models import Message, Ticket
-from tests.desk import desk_settings, mail, make_app
+from tests.desk import mail
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(db_url: str, tmp_path: Path) -> Iterator[App]:
-    desk = make_app(tmp_path, desk_settings(db_url))
-    desk.upgrade()
-    yield desk
-    desk.close()
 
 
 def _results(app: App, *raws: bytes, batch: str = "b") -> list[str]:

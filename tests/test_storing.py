@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from maildesk.app import App
@@ -15,17 +12,9 @@ from maildesk.daemon import intake_pipeline
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.bigbytes import BIG_BYTES
 from maildesk.store.models import Attachment, Blob, Message, ProcessedSource
-from tests.desk import desk_settings, mail, make_app
+from tests.desk import mail
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(db_url: str, tmp_path: Path) -> Iterator[App]:
-    desk = make_app(tmp_path, desk_settings(db_url))
-    desk.upgrade()
-    yield desk
-    desk.close()
 
 
 def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> None:
