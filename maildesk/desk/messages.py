@@ -7,7 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.context import Context
 from maildesk.mail import InboundMail
-from maildesk.store.as_loaded import column_values, keep_as_loaded
+from maildesk.store.as_loaded import insert_as_loaded
 from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Attachment, Blob, Message, Ticket
 
@@ -42,8 +42,7 @@ def store_inbound(
         # the ticket's own pending changes go out with its next flush, in one UPDATE. The row becomes
         # the session's own as if loaded. Only with no Message pending, so ids keep the order in which
         # the mails were written.
-        with session.no_autoflush:
-            keep_as_loaded(session, message, session.connection().scalar(_INSERT_MESSAGE, column_values(message)))
+        insert_as_loaded(session, message, _INSERT_MESSAGE)
     else:
         session.add(message)
         session.flush()

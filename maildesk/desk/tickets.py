@@ -22,7 +22,7 @@ from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
-from maildesk.store.as_loaded import column_values, keep_as_loaded
+from maildesk.store.as_loaded import insert_as_loaded
 from maildesk.store.models import Event, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
 
@@ -94,9 +94,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
     # instead of a second statement (an UPDATE) after it
     keep(ctx, ticket)
     # one INSERT, not an ORM flush (which would write whatever else is pending too; that goes out later)
-    values = column_values(ticket, unset_as_null=True)
-    with session.no_autoflush:
-        keep_as_loaded(session, ticket, session.connection().scalar(_INSERT_TICKET, values))
+    insert_as_loaded(session, ticket, _INSERT_TICKET)
     # the first events in one INSERT (an executemany), not one ORM insert with RETURNING each:
     # nothing reads them back as objects, and they keep their order
     events = [_event_row(ticket, actor, "created", now, new=status.value, note=f"{data.type} {data.priority}")]

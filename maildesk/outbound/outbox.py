@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.outbound.compose import compose, make_message_id
-from maildesk.store.as_loaded import column_values, keep_as_loaded
+from maildesk.store.as_loaded import insert_as_loaded
 from maildesk.store.models import Message, OutboxMail, Ticket
 
 LOOP_HEADER_VALUE = "maildesk"
@@ -82,11 +82,8 @@ def queue_mail(
         # becomes the session's own as if loaded, so callers use it as before. Only with no other
         # outbox row pending, so that ids keep the order in which the mails were written.
         insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
-        with session.no_autoflush:
-            new_id = session.scalar(insert_row, column_values(row, unset_as_null=True))
-        if new_id is None:
+        if not insert_as_loaded(session, row, insert_row):
             return None
-        keep_as_loaded(session, row, new_id)
     elif mail.dedup_key is not None:
         try:
             with session.begin_nested():

@@ -17,19 +17,21 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from maildesk.store.base import Base
 
 
-def column_values(obj: Base, *, unset_as_null: bool = False) -> dict[str, Any]:
-    """The values set on a new ``obj``, by column name; ``unset_as_null``: every other column (but the key)
-    is set to None first, so that nothing is left to load once the object counts as loaded."""
+def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
+    """Write the new ``obj`` with ``insert`` (an ``INSERT … RETURNING id`` of its table) and make it the
+    session's own as if loaded; False, and ``obj`` left out, when the INSERT wrote nothing (ON CONFLICT DO
+    NOTHING). Columns not set on ``obj`` are written as NULL, so that nothing is left to load later.
+    Nothing pending is flushed first: the caller knows the row needs none of it."""
     table: Table = obj.__table__  # type: ignore[assignment]
-    if unset_as_null:
-        for column in table.columns:
-            if not column.primary_key and column.key not in obj.__dict__:
-                setattr(obj, column.key, None)
-    return {c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
-
-
-def keep_as_loaded(session: Session, obj: Base, row_id: int) -> None:
-    """``obj``, inserted with the id ``row_id``, becomes the session's own as if it had been loaded."""
+    for column in table.columns:
+        if not column.primary_key and column.key not in obj.__dict__:
+            setattr(obj, column.key, None)
+    values = {c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
+    with session.no_autoflush:
+        row_id = session.connection().scalar(insert, values)
+    if row_id is None:
+        return False
     obj.id = row_id  # type: ignore[attr-defined]
     make_transient_to_detached(obj)
     session.add(obj)
+    return True
