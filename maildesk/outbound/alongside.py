@@ -8,7 +8,9 @@ claims and leases keep every mail to one copy whichever process or daemon sends 
 Why a process and not a thread: intake is CPU-bound Python, and a sending thread beside it got
 the interpreter lock only at its switch interval, so it sent a few dozen mails a second while
 intake ran and the rest after it (measured: of 4,000 mails, almost all were still queued when
-the mailbox was empty). A forked process uses the second core and keeps pace.
+the mailbox was empty). A forked process uses the second core: on PostgreSQL it keeps pace with
+intake; on SQLite each of its transactions waits for the gap between two intake batches, which
+hold the one write lock, so it sends about a group a batch and the rest once the mailbox is empty.
 
 The child is forked, so it has the parent's settings and clock without re-reading anything; it
 opens database connections of its own (``make_flush`` runs in the child), never the parent's.
@@ -57,8 +59,9 @@ class SendingAlongside:
         self.total = FlushResult()
 
     def start(self) -> SendingAlongside:
-        ours, theirs = multiprocessing.get_context("fork").Pipe()
-        self._process = multiprocessing.get_context("fork").Process(
+        fork = multiprocessing.get_context("fork")
+        ours, theirs = fork.Pipe()
+        self._process = fork.Process(
             target=_serve, args=(theirs, ours, self._make_flush), name="maildesk sending", daemon=True)
         self._process.start()
         theirs.close()
@@ -67,13 +70,13 @@ class SendingAlongside:
 
     def kick(self) -> None:
         """New mail is committed to the outbox: flush (again) when the current flush is done."""
-        self._send(HALT if self._stopping is not None and self._stopping.is_set() else KICK)
+        self._send(self._unless_stopping(KICK))
 
     def stop(self) -> FlushResult:
         """End the sender after the flush it is doing (no new one); returns what it sent in all."""
         if self._conn is None or self._process is None:
             return self.total
-        self._send(HALT if self._stopping is not None and self._stopping.is_set() else CLOSE)
+        self._send(self._unless_stopping(CLOSE))
         try:
             if self._conn.poll(JOIN_SECONDS):
                 sent, retrying, failed = self._conn.recv()
@@ -90,6 +93,10 @@ class SendingAlongside:
                 self._process.join()
             self._conn = self._process = None
         return self.total
+
+    def _unless_stopping(self, order: str) -> str:
+        """``order``, or HALT once the parent was asked to stop: the child's flush is cut short too."""
+        return HALT if self._stopping is not None and self._stopping.is_set() else order
 
     def _send(self, message: str) -> None:
         if self._conn is None:
