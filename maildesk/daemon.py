@@ -148,6 +148,7 @@ class Daemon:
         # from sending a mail twice anyway, but one flush at a time keeps to smtp.connections
         self._flushing = threading.Lock()
         self._db_failures = 0
+        self._sender: SendingAlongside | None = None  # the serving daemon's sending process, over SMTP
 
     def flush(self) -> FlushResult:
         """Deliver the due outbox rows; waits for a flush already running in this daemon. A stop
@@ -168,19 +169,23 @@ class Daemon:
         app, stop = App(self.app.settings), threading.Event()
         return (lambda: self.flush_only(app, self.clock, stop=stop)), stop
 
+    def _sender_process(self) -> SendingAlongside:
+        return SendingAlongside(self._flush_in_child, stopping=self._stop, before_fork=self.app.store.before_fork)
+
+    def _sends_alongside(self) -> bool:
+        """Over SMTP the outbox is sent by a process of its own while intake goes on; a file or the
+        console takes one mail at a time, in this process's own output."""
+        return self.app.settings.smtp.transport == "smtp"
+
     def run_once(self) -> PassSummary:
         """One ingest pass, one pass of the periodic jobs, one outbox flush."""
         from maildesk.scheduler import run_periodic_jobs
 
         summary = PassSummary()
-        # the mail of each stored batch goes out while the next one is read and stored. (Not in the
-        # serving loop: there a daemon killed mid-drain would leave a group of mails claimed, and so
-        # waiting for its lease, where sending after the drain leaves none; in steady state a drain
-        # is a batch or two anyway.) Over SMTP only: a file or the console takes one mail at a time, in
-        # this process's own output.
+        # the mail of each stored batch goes out while the next one is read and stored
         alongside = FlushResult()
-        if self.app.settings.smtp.transport == "smtp":
-            with SendingAlongside(self._flush_in_child, stopping=self._stop) as sending:
+        if self._sends_alongside():
+            with self._sender_process() as sending:
                 summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
             alongside = sending.total
         else:
@@ -207,10 +212,14 @@ class Daemon:
         log.info("maildesk %s started: config %s, mailbox %s, database %s, transport %s, timezone %s",
                  __version__, config_file or "(none)", describe_mailbox(s), shown_url(s.database_url),
                  describe_transport(s), s.timezone)
+        if self._sends_alongside():
+            # forked before any thread of ours starts: a fork copies the calling thread only, and a
+            # lock another thread held at that moment would stay held in the child for ever
+            self._sender = self._sender_process().start()
         heartbeat = Heartbeat(self.app.store, self.state, self.clock, mailbox=describe_mailbox(s))
         heartbeat.start()
         beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _desk, _store, _now: heartbeat.beat())
-        scheduler = start_scheduler(self.app, self.clock, self.flush, extra=[beat], stop=self._stop)
+        scheduler = start_scheduler(self.app, self.clock, self.send_due, extra=[beat], stop=self._stop)
         intake = _Intake(self.source, self.stopper)
         try:
             while not self._stop.is_set():
@@ -223,10 +232,23 @@ class Daemon:
         finally:
             self._shut_down(scheduler, heartbeat)
 
+    def send_due(self) -> FlushResult | str:
+        """The serving daemon's way to deliver the outbox: a kick to its sending process, or a flush here
+        when there is none (file or console transport) or it has ended."""
+        sender = self._sender
+        if sender is not None:
+            if sender.kick():
+                return "handed to the sending process"
+            self._sender = None
+            log.error("outbox: the sending process ended (exit code %s); sending from the daemon's own process "
+                      "from now on", sender.exit_code())
+        return self.flush()
+
     def _one_pass(self, intake: _Intake) -> bool:
         """Drain the mailbox once; False when it failed (logged, paused), so the loop tries again."""
         try:
-            outcomes = self.pipeline.drain(intake)
+            # with a sending process, each batch's mail goes out while the next batch is stored
+            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._kick)
         except ImapConnectionError as exc:
             # the mail server is away for longer than the source's own retries: keep the
             # scheduler and outbox going and try the mailbox again later
@@ -242,12 +264,20 @@ class Daemon:
         self._db_failures = 0
         self.state.last_pass_at, self.state.problem = self.clock(), ""
         self.state.mails_in += len(outcomes)
-        if outcomes:
+        if outcomes and self._sender is None:
             try:
                 self.flush()
             except (SQLAlchemyError, MaildeskError) as exc:
                 log.error("outbox flush failed, trying again later: %s", describe_failure(exc))
         return True
+
+    def _kick(self) -> None:
+        """After each stored batch. Its mail is committed whatever happens here, so a failing flush (the
+        sending process has ended) is only logged: the next kick or the outbox job tries again."""
+        try:
+            self.send_due()
+        except (SQLAlchemyError, MaildeskError) as exc:
+            log.error("outbox flush failed, trying again later: %s", describe_failure(exc))
 
     def _trouble(self, problem: str, pause: float) -> None:
         self.state.problem = problem
@@ -257,6 +287,9 @@ class Daemon:
 
     def _shut_down(self, scheduler: BaseScheduler, heartbeat: Heartbeat) -> None:
         scheduler.shutdown(wait=False)  # a job still running ends with the process
+        sender, self._sender = self._sender, None
+        if sender is not None:  # told to stop too: it cuts its flush short, and the last flush below follows it
+            sender.stop()
         result: FlushResult | str = "skipped: the scheduler's flush did not finish in time"
         if self._flushing.acquire(timeout=FLUSH_LOCK_WAIT):
             try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from maildesk.outbound.alongside import Flush, MakeFlush, SendingAlongside
 from maildesk.outbound.sender import FlushResult
+from maildesk.store.db import Store
 
 
 def _recording(log: Path, *, hold: float = 0.0) -> MakeFlush:
@@ -133,3 +136,52 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _writing_to(url: str) -> MakeFlush:
+    """A ``make_flush`` whose flush commits one row to the table ``t`` of ``url``, from the child's own store."""
+
+    def make() -> tuple[Flush, threading.Event]:
+        store = Store(url)
+
+        def flush() -> FlushResult:
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            return FlushResult(sent=1)
+
+        return flush, threading.Event()
+
+    return make
+
+
+def _rows_seen_by_another_process(db: Path) -> int:
+    """What a process opening the database now sees (it closes it again: the last one out folds the
+    write-ahead log into the database and removes it)."""
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute('SELECT count(*) FROM t').fetchone()[0]); c.close()")
+    return int(subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def test_the_senders_commits_last_after_its_parent_closed_the_database_and_another_process_opened_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite keeps lock state per process: a sender forked while its parent had the database open thought it
+    held the parent's locks, and once the parent let go, a process that opened and closed the database
+    reset the write-ahead log under it, so its next commit was lost. The parent's connections are closed
+    before the fork."""
+    db = tmp_path / "desk.db"
+    url = f"sqlite:///{db}"
+    parents = Store(url)
+    with parents.engine.begin() as conn:  # open, in write-ahead mode, and kept open in the pool
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    sending = SendingAlongside(_writing_to(url), before_fork=parents.before_fork).start()
+    try:
+        parents.close()  # the daemon's parent goes on with fresh connections, or dies
+        sending.kick()
+        assert _wait_for(lambda: _rows_seen_by_another_process(db) == 1)
+        sending.kick()  # after another process opened and closed the database
+        assert _wait_for(lambda: _rows_seen_by_another_process(db) == 2, 3)
+    finally:
+        total = sending.stop()
+    assert total.sent == 2

@@ -68,7 +68,7 @@ class Pipeline:
         self.clock = clock
 
     def drain(self, source: MailSource, *, limit: int | None = None,
-              after_batch: Callable[[], None] | None = None) -> list[Outcome]:
+              after_batch: Callable[[], object] | None = None) -> list[Outcome]:
         """Process everything the source has now, batch by batch; move each mail once it is committed.
         ``after_batch`` is called once each batch is committed (the outbox may send its mail)."""
         outcomes: list[Outcome] = []

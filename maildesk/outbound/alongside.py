@@ -1,9 +1,11 @@
-"""Sending alongside intake (`run --once`): the outbox flushed by a process of its own while the next batch is
-read and stored.
+"""Sending alongside intake (`run --once` and `run`): the outbox flushed by a process of its own while the next
+batch is read and stored.
 
-Intake kicks the sender after each committed batch; the sender flushes whatever is due, then
-waits for the next kick. The flush is the ordinary one (``maildesk.outbound.sender``), so its
-claims and leases keep every mail to one copy whichever process or daemon sends it.
+Intake kicks the sender after each committed batch (the serving daemon's periodic outbox job
+does too); the sender flushes whatever is due, then waits for the next kick. The flush is the
+ordinary one (``maildesk.outbound.sender``), so its claims and leases keep every mail to one
+copy whichever process or daemon sends it. When the sender has ended (it failed, or someone
+killed it), ``kick`` says so and the caller sends the mail itself.
 
 Why a process and not a thread: intake is CPU-bound Python, and a sending thread beside it got
 the interpreter lock only at its switch interval, so it sent a few dozen mails a second while
@@ -13,7 +15,9 @@ intake; on SQLite each of its transactions waits for the gap between two intake 
 hold the one write lock, so it sends about a group a batch and the rest once the mailbox is empty.
 
 The child is forked, so it has the parent's settings and clock without re-reading anything; it
-opens database connections of its own (``make_flush`` runs in the child), never the parent's.
+opens database connections of its own (``make_flush`` runs in the child), never the parent's, and
+``before_fork`` closes the parent's first (``Store.before_fork``: SQLite's lock state is per
+process, and a child forked with connections open can lose its writes).
 It ends when told (``stop``), when the parent's pipe closes (the parent died: its flush is told
 to stop, and what it has not sent goes out at the next flush, after the lease), or on SIGTERM or
 SIGINT (the same). A failing flush is logged and left to the next kick; whoever started the
@@ -51,14 +55,19 @@ JOIN_SECONDS = 30.0  # a flush told to stop ends within its STOP_GRACE; this onl
 class SendingAlongside:
     """A process that runs a flush after each ``kick()`` until ``stop()``; ``total`` adds up what it sent."""
 
-    def __init__(self, make_flush: MakeFlush, *, stopping: threading.Event | None = None) -> None:
+    def __init__(self, make_flush: MakeFlush, *, stopping: threading.Event | None = None,
+                 before_fork: Callable[[], None] | None = None) -> None:
         self._make_flush = make_flush
+        self._before_fork = before_fork
         self._stopping = stopping  # the parent's stop request: the child's flush is cut short too
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
+        self._orders = threading.Lock()  # the daemon's main loop and its scheduler both kick
         self.total = FlushResult()
 
     def start(self) -> SendingAlongside:
+        if self._before_fork is not None:
+            self._before_fork()
         fork = multiprocessing.get_context("fork")
         ours, theirs = fork.Pipe()
         self._process = fork.Process(
@@ -68,9 +77,18 @@ class SendingAlongside:
         self._conn = ours
         return self
 
-    def kick(self) -> None:
-        """New mail is committed to the outbox: flush (again) when the current flush is done."""
+    def kick(self) -> bool:
+        """New mail is committed to the outbox: flush (again) when the current flush is done. False when
+        the sender has ended (it failed, or was killed): the caller sends the mail itself."""
+        with self._orders:
+            if self._process is None or not self._process.is_alive():
+                return False
         self._send(self._unless_stopping(KICK))
+        return True
+
+    def exit_code(self) -> int | None:
+        """The sender's exit code once it has ended, else None."""
+        return None if self._process is None else self._process.exitcode
 
     def stop(self) -> FlushResult:
         """End the sender after the flush it is doing (no new one); returns what it sent in all."""
@@ -86,12 +104,13 @@ class SendingAlongside:
         except EOFError:
             log.error("outbox: the sender alongside intake ended without saying what it sent")
         finally:
-            self._conn.close()
-            self._process.join(1.0)
-            if self._process.is_alive():
-                self._process.kill()  # its claims end with their lease; the mails go out at the next flush
-                self._process.join()
-            self._conn = self._process = None
+            with self._orders:
+                self._conn.close()
+                self._process.join(1.0)
+                if self._process.is_alive():
+                    self._process.kill()  # its claims end with their lease; the mails go out at the next flush
+                    self._process.join()
+                self._conn = self._process = None
         return self.total
 
     def _unless_stopping(self, order: str) -> str:
@@ -99,10 +118,9 @@ class SendingAlongside:
         return HALT if self._stopping is not None and self._stopping.is_set() else order
 
     def _send(self, message: str) -> None:
-        if self._conn is None:
-            return
-        with contextlib.suppress(OSError):  # the child is gone: stop() says so
-            self._conn.send(message)
+        with self._orders, contextlib.suppress(OSError):  # the child is gone: stop() says so
+            if self._conn is not None:
+                self._conn.send(message)
 
     def __enter__(self) -> SendingAlongside:
         return self.start()

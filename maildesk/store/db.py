@@ -119,3 +119,14 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def before_fork(self) -> None:
+        """Close this process's connections (they reopen when next needed) so that a process forked now
+        starts with none. SQLite keeps its locks' state per process, not per connection: a child forked
+        while its parent had the database open believes it holds the parent's locks, so once the parent
+        lets go, the next process to open the database thinks itself alone and resets the write-ahead
+        log under the child, whose commits are then lost. A connection in use cannot be closed here."""
+        in_use = getattr(self.engine.pool, "checkedout", lambda: 0)()
+        if in_use:
+            raise RuntimeError(f"{in_use} database connection(s) in use while forking")
+        self.engine.dispose()
