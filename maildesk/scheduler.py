@@ -76,9 +76,9 @@ def start_scheduler(app: App, clock: Clock, flush: Callable[[], object],
     def outbox(_desk: Desk, _store: Store, _now: datetime) -> str:
         return str(flush())
 
-    # the SLA sweep runs at once: a restart must not put escalations a minute behind (the outbox
-    # is flushed after every mailbox pass that took mail in, and by its job within 30 s)
-    first = {"sla": clock()}
+    # the SLA sweep and the outbox run at once: a restart must not put escalations a minute behind,
+    # nor leave what a stopped or killed daemon had not sent waiting for the job's first turn
+    first = {"sla": clock(), "outbox": clock()}
     jobs = [(name, every, partial(sla_sweep_job, stop=stop) if job is sla_sweep_job else job)
             for name, every, job in PERIODIC]
     for name, every, job in [*jobs, ("outbox", OUTBOX_SECONDS, outbox), *extra]:

@@ -118,8 +118,8 @@ def test_a_flusher_sending_longer_than_its_lease_keeps_its_mails_from_others(db_
 def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothing_twice(
     tmp_path: Path, db_url: str,
 ) -> None:
-    """The daemon's flush after intake and the scheduler's 30-second outbox job, started together on 40 slow
-    mails, deliver each Message-ID once."""
+    """The daemon's flush after intake and the scheduler's outbox job (which runs as the scheduler starts),
+    flushing 40 slow mails at the same time, deliver each Message-ID once."""
     with SmtpSink(delay=0.2) as sink:
         settings = desk_settings(db_url, smtp=(sink.host, sink.port))
         # a lease the renewal keeps under CI load (one late by half a lease stops that flusher's sending)
@@ -129,7 +129,9 @@ def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothi
         for sub in ("cur", "new", "tmp"):
             (tmp_path / "inbox" / sub).mkdir(parents=True)
         daemon = Daemon(app, MaildirSource(tmp_path / "inbox"), utc_now)
-        scheduler = start_scheduler(app, utc_now, daemon.flush)
+        flushed: list[FlushResult] = []
+        main_loop = threading.Thread(target=lambda: flushed.append(daemon.flush()))
+        main_loop.start()
         job_done = threading.Event()
         job_failed: list[JobExecutionEvent] = []
 
@@ -139,11 +141,14 @@ def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothi
                     job_failed.append(event)
                 job_done.set()
 
+        deadline = time.monotonic() + 10
+        while not sink.messages and time.monotonic() < deadline:  # until the main loop's flush is sending
+            time.sleep(0.01)
+        scheduler = start_scheduler(app, utc_now, daemon.flush)  # its outbox job runs at once
         scheduler.add_listener(on_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         try:
-            scheduler.modify_job("outbox", next_run_time=datetime.now(app.settings.tz))  # the job, due now
-            main_loop = daemon.flush()
             assert job_done.wait(30)
+            main_loop.join(30)
         finally:
             scheduler.shutdown(wait=True)
             daemon.source.close()
@@ -153,7 +158,7 @@ def test_the_daemons_main_loop_and_its_scheduler_job_flushing_at_once_send_nothi
     assert job_failed == []
     assert got == dict.fromkeys(ids, 1)
     assert {r.status for r in rows} == {"sent"}
-    assert main_loop.sent > 0  # the main loop's flush did send, not only wait
+    assert flushed[0].sent > 0  # the main loop's flush did send, not only wait
 
 
 def test_a_dead_flushers_mails_wait_for_its_lease_then_go_out_once(db_url: str, smtp_sink: SmtpSink) -> None:
