@@ -63,6 +63,27 @@ def test_a_claim_takes_one_group_oldest_first_and_leaves_the_rest_to_others(db_u
     assert [by[i] for i in ids] == ["host:0:abcd"] * 25 + ["host:1:abcd"] * 25 + ["host:2:abcd"] * 10
 
 
+def test_the_results_written_with_the_next_claim_are_only_on_the_rows_still_held(db_url: str) -> None:
+    """Writing a group's results in the transaction that claims the next group: a row taken over by another
+    flusher after the lease ended keeps the other's claim, and the next group is claimed all the same."""
+    store = Store(db_url)
+    queue(store, 30, NOW)
+    lease = timedelta(minutes=2)
+    mine = [c.id for c in claims.claim(store, "host:1:mine", NOW, lease, 3)]
+    later = NOW + lease + timedelta(seconds=1)  # this flusher's lease ran out; another took the third row
+    (taken,) = [c.id for c in claims.claim(store, "host:2:other", later, lease, 1)]
+    assert taken == mine[0]
+    sent = [claims.Result(i, {"status": "sent", "attempts": 1, "sent_at": later}) for i in mine]
+    written, claimed = claims.record_and_claim(store, "host:1:mine", sent, later, lease, 25)
+    rows = {r.id: r for r in outbox_rows(store)}
+    store.close()
+    assert written == set(mine[1:])
+    assert [rows[i].status for i in mine] == ["pending", "sent", "sent"]
+    assert rows[taken].claimed_by == "host:2:other"
+    assert len(claimed) == 25 and all(rows[c.id].claimed_by == "host:1:mine" for c in claimed)
+    assert not set(mine) & {c.id for c in claimed}
+
+
 def test_two_flushers_with_a_lease_shorter_than_their_sending_send_every_mail_once(db_url: str) -> None:
     """Two flushers sharing an outbox of 60 mails, each sending longer than the 1-second lease it holds
     the mails for, share the work, deliver every Message-ID exactly once and leave every row sent."""

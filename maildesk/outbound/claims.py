@@ -8,7 +8,10 @@ live flusher never becomes free; a flusher that dies stops renewing and its rows
 when the lease ends. Results are written only on rows whose ``claimed_by`` is still the
 writer's id, so a flusher that lost its rows cannot overwrite another's result.
 
-Every function here is one short transaction; the sender runs them off its event loop.
+Every function here is one short transaction; the sender runs them off its event loop. The
+results of the mails just sent ride in the transaction that claims the next group
+(``record_and_claim``): on SQLite every transaction waits for the one write lock, which intake
+holds for a whole batch, so one wait instead of two.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session
 
 from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail
@@ -61,23 +65,34 @@ def _free(now: datetime) -> Any:
 
 def claim(store: Store, me: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Claim up to ``limit`` due, free rows for ``me`` until ``now + lease``; oldest due first."""
+    with store.session() as session:
+        return _claim(session, store.dialect, me, now, lease, limit)
+
+
+def record_and_claim(store: Store, me: str, results: Sequence[Result], now: datetime, lease: timedelta,
+                     limit: int) -> tuple[set[int], list[Claimed]]:
+    """``record(results)`` and ``claim(...)`` in one transaction: the ids written, and the rows claimed."""
+    with store.session() as session:
+        return _record(session, store.dialect, me, results), _claim(session, store.dialect, me, now, lease, limit)
+
+
+def _claim(session: Session, dialect: str, me: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     due = select(_T.c.id).where(_free(now)).order_by(_T.c.next_attempt_at, _T.c.id).limit(limit)
-    if store.dialect == "postgresql":
+    if dialect == "postgresql":
         # a second flusher skips the rows this one is claiming instead of waiting for them
         due = due.with_for_update(skip_locked=True)
-    with store.session() as session:
-        # Two statements, not UPDATE ... WHERE id IN (that select): PostgreSQL may run such a
-        # subquery more than once, each run skipping the rows the last one locked, and so claim
-        # far more than ``limit`` rows.
-        ids = list(session.scalars(due))
-        if not ids:
-            return []
-        # the conditions again, should a row have changed since the select (SQLite: it cannot)
-        stmt = (update(_T).where(_T.c.id.in_(ids), _free(now))
-                .values(claimed_by=me, claimed_until=now + lease)
-                .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
-                           _T.c.next_attempt_at))
-        rows = sorted(session.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
+    # Two statements, not UPDATE ... WHERE id IN (that select): PostgreSQL may run such a
+    # subquery more than once, each run skipping the rows the last one locked, and so claim
+    # far more than ``limit`` rows.
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    # the conditions again, should a row have changed since the select (SQLite: it cannot)
+    stmt = (update(_T).where(_T.c.id.in_(ids), _free(now))
+            .values(claimed_by=me, claimed_until=now + lease)
+            .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
+                       _T.c.next_attempt_at))
+    rows = sorted(session.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
     return [Claimed(r.id, r.kind, r.sender, tuple(r.to_addrs), r.raw, r.attempts) for r in rows]
 
 
@@ -93,22 +108,28 @@ def record(store: Store, me: str, results: Sequence[Result]) -> set[int]:
     returns the ids written (a row missing from it was taken over after ``me``'s lease ran out)."""
     if not results:
         return set()
-    ids = [r.row_id for r in results]
     with store.session() as session:
-        mine = select(_T.c.id).where(_T.c.id.in_(ids), _T.c.claimed_by == me)
-        if store.dialect == "postgresql":
-            mine = mine.with_for_update()  # no one takes them between this check and the writes
-        held = set(session.scalars(mine))
-        # one executemany per shape of result (sent, retry, failed): a statement per group, not per mail
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for r in results:
-            if r.row_id in held:
-                shapes.setdefault(tuple(sorted(r.values)), []).append(
-                    {"b_id": r.row_id, **{f"b_{k}": v for k, v in r.values.items()}})
-        for keys, params in shapes.items():
-            stmt = (update(_T).where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == me)
-                    .values(claimed_by=None, claimed_until=None, **{k: bindparam(f"b_{k}") for k in keys}))
-            session.execute(stmt, params)
+        return _record(session, store.dialect, me, results)
+
+
+def _record(session: Session, dialect: str, me: str, results: Sequence[Result]) -> set[int]:
+    if not results:
+        return set()
+    ids = [r.row_id for r in results]
+    mine = select(_T.c.id).where(_T.c.id.in_(ids), _T.c.claimed_by == me)
+    if dialect == "postgresql":
+        mine = mine.with_for_update()  # no one takes them between this check and the writes
+    held = set(session.scalars(mine))
+    # one executemany per shape of result (sent, retry, failed): a statement per group, not per mail
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in results:
+        if r.row_id in held:
+            shapes.setdefault(tuple(sorted(r.values)), []).append(
+                {"b_id": r.row_id, **{f"b_{k}": v for k, v in r.values.items()}})
+    for keys, params in shapes.items():
+        stmt = (update(_T).where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == me)
+                .values(claimed_by=None, claimed_until=None, **{k: bindparam(f"b_{k}") for k in keys}))
+        session.execute(stmt, params)
     return held
 
 

@@ -12,9 +12,10 @@ The lease is measured by each flusher's clock: hosts sharing a database must agr
 to within a fraction of the lease.
 
 The one window for a second copy. Results are written one group at a time, in one
-transaction (not one commit per mail). A mail the SMTP server accepted whose result was not
-yet written when its flusher died is sent once more after the lease, with the same
-Message-ID: at most one group (``GROUP`` mails) plus one mail per connection.
+transaction (not one commit per mail), or sooner, with the claim of the next group. A mail
+the SMTP server accepted whose result was not yet written when its flusher died is sent once
+more after the lease, with the same Message-ID: at most one group (``GROUP`` mails) plus one
+mail per connection.
 
 Stopping. A flush given a ``stop`` event (the daemon's SIGTERM) or a ``time_limit`` claims
 nothing more once it is set or over, lets the mails being sent finish for STOP_GRACE seconds,
@@ -181,7 +182,15 @@ class _Flush:
                 return None
             if not self._queue and not self._exhausted:
                 now = self.clock()
-                rows = await self._db(claims.claim, self.store, self.me, now, self.lease, self.group)
+                # the results so far are written in the same transaction (one wait for SQLite's lock)
+                results, self._done = self._done, []
+                try:
+                    written, rows = await self._db(claims.record_and_claim, self.store, self.me, results, now,
+                                                   self.lease, self.group)
+                except BaseException:
+                    self._done[:0] = results  # tried again at the end of the flush
+                    raise
+                self._warn_taken_over(results, written)
                 self._exhausted = self._exhausted or len(rows) < self.group
                 if rows and self._held_until is None:
                     # rows held before this claim end their lease no later than these
@@ -228,6 +237,9 @@ class _Flush:
         except BaseException:
             self._done[:0] = results  # tried again at the end of the flush
             raise
+        self._warn_taken_over(results, written)
+
+    def _warn_taken_over(self, results: list[Result], written: set[int]) -> None:
         for r in results:
             if r.row_id not in written:
                 log.warning("outbox %d: another sender took this mail over after this one's lease ended; "
