@@ -18,7 +18,7 @@ Corpora: light (bench/ingest.py's mails: Chinese and English, 0.3–3 KB of log 
 screenshot on every tenth) and heavy (the same with a fifth of the mails carrying an attachment
 of 50 KB to 1.2 MB). The goals (issue #14): send on ≥ 0.3 of the ceiling, send off ≥ 0.5,
 PostgreSQL send on within 1.5× of SQLite's time, heavy (SQLite, send on) ≥ 0.4 of its ceiling.
---latency: a serving daemon (`maildesk run`: IDLE, sending after each drain) on an empty mailbox,
+--latency: a serving daemon (`maildesk run`: IDLE, its sending process kicked after each batch) on an empty mailbox,
 mails appended at --rate a second; the time from each APPEND to its acknowledgement at the SMTP
 server (goal: p95 under 2 s at 50 mails/s).
 PostgreSQL: 127.0.0.1:5432 (or MAILDESK_TEST_PG); the bench makes its own databases and drops them.
