@@ -121,14 +121,16 @@ def queue_mail(
     else:
         session.add(row)
     if ticket is not None and composed.message is not None:
+        # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
+        values = {**composed.message, "ticket_id": ticket.id}
         if ticket.id is not None and not any(isinstance(o, Message) for o in session.new):
             # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
             # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
             # which the mails were written; the pending rest is flushed later as usual.
             with session.no_autoflush:
-                session.execute(_INSERT_MESSAGE, composed.message)
+                session.execute(_INSERT_MESSAGE, values)
         else:
-            session.add(Message(**composed.message))
+            session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1
     return row
 
