@@ -99,6 +99,25 @@ def ticket_context_for(ctx: Context, ticket: Ticket, to: Sequence[str], lang: st
     return context
 
 
+Thread = tuple[str | None, Sequence[str]]  # (In-Reply-To, References)
+
+
+def mail_on_ticket(
+    ctx: Context, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *, thread: Thread,
+    lang: str | None = None, dedup_key: str | None = None, auto_submitted: str | None = "auto-generated",
+    cc: Sequence[str] = (), attachments: Files = (), reply_to: str | None = None, template: str | None = None,
+) -> Outgoing:
+    """``kind`` (or ``template``) rendered for the ticket as a mail threaded on ``thread``; nothing is written."""
+    lang = lang or ticket.language or ctx.lang
+    rendered = ctx.templates.render(template or kind, lang, {"ticket": ticket_context(ctx, ticket, lang), **context})
+    in_reply_to, references = thread
+    return Outgoing(
+        kind=kind, to=list(to), cc=list(cc), subject=rendered.subject, text=rendered.text, html=rendered.html,
+        in_reply_to=in_reply_to, references=list(references), dedup_key=dedup_key,
+        auto_submitted=auto_submitted, attachments=list(attachments), reply_to=reply_to,
+    )
+
+
 def send_on_ticket(
     ctx: Context, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
     lang: str | None = None, in_reply_to: str | None = None, references: Sequence[str] = (),
@@ -107,15 +126,13 @@ def send_on_ticket(
 ) -> OutboxMail | None:
     """Render ``kind`` (or ``template``) for the ticket and queue it, threaded under the ticket's conversation
     unless ``in_reply_to`` says otherwise (or ``threaded`` is False: the caller chose the thread, maybe none)."""
-    lang = lang or ticket.language or ctx.lang
-    rendered = ctx.templates.render(template or kind, lang, {"ticket": ticket_context(ctx, ticket, lang), **context})
+    thread: Thread = (in_reply_to, references)
     if in_reply_to is None and threaded:
-        in_reply_to, references = thread_ids(ctx.session, ticket)
-    return queue_mail(ctx.session, ctx.settings, Outgoing(
-        kind=kind, to=list(to), cc=list(cc), subject=rendered.subject, text=rendered.text, html=rendered.html,
-        in_reply_to=in_reply_to, references=list(references), dedup_key=dedup_key,
-        auto_submitted=auto_submitted, attachments=list(attachments), reply_to=reply_to,
-    ), now=ctx.now, ticket=ticket)
+        thread = thread_ids(ctx.session, ticket)
+    mail = mail_on_ticket(ctx, ticket, kind, to, context, thread=thread, lang=lang, dedup_key=dedup_key,
+                          auto_submitted=auto_submitted, cc=cc, attachments=attachments, reply_to=reply_to,
+                          template=template)
+    return queue_mail(ctx.session, ctx.settings, mail, now=ctx.now, ticket=ticket)
 
 
 def to_staff(
@@ -125,10 +142,22 @@ def to_staff(
 ) -> OutboxMail | None:
     """A mail to staff about ``ticket``: in the desk's language, masked for readers outside the conversation,
     answered at the staff reply address."""
+    thread: Thread = (in_reply_to, references) if in_reply_to is not None else thread_ids(ctx.session, ticket)
+    mail = staff_mail(ctx, ticket, kind, to, context, thread=thread, dedup_key=dedup_key, template=template,
+                      attachments=attachments, auto_submitted=auto_submitted)
+    return queue_mail(ctx.session, ctx.settings, mail, now=ctx.now, ticket=ticket)
+
+
+def staff_mail(
+    ctx: Context, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *, thread: Thread,
+    dedup_key: str | None = None, template: str | None = None, attachments: Files = (),
+    auto_submitted: str | None = "auto-generated",
+) -> Outgoing:
+    """A mail to staff about ``ticket`` as ``to_staff`` makes it, threaded on ``thread``; nothing is written."""
     view = {"ticket": ticket_context_for(ctx, ticket, to, ctx.lang), **context}
-    return send_on_ticket(ctx, ticket, kind, to, view, lang=ctx.lang, dedup_key=dedup_key, template=template,
-                          attachments=attachments, auto_submitted=auto_submitted, in_reply_to=in_reply_to,
-                          references=references, reply_to=ctx.addresses.staff(ticket.number))
+    return mail_on_ticket(ctx, ticket, kind, to, view, thread=thread, lang=ctx.lang, dedup_key=dedup_key,
+                          template=template, attachments=attachments, auto_submitted=auto_submitted,
+                          reply_to=ctx.addresses.staff(ticket.number))
 
 
 # built once (a sweep runs it once a mail to a reporter)
@@ -140,10 +169,14 @@ _THREAD = (
 
 def reporter_thread_ids(ctx: Context, ticket: Ticket) -> tuple[str | None, list[str]]:
     """In-Reply-To and References from the mails the reporter saw: staff mails' ids never reach them."""
-    rows = ctx.session.execute(_THREAD, {"ticket_id": ticket.id}).all()
-    who = ticket.reporter
+    return seen_by_reporter(ctx.session.execute(_THREAD, {"ticket_id": ticket.id}).all(), ticket.reporter)
+
+
+def seen_by_reporter(rows: Iterable[Sequence[Any]], reporter: str) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References from a ticket's messages in order, each (message_id, direction, from_addr,
+    to_addrs): the first and the latest the reporter wrote or was sent."""
     seen = [mid for mid, direction, sender, to in rows
-            if (direction == "in" and sender == who) or (direction == "out" and who in (to or []))]
+            if (direction == "in" and sender == reporter) or (direction == "out" and reporter in (to or []))]
     return (seen[-1] if seen else None), list(dict.fromkeys(seen[:1] + seen[-1:]))
 
 
@@ -159,14 +192,25 @@ def to_reporter(
     with_watchers: bool = True,
 ) -> OutboxMail | None:
     """A mail to the reporter (and watchers), threaded on what they saw, answered at the ticket's address."""
+    thread = reporter_thread_ids(ctx, ticket)
+    mail = reporter_mail(ctx, ticket, kind, context, thread=thread, dedup_key=dedup_key, attachments=attachments,
+                         template=template, auto_submitted=auto_submitted, with_watchers=with_watchers)
+    return queue_mail(ctx.session, ctx.settings, mail, now=ctx.now, ticket=ticket)
+
+
+def reporter_mail(
+    ctx: Context, ticket: Ticket, kind: str, context: Mapping[str, Any], *, thread: Thread,
+    dedup_key: str | None = None, attachments: Files = (), template: str | None = None,
+    auto_submitted: str | None = "auto-generated", with_watchers: bool = True,
+) -> Outgoing:
+    """A mail to the reporter as ``to_reporter`` makes it, ``thread`` being what the reporter saw (only that: a
+    ticket whose first mail was a staff member's, recorded for the reporter and split off by staff, starts a
+    thread of its own rather than answer a mail the reporter never had); nothing is written."""
     to, cc = public_recipients(ctx, ticket)
-    in_reply_to, references = reporter_thread_ids(ctx, ticket)
-    # only what the reporter saw: a ticket whose first mail was a staff member's (recorded for the reporter,
-    # split off by staff) starts a thread of its own rather than answer a mail the reporter never had
-    return send_on_ticket(
-        ctx, ticket, kind, to, context, cc=cc if with_watchers else (), in_reply_to=in_reply_to,
-        references=references, dedup_key=dedup_key, attachments=attachments, template=template,
-        auto_submitted=auto_submitted, reply_to=ctx.addresses.reporter(ticket.number), threaded=False,
+    return mail_on_ticket(
+        ctx, ticket, kind, to, context, thread=thread, cc=cc if with_watchers else (), dedup_key=dedup_key,
+        attachments=attachments, template=template, auto_submitted=auto_submitted,
+        reply_to=ctx.addresses.reporter(ticket.number),
     )
 
 

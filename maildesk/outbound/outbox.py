@@ -51,12 +51,21 @@ class Outgoing:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-def queue_mail(
-    session: Session, settings: Settings, mail: Outgoing, *, now: datetime, ticket: Ticket | None = None,
-) -> OutboxMail | None:
-    """Store ``mail`` for sending; None when its dedup_key was queued before."""
-    if mail.dedup_key is not None and session.scalar(_QUEUED_BEFORE, {"key": mail.dedup_key}):
-        return None
+@dataclass(frozen=True)
+class Composed:
+    """A mail composed for the outbox and not stored yet: the values of its outbox row and, for a mail recorded
+    on its ticket, of its message row (every column but the id, so rows can be written many at once)."""
+
+    outbox: dict[str, Any]
+    message: dict[str, Any] | None
+
+    @property
+    def message_id(self) -> str:
+        return str(self.outbox["message_id"])
+
+
+def compose_for_outbox(settings: Settings, mail: Outgoing, *, now: datetime, ticket: Ticket | None = None) -> Composed:
+    """The final bytes of ``mail`` with a new Message-ID, and the rows that store it; nothing is written."""
     message_id = make_message_id(settings.mail_domain, f"{mail.kind}.{uuid.uuid4().hex}")
     headers = dict(mail.extra_headers)
     if ticket is not None:
@@ -69,12 +78,31 @@ def queue_mail(
         extra_headers=headers, attachments=list(mail.attachments), inline_images=list(mail.inline_images),
         date=now,
     )
-    row = OutboxMail(
+    outbox = dict(
         ticket_id=ticket.id if ticket is not None else None, kind=mail.kind, sender=settings.support_address,
         to_addrs=[*mail.to, *mail.cc], subject=mail.subject, text=mail.text, message_id=message_id, raw=raw,
         dedup_key=mail.dedup_key, status="pending", attempts=0, next_attempt_at=now, last_error="",
-        created_at=now,
+        claimed_by=None, claimed_until=None, created_at=now, sent_at=None,
     )
+    message = None
+    if ticket is not None and mail.record_on_ticket:
+        message = dict(
+            ticket_id=ticket.id, direction="out", kind=mail.kind, message_id=message_id,
+            in_reply_to=mail.in_reply_to, from_addr=settings.support_address, from_name=settings.support_name,
+            to_addrs=list(mail.to), cc_addrs=list(mail.cc), subject=mail.subject, text=mail.text,
+            raw=None, defects=[], rule_hits=[], created_at=now,
+        )
+    return Composed(outbox, message)
+
+
+def queue_mail(
+    session: Session, settings: Settings, mail: Outgoing, *, now: datetime, ticket: Ticket | None = None,
+) -> OutboxMail | None:
+    """Store ``mail`` for sending; None when its dedup_key was queued before."""
+    if mail.dedup_key is not None and session.scalar(_QUEUED_BEFORE, {"key": mail.dedup_key}):
+        return None
+    composed = compose_for_outbox(settings, mail, now=now, ticket=ticket)
+    row = OutboxMail(**composed.outbox)
     if not any(isinstance(o, OutboxMail) for o in session.new):
         # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
         # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
@@ -92,13 +120,9 @@ def queue_mail(
             return None
     else:
         session.add(row)
-    if ticket is not None and mail.record_on_ticket:
-        values = dict(
-            ticket_id=ticket.id, direction="out", kind=mail.kind, message_id=message_id,
-            in_reply_to=mail.in_reply_to, from_addr=settings.support_address, from_name=settings.support_name,
-            to_addrs=list(mail.to), cc_addrs=list(mail.cc), subject=mail.subject, text=mail.text,
-            raw=None, defects=[], rule_hits=[], created_at=now,
-        )
+    if ticket is not None and composed.message is not None:
+        # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
+        values = {**composed.message, "ticket_id": ticket.id}
         if ticket.id is not None and not any(isinstance(o, Message) for o in session.new):
             # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
             # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in

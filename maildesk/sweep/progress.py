@@ -46,8 +46,11 @@ _END_OF_DAY = time(23, 59, 59)
 def progress_phase(sweep: Sweep) -> None:
     """Queue the progress mails due now; reschedule the tickets whose thread moved on."""
     active = Ticket.status.in_(ACTIVE)
+    # mails together: at 17:00 the daily summary mails most of each chunk's tickets, and the work
+    # reads nothing back (the chunk's facts are read once by _heard)
     for_each_due(sweep, [and_(active, Ticket.next_progress_at.is_(None)),
-                         and_(active, Ticket.next_progress_at <= sweep.now)], _progress, prepare=_heard)
+                         and_(active, Ticket.next_progress_at <= sweep.now)], _progress, prepare=_heard,
+                 mails_together=True)
 
 
 def _heard(batch: Batch, tickets: list[Ticket]) -> None:

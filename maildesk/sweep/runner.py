@@ -7,6 +7,12 @@ transaction: SQLite's single writer lock is never held for long, and on PostgreS
 rows are locked with SKIP LOCKED so two daemons work disjoint tickets. Each ticket gets a
 savepoint: one that fails is logged and rolled back alone, and stays due for the next sweep.
 The outbox's unique ``dedup_key`` is the last word on "sent once" either way.
+
+A phase that mails most of the tickets it works (the progress mails: at 17:00 one a P3/P4
+ticket) asks for ``mails_together``: the chunk is worked in one savepoint and its mails are
+written together at its end (``maildesk.sweep.chunk_mail``). Should any ticket fail, that
+savepoint is rolled back and the chunk is worked again one ticket at a time as above, so the
+failing ticket alone is logged and left due, and the others' mails are queued.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.desk.context import Context
-from maildesk.desk.mailing import to_reporter, to_staff
+from maildesk.desk.mailing import reporter_mail, staff_mail, to_reporter, to_staff
 from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
 from maildesk.sla import BusinessHours
 from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail, Ticket
+from maildesk.sweep.chunk_mail import ChunkMail
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +110,8 @@ class Batch:
     ctx: Context
     facts: dict[str, Any] = field(default_factory=dict)
     pending: list[Queued] = field(default_factory=list)
+    # while the chunk's mails are written together: they wait here, not in ``pending``
+    together: ChunkMail[Queued] | None = None
 
     @classmethod
     def of(cls, sweep: Sweep, session: Session) -> Batch:
@@ -126,13 +135,23 @@ class Batch:
     def to_staff(self, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
                  dedup_key: str, level: int | None = None) -> bool:
         """A mail to staff about ``ticket`` (masked for readers outside its conversation), in the desk's
-        language, answered at the staff reply address."""
+        language, answered at the staff reply address. With the chunk's mails written together, True means
+        "queued unless queued before": the chunk's end settles it."""
+        if self.together is not None:
+            mail = staff_mail(self.ctx, ticket, kind, list(to), context, thread=self.together.thread(ticket),
+                              dedup_key=dedup_key)
+            return self.together.add(mail, ticket, Queued(ticket.number, kind, (*mail.to, *mail.cc), level))
         return self.keep(to_staff(self.ctx, ticket, kind, list(to), context, dedup_key=dedup_key), ticket, kind,
                          level)
 
     def to_reporter(self, ticket: Ticket, kind: str, context: Mapping[str, Any], *, dedup_key: str,
                     with_watchers: bool = True) -> bool:
-        """A mail to the reporter (and watchers), threaded on what they saw, in the ticket's language."""
+        """A mail to the reporter (and watchers), threaded on what they saw, in the ticket's language (True:
+        as for ``to_staff``)."""
+        if self.together is not None:
+            mail = reporter_mail(self.ctx, ticket, kind, context, thread=self.together.reporter_thread(ticket),
+                                 dedup_key=dedup_key, with_watchers=with_watchers)
+            return self.together.add(mail, ticket, Queued(ticket.number, kind, (*mail.to, *mail.cc)))
         row = to_reporter(self.ctx, ticket, kind, context, dedup_key=dedup_key, with_watchers=with_watchers)
         return self.keep(row, ticket, kind)
 
@@ -142,8 +161,10 @@ Prepare = Callable[[Batch, list[Ticket]], None]
 
 
 def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work, *,
-                 prepare: Prepare | None = None) -> None:
-    """Run ``work`` on every ticket matching any of ``wheres`` (each an indexed condition)."""
+                 prepare: Prepare | None = None, mails_together: bool = False) -> None:
+    """Run ``work`` on every ticket matching any of ``wheres`` (each an indexed condition); ``mails_together``:
+    write each chunk's mails together (the work changes nothing but its tickets and mails them through the
+    batch: nothing it does reads back what it wrote)."""
     store = sweep.store
     ids: set[int] = set()
     with store.session() as session:
@@ -158,7 +179,6 @@ def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work
             log.info("sla sweep: stopping; %d ticket(s) left for the next sweep", len(ordered) - start)
             return
         chunk = ordered[start:start + CHUNK]
-        done: list[Queued] = []
         with store.session() as session:
             # re-check the condition: another daemon may have worked these tickets meanwhile
             stmt = select(Ticket).where(Ticket.id.in_(chunk), condition).order_by(Ticket.id)
@@ -168,17 +188,44 @@ def for_each_due(sweep: Sweep, wheres: Sequence[ColumnElement[bool]], work: Work
             batch = Batch.of(sweep, session)
             if prepare is not None and tickets:
                 prepare(batch, tickets)
-            for ticket in tickets:
-                try:
-                    with session.begin_nested():
-                        work(batch, ticket)
-                except Exception:  # one ticket's failure must not stop the sweep; it stays due
-                    log.exception("sla sweep: %s failed on %s", getattr(work, "__name__", "work"), ticket.number)
-                    batch.pending.clear()
-                else:
-                    done.extend(batch.pending)
-                    batch.pending.clear()
+            done = _together(batch, tickets, work) if mails_together and tickets else None
+            if done is None:
+                done = _one_by_one(batch, tickets, work)
         sweep.queued.extend(done)
+
+
+def _one_by_one(batch: Batch, tickets: Sequence[Ticket], work: Work) -> list[Queued]:
+    """Each ticket in a savepoint of its own: one that fails is logged, rolled back alone and stays due."""
+    done: list[Queued] = []
+    for ticket in tickets:
+        try:
+            with batch.session.begin_nested():
+                work(batch, ticket)
+        except Exception:  # one ticket's failure must not stop the sweep; it stays due
+            log.exception("sla sweep: %s failed on %s", getattr(work, "__name__", "work"), ticket.number)
+            batch.pending.clear()
+        else:
+            done.extend(batch.pending)
+            batch.pending.clear()
+    return done
+
+
+def _together(batch: Batch, tickets: Sequence[Ticket], work: Work) -> list[Queued] | None:
+    """The chunk in one savepoint, its mails written together at the end; None, with the savepoint rolled back,
+    when anything failed: the caller then works the chunk one ticket at a time, which finds and logs the
+    failing ticket (not logged here, so a failure is logged once, as before) and queues the others' mails."""
+    session = batch.session
+    try:
+        with session.begin_nested():
+            batch.together = ChunkMail.read(session, batch.ctx.settings, batch.now, tickets)
+            for ticket in tickets:
+                work(batch, ticket)
+            return batch.together.write(session)
+    except Exception:  # worked again one by one: see above
+        return None
+    finally:
+        batch.together = None
+        batch.pending.clear()
 
 
 def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
