@@ -196,3 +196,17 @@ def test_weighted_terms_are_the_terms_in_order_with_their_weights(text: str) -> 
 
     expected = {t: UNIGRAM_WEIGHT if is_unigram(t) else 1.0 for t in terms(text)}
     assert list(weighted_terms(text).items()) == list(expected.items())
+
+
+def test_holding_counts_with_one_parameter_as_with_a_list(store: Store) -> None:
+    """The count of articles holding each term, asked with the terms as one parameter (SQLite's JSON array,
+    PostgreSQL's array), is the count the expanded IN list gives, odd characters and unheld terms included."""
+    from maildesk.kb.search import _HOLDING, _holding
+
+    _seed(store)
+    asked = ["账号", "号", "打印机", "vpn", "erp", "0x800ccc0f", "没有", 'a"b', "c\\d", "it's", "[x]", "%", "_"]
+    with store.session() as s:
+        conn = s.connection()
+        expected = {t: int(n) for t, n in conn.execute(_HOLDING, {"terms": asked})}
+        assert _holding(conn, asked) == expected
+        assert expected["账号"] >= 1 and "没有" not in expected
