@@ -98,6 +98,12 @@ def _regex(pattern: str, flags: int, what: str) -> re.Pattern[str]:
 # --- matchers: each runs over a field's values, returns the evidence or None ---------
 
 
+# From this many needles on, a miss is proven by one scan of each value rather than one a needle:
+# a regex alternation of plain literals scans only where a needle's first character stands (measured
+# on the starter rules and a mail with a 2 KB log: 5-7 us against 10-20 us; below 8 needles, no gain).
+ALTERNATION_FROM = 8
+
+
 def _contains(needles: list[tuple[str, str]]) -> Matcher:
     def match(values: Values) -> str | None:
         for v in values:
@@ -106,7 +112,19 @@ def _contains(needles: list[tuple[str, str]]) -> Matcher:
                     return shown
         return None
 
-    return match
+    if len(needles) < ALTERNATION_FROM:
+        return match
+    anywhere = re.compile("|".join(re.escape(needle) for needle, _ in needles)).search
+
+    def screened(values: Values) -> str | None:
+        # Most mails hold none of the needles: one scan says so. When one does, the loop above says
+        # which, as always: the first needle in the rule's order, in the first value holding any.
+        for v in values:
+            if anywhere(v) is not None:
+                return match(values)
+        return None
+
+    return screened
 
 
 def _search(pattern: re.Pattern[str], whole: bool) -> Matcher:
