@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -45,16 +46,23 @@ class Condition:
 
     def describe(self, evidence: str | None = None) -> str:
         """``subject contains_any "打印机"``: what matched when known, else the rule's value."""
+        if not evidence or self.op in ("exists", "is"):
+            return self.described
+        if self.op == "contains_any":
+            return f"{'not ' if self.negate else ''}{self.field} {self.op} {_quote(evidence)}"
+        if self.op in ("regex", "glob", "in"):
+            return f"{self.described} matched {_quote(evidence)}"
+        return self.described
+
+    @functools.cached_property
+    def described(self) -> str:
+        """The condition as the rule states it, made once: every new ticket's explanation shows its
+        misses this way (the dataclass is frozen, but a cached property writes past __setattr__)."""
         prefix = "not " if self.negate else ""
         if self.op in ("exists", "is"):
             shown = "" if self.op == "exists" and self.value is True else f" {_quote(self.value)}"
             return f"{prefix}{self.field} {self.op}{shown}"
-        if evidence and self.op == "contains_any":
-            return f"{prefix}{self.field} {self.op} {_quote(evidence)}"
-        text = f"{prefix}{self.field} {self.op} {_quote(self.value)}"
-        if evidence and self.op in ("regex", "glob", "in"):
-            text += f" matched {_quote(evidence)}"
-        return text
+        return f"{prefix}{self.field} {self.op} {_quote(self.value)}"
 
 
 def _quote(value: object) -> str:
