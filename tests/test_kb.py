@@ -183,3 +183,31 @@ def test_acknowledgement_lists_matching_articles(tmp_path: Path, db_url: str) ->
     assert f"[{ids['OA账号锁定']}] OA账号锁定" in acks["OA账号被锁了，登录不了"]
     assert "知识库" not in acks["会议室投影仪没有信号"]
     app.close()
+
+
+@pytest.mark.parametrize("text", [
+    "ＯＡ系统打不开了，我的账号被锁", "账号被锁 账号锁定 OA系统打不开 CRM x y the a", "VPN keeps disconnecting",
+    "", "日志片段：" + "ABCDEF0123456789" * 30, "打印机" * 3 + " printer printer",
+])
+def test_weighted_terms_are_the_terms_in_order_with_their_weights(text: str) -> None:
+    """The one-pass weighted_terms gives terms()'s terms in terms()'s order (a query keeps its first ones),
+    single Chinese characters weighing UNIGRAM_WEIGHT and everything else 1."""
+    from maildesk.kb.text import UNIGRAM_WEIGHT, is_unigram, terms, weighted_terms
+
+    expected = {t: UNIGRAM_WEIGHT if is_unigram(t) else 1.0 for t in terms(text)}
+    assert list(weighted_terms(text).items()) == list(expected.items())
+
+
+def test_holding_counts_with_one_parameter_as_with_a_list(store: Store) -> None:
+    """The count of articles holding each term, asked with the terms as one parameter (SQLite's JSON array,
+    PostgreSQL's array), is the count the expanded IN list gives, odd characters and unheld terms included."""
+    from maildesk.kb.search import _HOLDING, _holding
+
+    _seed(store)
+    asked = ["账号", "号", "打印机", "vpn", "erp", "0x800ccc0f", "809", "500", "没有",
+             'a"b', "c\\d", "it's", "[x]", "%", "_"]
+    with store.session() as s:
+        conn = s.connection()
+        expected = {t: int(n) for t, n in conn.execute(_HOLDING, {"terms": asked})}
+        assert _holding(conn, asked) == expected
+        assert expected["账号"] >= 1 and expected["500"] >= 1 and "没有" not in expected

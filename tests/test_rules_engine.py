@@ -137,3 +137,34 @@ def test_two_hundred_rules_stay_fast() -> None:
     for mail in mails:
         evaluate(rules, mail, None, in_business_hours=True, defaults=Defaults())
     assert len(mails) / (time.perf_counter() - start) > 500
+
+
+def test_many_keywords_name_the_first_listed_in_the_first_field_that_holds_any() -> None:
+    """A contains_any with many keywords (screened by one scan) still names the first keyword in the rule's
+    order, looked for in the first value that holds any: the subject before the body, whatever stands
+    earlier in the text; full-width and upper-case text matches as with few keywords, and a miss is a miss."""
+    from maildesk.rules.conditions import ALTERNATION_FROM
+
+    keywords = ["蓝屏", "黑屏", "键盘", "鼠标", "显示器", "打印机", "扫描仪", "ERP", "a.b", "(x)"]
+    assert len(keywords) >= ALTERNATION_FROM
+    rules = parse_rules(f"""
+[[rule]]
+name = "many"
+conditions = [{{ field = "subject_or_body", op = "contains_any", value = {json.dumps(keywords, ensure_ascii=False)} }}]
+[rule.actions]
+type = "hardware"
+""", source="rules.toml", types=TYPES, priorities=PRIORITIES, teams=TEAMS)
+
+    def evidence(subject: str, body: str) -> list[str]:
+        return [line for line in run(rules, make_mail(subject, body)).explain() if line.startswith(("hit", "miss"))]
+
+    assert evidence("鼠标和键盘都坏了", "还有蓝屏") == ['hit  many: subject_or_body contains_any "键盘"']
+    assert evidence("电脑故障", "扫描仪坏了，然后黑屏") == ['hit  many: subject_or_body contains_any "黑屏"']
+    assert evidence("ＥＲＰ 打不开", "") == ['hit  many: subject_or_body contains_any "ERP"']
+    assert evidence("see (X) now", "") == ['hit  many: subject_or_body contains_any "(x)"']
+    assert evidence("aXb", "电脑故障") == [
+        f'miss many: subject_or_body contains_any {_quote_list(keywords)} did not match']
+
+
+def _quote_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"

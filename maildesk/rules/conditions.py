@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -45,16 +46,23 @@ class Condition:
 
     def describe(self, evidence: str | None = None) -> str:
         """``subject contains_any "打印机"``: what matched when known, else the rule's value."""
+        if not evidence or self.op in ("exists", "is"):
+            return self.described
+        if self.op == "contains_any":
+            return f"{'not ' if self.negate else ''}{self.field} {self.op} {_quote(evidence)}"
+        if self.op in ("regex", "glob", "in"):
+            return f"{self.described} matched {_quote(evidence)}"
+        return self.described
+
+    @functools.cached_property
+    def described(self) -> str:
+        """The condition as the rule states it, made once: every new ticket's explanation shows its
+        misses this way (the dataclass is frozen, but a cached property writes past __setattr__)."""
         prefix = "not " if self.negate else ""
         if self.op in ("exists", "is"):
             shown = "" if self.op == "exists" and self.value is True else f" {_quote(self.value)}"
             return f"{prefix}{self.field} {self.op}{shown}"
-        if evidence and self.op == "contains_any":
-            return f"{prefix}{self.field} {self.op} {_quote(evidence)}"
-        text = f"{prefix}{self.field} {self.op} {_quote(self.value)}"
-        if evidence and self.op in ("regex", "glob", "in"):
-            text += f" matched {_quote(evidence)}"
-        return text
+        return f"{prefix}{self.field} {self.op} {_quote(self.value)}"
 
 
 def _quote(value: object) -> str:
@@ -98,6 +106,12 @@ def _regex(pattern: str, flags: int, what: str) -> re.Pattern[str]:
 # --- matchers: each runs over a field's values, returns the evidence or None ---------
 
 
+# From this many needles on, a miss is proven by one scan of each value rather than one a needle:
+# a regex alternation of plain literals scans only where a needle's first character stands (measured
+# on the starter rules and a mail with a 2 KB log: 5-7 us against 10-20 us; below 8 needles, no gain).
+ALTERNATION_FROM = 8
+
+
 def _contains(needles: list[tuple[str, str]]) -> Matcher:
     def match(values: Values) -> str | None:
         for v in values:
@@ -106,7 +120,19 @@ def _contains(needles: list[tuple[str, str]]) -> Matcher:
                     return shown
         return None
 
-    return match
+    if len(needles) < ALTERNATION_FROM:
+        return match
+    anywhere = re.compile("|".join(re.escape(needle) for needle, _ in needles)).search
+
+    def screened(values: Values) -> str | None:
+        # Most mails hold none of the needles: one scan says so. When one does, the loop above says
+        # which, as always: the first needle in the rule's order, in the first value holding any.
+        for v in values:
+            if anywhere(v) is not None:
+                return match(values)
+        return None
+
+    return screened
 
 
 def _search(pattern: re.Pattern[str], whole: bool) -> Matcher:
