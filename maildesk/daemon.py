@@ -149,6 +149,7 @@ class Daemon:
         self._flushing = threading.Lock()
         self._db_failures = 0
         self._sender: SendingAlongside | None = None  # the serving daemon's sending process, over SMTP
+        self._sender_lock = threading.Lock()  # the main loop and the scheduler's outbox job both kick it
 
     def flush(self) -> FlushResult:
         """Deliver the due outbox rows; waits for a flush already running in this daemon. A stop
@@ -235,13 +236,14 @@ class Daemon:
     def send_due(self) -> FlushResult | str:
         """The serving daemon's way to deliver the outbox: a kick to its sending process, or a flush here
         when there is none (file or console transport) or it has ended."""
-        sender = self._sender
-        if sender is not None:
-            if sender.kick():
+        with self._sender_lock:
+            sender = self._sender
+            if sender is not None and sender.kick():
                 return "handed to the sending process"
-            self._sender = None
-            log.error("outbox: the sending process ended (exit code %s); sending from the daemon's own process "
-                      "from now on", sender.exit_code())
+            if sender is not None:  # said once: the next caller finds no sender
+                self._sender = None
+                log.error("outbox: the sending process ended (exit code %s); sending from the daemon's own "
+                          "process from now on", sender.exit_code())
         return self.flush()
 
     def _one_pass(self, intake: _Intake) -> bool:
@@ -287,7 +289,8 @@ class Daemon:
 
     def _shut_down(self, scheduler: BaseScheduler, heartbeat: Heartbeat) -> None:
         scheduler.shutdown(wait=False)  # a job still running ends with the process
-        sender, self._sender = self._sender, None
+        with self._sender_lock:
+            sender, self._sender = self._sender, None
         if sender is not None:  # told to stop too: it cuts its flush short, and the last flush below follows it
             sender.stop()
         result: FlushResult | str = "skipped: the scheduler's flush did not finish in time"
