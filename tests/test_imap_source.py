@@ -261,3 +261,20 @@ def test_batches_are_bounded_by_bytes_from_the_sizes_the_server_reports(mailbox:
         batches = [source.fetch_batch(100, max_bytes=100_000) for _ in range(5)]
         assert [len(b) for b in batches] == [2, 1, 1, 1, 0]
         assert [m.raw for b in batches for m in b] == raws
+
+
+def test_mail_that_came_just_before_the_last_search_ends_the_wait_at_once(mailbox: Mailbox) -> None:
+    """A mail delivered between two commands is not in the next SEARCH's result (the server syncs the
+    session's view at the end of a command) but is told of at its end; IDLE would not tell of it again,
+    so waiting lasted until the next mail or the poll interval (a minute by default)."""
+    with ImapSource(mailbox.settings()) as source:
+        assert source.fetch_batch(10) == []
+        mailbox.append("INBOX", chinese_mail(1))  # over another connection, before this session's next command
+        assert source.fetch_batch(10) == []  # the SEARCH did not see it
+        started = time.monotonic()
+        source.wait_for_mail(10)
+        assert time.monotonic() - started < 1
+        assert [m.raw for m in source.fetch_batch(10)] == [chinese_mail(1)]
+        started = time.monotonic()
+        source.wait_for_mail(0.5)  # nothing new since: a real wait
+        assert time.monotonic() - started >= 0.45

@@ -32,6 +32,11 @@ Security = Literal["ssl", "starttls", "plain"]
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientAbortError)
 # servers keep an IDLE up to 30 minutes (RFC 2177); stay under it
 MAX_IDLE_SECONDS = 25 * 60
+# Untagged responses that say the folder grew. A server syncs a session's view of the folder at the
+# end of each command: a mail that arrives between two commands is not in the next SEARCH's result
+# but is told of at that SEARCH's end, and imapclient leaves such news in imaplib's store. IDLE
+# would not tell of it again, so the wait would last until the next mail or the poll interval.
+_NEWS = ("EXISTS", "RECENT")
 # UIDs per MOVE/COPY command, so a huge mark_done stays a sane command line
 UIDS_PER_COMMAND = 500
 
@@ -185,6 +190,7 @@ class ImapSource:
                 raise ImapError(f"IMAP server {s.host}:{s.port} refused the set-up of {s.folder!r}: {exc}") from exc
             raise
         self._client = client
+        _forget_news(client)  # the SELECT's own count: the next SEARCH looks at the whole folder
         wanted = self._use_move_wanted
         self._use_move = client.has_capability("MOVE") if wanted is None else wanted
         self._uidplus = bool(client.has_capability("UIDPLUS"))
@@ -275,6 +281,7 @@ class ImapSource:
             # deleted and recreated under a session; the fresh UIDVALIDITY reveals it
             self._note_uidvalidity(int(client.select_folder(self.settings.folder)[b"UIDVALIDITY"]))
             self._reselect = False
+        _forget_news(client)  # what came before is in this SEARCH's result; what comes after, in the store
         uids = sorted(client.search(["NOT", "DELETED"]))
         wanted = [uid for uid in uids if uid not in self._handed_out][:limit]
         if max_bytes is not None and len(wanted) > 1:
@@ -325,6 +332,8 @@ class ImapSource:
 
     def _idle(self, client: Any, timeout: float) -> bool:
         """Wait in IDLE until the folder grows or `timeout` passes; False when IDLE is not to be used."""
+        if any(client._imap.untagged_responses.get(news) for news in _NEWS):
+            return True  # mail came after the last SEARCH: no wait (see _NEWS)
         if not (self.settings.idle and client.has_capability("IDLE")):
             return False
         deadline = self._clock() + min(timeout, MAX_IDLE_SECONDS)
@@ -360,6 +369,12 @@ class ImapSource:
             else:
                 uids.append(int(uid))
         return sorted(set(uids))
+
+
+def _forget_news(client: Any) -> None:
+    """Drop the folder-grew news the server has sent so far (``_NEWS``)."""
+    for news in _NEWS:
+        client._imap.untagged_responses.pop(news, None)
 
 
 def login(client: Any, s: ImapSettings) -> None:
