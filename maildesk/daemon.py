@@ -30,7 +30,8 @@ from maildesk.desk.intake import DeskHandler
 from maildesk.errors import ConfigError, MaildeskError
 from maildesk.heartbeat import HEARTBEAT_SECONDS, Heartbeat, PassState
 from maildesk.ingest.file_source import MaildirSource
-from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
+from maildesk.ingest.imap_server import ImapConnectionError, ImapSettings
+from maildesk.ingest.imap_source import ImapSource
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.pipeline import Pipeline
 from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper

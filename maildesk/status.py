@@ -171,7 +171,7 @@ def _count_inbox(settings: Settings, report: Report) -> None:
             "not counted: imap.username is empty"
         return
     from maildesk.ingest.imap_count import count_waiting
-    from maildesk.ingest.imap_source import ImapSettings
+    from maildesk.ingest.imap_server import ImapSettings
 
     try:
         report.waiting = count_waiting(ImapSettings(

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
-from maildesk.ingest.imap_source import ImapSettings
+from maildesk.ingest.imap_server import ImapSettings
 
 HOST = "127.0.0.1"
 DEFAULT_USER = "support"

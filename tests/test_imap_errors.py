@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from maildesk.ingest.imap_source import ImapConnectionError, ImapSettings, ImapSource
+from maildesk.ingest.imap_server import ImapConnectionError, ImapSettings
+from maildesk.ingest.imap_source import ImapSource
 from tests.daemon_process import silent_server
 from tests.dovecot import free_port
 

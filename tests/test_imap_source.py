@@ -11,7 +11,8 @@ from email.policy import SMTP
 import pytest
 from imapclient import DELETED
 
-from maildesk.ingest.imap_source import ImapConnectionError, ImapLoginError, ImapSource
+from maildesk.ingest.imap_server import ImapConnectionError, ImapLoginError
+from maildesk.ingest.imap_source import ImapSource
 from tests.dovecot import DovecotServer, Mailbox
 from tests.dovecot import dovecot as dovecot_fixture  # noqa: F401  (pytest finds fixtures by their name)
 from tests.dovecot import mailbox as mailbox_fixture  # noqa: F401

@@ -16,7 +16,8 @@ from maildesk.cli import main
 from maildesk.config import load_settings, parse_settings
 from maildesk.daemon import Daemon, open_source
 from maildesk.errors import ConfigError
-from maildesk.ingest.imap_source import ImapConnectionError, ImapError, ImapSettings, ImapSource
+from maildesk.ingest.imap_server import ImapConnectionError, ImapError, ImapSettings
+from maildesk.ingest.imap_source import ImapSource
 from maildesk.store.models import Ticket
 from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app, write_config
 from tests.dovecot import DovecotServer, Mailbox

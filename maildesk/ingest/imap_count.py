@@ -6,7 +6,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from maildesk.config import client_tls_context
-from maildesk.ingest.imap_source import (
+from maildesk.ingest.imap_server import (
     CONNECTION_ERRORS,
     ImapConnectionError,
     ImapError,
