@@ -6,15 +6,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from maildesk.config import client_tls_context
-from maildesk.ingest.imap_server import (
-    CONNECTION_ERRORS,
-    ImapConnectionError,
-    ImapError,
-    ImapSettings,
-    connection_problem,
-    login,
-    logout_quietly,
-)
+from maildesk.ingest import imap_server as server
+from maildesk.ingest.imap_server import CONNECTION_ERRORS, ImapConnectionError, ImapSettings
 
 
 def count_waiting(settings: ImapSettings) -> int:
@@ -26,17 +19,17 @@ def count_waiting(settings: ImapSettings) -> int:
                             timeout=settings.timeout)
     except CONNECTION_ERRORS as exc:
         raise ImapConnectionError(f"cannot connect to IMAP server {where}: "
-                                  f"{connection_problem(exc, settings.timeout)}") from None
+                                  f"{server.connection_problem(exc, settings.timeout)}") from None
     client._imap.debug = 0
     try:
         if settings.security == "starttls":
             client.starttls(context)
-        login(client, settings)
+        server.login(client, settings)
         client.select_folder(settings.folder, readonly=True)
         return len(client.search(["NOT", "DELETED"]))
     except CONNECTION_ERRORS as exc:
-        raise ImapConnectionError(f"IMAP server {where}: {connection_problem(exc, settings.timeout)}") from None
+        raise ImapConnectionError(f"IMAP server {where}: {server.connection_problem(exc, settings.timeout)}") from None
     except IMAPClientError as exc:
-        raise ImapError(f"IMAP server {where}: {exc}") from None
+        raise server.ImapError(f"IMAP server {where}: {exc}") from None
     finally:
-        logout_quietly(client)
+        server.logout_quietly(client)
