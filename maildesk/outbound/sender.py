@@ -182,15 +182,7 @@ class _Flush:
                 return None
             if not self._queue and not self._exhausted:
                 now = self.clock()
-                # the results so far are written in the same transaction (one wait for SQLite's lock)
-                results, self._done = self._done, []
-                try:
-                    written, rows = await self._db(claims.record_and_claim, self.store, self.me, results, now,
-                                                   self.lease, self.group)
-                except BaseException:
-                    self._done[:0] = results  # tried again at the end of the flush
-                    raise
-                self._warn_taken_over(results, written)
+                rows = await self._record(claim_at=now)
                 self._exhausted = self._exhausted or len(rows) < self.group
                 if rows and self._held_until is None:
                     # rows held before this claim end their lease no later than these
@@ -228,22 +220,27 @@ class _Flush:
                 continue
             self._held_until = until
 
-    async def _record(self) -> None:
+    async def _record(self, *, claim_at: datetime | None = None) -> list[Claimed]:
+        """Write the results so far; given ``claim_at``, claim the next group in the same transaction (one
+        wait for SQLite's lock instead of two) and return it."""
         results, self._done = self._done, []
-        if not results:
-            return
+        if not results and claim_at is None:
+            return []
+        rows: list[Claimed] = []
         try:
-            written = await self._db(claims.record, self.store, self.me, results)
+            if claim_at is None:
+                written = await self._db(claims.record, self.store, self.me, results)
+            else:
+                written, rows = await self._db(claims.record_and_claim, self.store, self.me, results, claim_at,
+                                               self.lease, self.group)
         except BaseException:
             self._done[:0] = results  # tried again at the end of the flush
             raise
-        self._warn_taken_over(results, written)
-
-    def _warn_taken_over(self, results: list[Result], written: set[int]) -> None:
         for r in results:
             if r.row_id not in written:
                 log.warning("outbox %d: another sender took this mail over after this one's lease ended; "
                             "its result here (%s) is not recorded", r.row_id, r.values.get("status", "retry"))
+        return rows
 
     async def _send(self, transport: Transport, row: Claimed) -> Result:
         attempts = row.attempts + 1
