@@ -251,7 +251,7 @@ class Daemon:
         """Drain the mailbox once; False when it failed (logged, paused), so the loop tries again."""
         try:
             # with a sending process, each batch's mail goes out while the next batch is stored
-            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._kick)
+            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._send_logged)
         except ImapConnectionError as exc:
             # the mail server is away for longer than the source's own retries: keep the
             # scheduler and outbox going and try the mailbox again later
@@ -268,15 +268,12 @@ class Daemon:
         self.state.last_pass_at, self.state.problem = self.clock(), ""
         self.state.mails_in += len(outcomes)
         if outcomes and self._sender is None:
-            try:
-                self.flush()
-            except (SQLAlchemyError, MaildeskError) as exc:
-                log.error("outbox flush failed, trying again later: %s", describe_failure(exc))
+            self._send_logged()
         return True
 
-    def _kick(self) -> None:
-        """After each stored batch. Its mail is committed whatever happens here, so a failing flush (the
-        sending process has ended) is only logged: the next kick or the outbox job tries again."""
+    def _send_logged(self) -> None:
+        """``send_due`` after a batch or a drain. The mail is committed whatever happens here, so a failing
+        flush is only logged: the next batch, drain or outbox job tries again."""
         try:
             self.send_due()
         except (SQLAlchemyError, MaildeskError) as exc:
