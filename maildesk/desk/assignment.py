@@ -15,6 +15,7 @@ from maildesk.desk.tickets import set_field
 from maildesk.people.directory import Directory, Person
 from maildesk.people.roles import candidates
 from maildesk.statuses import OPEN_STATUSES
+from maildesk.store.as_loaded import flushed_connection
 from maildesk.store.models import Team, Ticket
 
 # built once: building a statement costs more than SQLite takes to run it
@@ -60,12 +61,9 @@ def _team_row(session: Session, name: str) -> Team:
 
 
 def _open_load(session: Session, addresses: list[str]) -> dict[str, int]:
-    # On the session's connection, past the ORM's execute path (half this count's CPU on SQLite);
-    # the flush first is the autoflush that path would do: a hand-over moving several tickets
-    # counts each move before choosing for the next.
-    if session.autoflush:
-        session.flush()
-    rows = session.connection().execute(_OPEN_LOAD, {"addresses": addresses}).all()
+    # past the ORM's execute path (half this count's CPU on SQLite); after the autoflush all the same: a
+    # hand-over moving several tickets counts each move before choosing for the next
+    rows = flushed_connection(session).execute(_OPEN_LOAD, {"addresses": addresses}).all()
     return {addr: int(n) for addr, n in rows if addr}
 
 

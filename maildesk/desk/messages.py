@@ -7,7 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.context import Context
 from maildesk.mail import InboundMail
-from maildesk.store.as_loaded import insert_as_loaded
+from maildesk.store.as_loaded import insert_as_loaded, none_pending
 from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Attachment, Blob, Message, Ticket
 
@@ -37,7 +37,7 @@ def store_inbound(
         text=text, raw=None if raw_later else mail.raw, defects=list(mail.defects),
         rule_hits=list(rule_hits or []), created_at=now,
     )
-    if (ticket is None or ticket.id is not None) and not any(isinstance(o, Message) for o in session.new):
+    if (ticket is None or ticket.id is not None) and none_pending(session, Message):
         # One INSERT now, not an ORM flush of everything pending (a third of a new ticket's flushing):
         # the ticket's own pending changes go out with its next flush, in one UPDATE. The row becomes
         # the session's own as if loaded. Only with no Message pending, so ids keep the order in which

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.kb.articles import ticket_numbers
 from maildesk.kb.text import weighted_terms
+from maildesk.store.as_loaded import flushed_connection
 from maildesk.store.models_kb import KbArticle, KbTerm
 
 __all__ = ["Hit", "scores", "search"]
@@ -91,12 +92,8 @@ def scores(session: Session, query: str, context: str = "", context_weight: floa
         extra = dict(list(extra.items())[:max(0, MAX_QUERY_TERMS - len(wanted))])
     if not wanted and not extra:
         return {}
-    # The statements go to the session's connection, past the ORM's execute path (most of a query's
-    # CPU when, as for most mails, no article holds its terms); the flush first is the autoflush
-    # that path would do, so an article written earlier in the same transaction is found alike.
-    if session.autoflush:
-        session.flush()
-    conn = session.connection()
+    # past the ORM's execute path: most of a query's CPU when, as for most mails, no article holds its terms
+    conn = flushed_connection(session)
     holding: dict[str, int] = {}
     if extra:  # how many articles hold each term, before reading any article's postings
         holding = _holding(conn, [*wanted, *extra])

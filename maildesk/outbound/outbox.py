@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.outbound.compose import compose, make_message_id
-from maildesk.store.as_loaded import insert_as_loaded
+from maildesk.store.as_loaded import insert_as_loaded, none_pending
 from maildesk.store.models import Message, OutboxMail, Ticket
 
 LOOP_HEADER_VALUE = "maildesk"
@@ -103,7 +103,7 @@ def queue_mail(
         return None
     composed = compose_for_outbox(settings, mail, now=now, ticket=ticket)
     row = OutboxMail(**composed.outbox)
-    if not any(isinstance(o, OutboxMail) for o in session.new):
+    if none_pending(session, OutboxMail):
         # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
         # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
         # the same notice: the unique key settles it, the INSERT doing nothing on a clash. The row
@@ -123,7 +123,7 @@ def queue_mail(
     if ticket is not None and composed.message is not None:
         # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
         values = {**composed.message, "ticket_id": ticket.id}
-        if ticket.id is not None and not any(isinstance(o, Message) for o in session.new):
+        if ticket.id is not None and none_pending(session, Message):
             # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
             # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
             # which the mails were written; the pending rest is flushed later as usual.

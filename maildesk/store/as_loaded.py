@@ -1,4 +1,6 @@
-"""A new row written by one Core INSERT and kept in the session as if it had been loaded.
+"""Core statements inside an ORM session, where intake's hot path goes past the ORM: a new row written by
+one INSERT and kept in the session as if it had been loaded, and the rules that keep such shortcuts
+equivalent (no row of the table pending; the autoflush done first).
 
 An ORM flush of one new object costs about three times a plain ``INSERT … RETURNING id`` and
 writes everything else pending with it. Where intake makes a row it goes on using as an object
@@ -11,10 +13,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from maildesk.store.base import Base
+
+
+def none_pending(session: Session, model: type[Base]) -> bool:
+    """True when no new ``model`` object waits for the session's flush: a row of that table written now keeps
+    the order of ids (the order the rows were made in), which an INSERT past a pending one would not."""
+    return not any(isinstance(o, model) for o in session.new)
+
+
+def flushed_connection(session: Session) -> Connection:
+    """The session's connection for a Core statement past the ORM's execute path (a good part of a small
+    query's CPU), after the flush that path's autoflush would have done, so what the statement reads is
+    the same."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
