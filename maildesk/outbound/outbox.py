@@ -157,7 +157,10 @@ _LAST_ID = (select(Message.message_id).where(Message.ticket_id == bindparam("tic
 
 def thread_ids(session: Session, ticket: Ticket) -> tuple[str | None, list[str]]:
     """In-Reply-To and References for a new mail on the ticket: the first and the latest messages."""
-    first = session.scalar(_FIRST_ID, {"ticket_id": ticket.id})
-    last = session.scalar(_LAST_ID, {"ticket_id": ticket.id})
-    refs = [m for m in dict.fromkeys([first, last]) if m]
-    return last, refs
+    ids = {"ticket_id": ticket.id}
+    return thread_of(session.scalar(_FIRST_ID, ids), session.scalar(_LAST_ID, ids))
+
+
+def thread_of(first: str | None, last: str | None) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References answering a conversation whose first and latest messages are these."""
+    return last, [m for m in dict.fromkeys([first, last]) if m]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.desk.mailing import Thread, seen_by_reporter
-from maildesk.outbound.outbox import Composed, Outgoing, compose_for_outbox
+from maildesk.outbound.outbox import Composed, Outgoing, compose_for_outbox, thread_of
 from maildesk.outbound.outbox_many import store_composed
 from maildesk.store.models import Message, Ticket
 
@@ -61,10 +61,8 @@ class ChunkMail(Generic[Note]):
 
     def thread(self, ticket: Ticket) -> Thread:
         """As ``maildesk.outbound.outbox.thread_ids``: the ticket's first and latest messages."""
-        ids = [row[0] for row in self.threads.get(ticket.id, [])]
-        if not ids:
-            return None, []
-        return ids[-1], list(dict.fromkeys([ids[0], ids[-1]]))
+        rows = self.threads.get(ticket.id, [])
+        return thread_of(rows[0][0], rows[-1][0]) if rows else (None, [])
 
     def add(self, mail: Outgoing, ticket: Ticket, note: Note) -> bool:
         """Compose ``mail`` for writing with the chunk; False when the chunk has a mail of its dedup key already."""
