@@ -10,8 +10,8 @@ That handler only runs when the main thread runs Python. A thread blocked inside
 waiting for another process's write lock, a library's own retry loop) would keep it waiting,
 so the signal also goes to a watchdog thread through ``signal.set_wakeup_fd``: it sets
 ``requested`` at once and, if the process is still alive STOP_SECONDS later, ends it. Nothing is
-lost that way: a batch is one transaction and mail leaves the inbox only after it committed,
-so the mail in hand is either stored or still in the inbox. A second signal ends it at once.
+lost that way: mail leaves the inbox only after the transactions storing it committed, so the
+mail in hand is either stored or still in the inbox. A second signal ends it at once.
 """
 
 from __future__ import annotations

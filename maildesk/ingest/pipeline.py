@@ -1,10 +1,12 @@
 """The intake pipeline: source messages → the desk, exactly once.
 
-A batch of mails is one database transaction (one fsync), each mail inside its
-own savepoint, so a mail that fails rolls back alone and is quarantined while
-the rest commit. Only after the commit are the mails moved out of the intake
-folder; a crash in between leaves them there, and the processed-source key
-makes the next pass move them without storing them twice. This module is the
+A batch of mails is stored TRANSACTION_MAILS mails to a database transaction,
+each mail inside its own savepoint, so a mail that fails rolls back alone and is
+quarantined while the rest commit. The mails are parsed before their transaction
+begins: SQLite's one write lock is free meanwhile for the outbox's sender. Only
+after the batch's last commit are its mails moved out of the intake folder; a
+crash before leaves them there, and the processed-source key makes the next pass
+move the stored ones without storing them twice. This module is the
 one place where a failure of one incoming mail is handled.
 
 Reading ends here: each mail is parsed, its kind decided (``loops``), its new
@@ -46,6 +48,9 @@ _SETTLE = (
     update(_SOURCES).where(_SOURCES.c.source_id == bindparam("source"))
     .values(outcome=bindparam("outcome_"), message_pk=bindparam("message_pk_"))
 )
+# mails to a transaction: SQLite has one write lock, and the outbox's sender needs it between two of these
+# to claim the mails just queued and write what it sent (a hundred mails held it for half a second)
+TRANSACTION_MAILS = 25
 # a reason is read by a person in a log line and `run --json`: an exception may quote a whole mail
 MAX_REASON_CHARS = 500
 
@@ -58,8 +63,8 @@ class _Step:
 
 
 class Pipeline:
-    """Reads source messages and hands each to ``handler`` in its batch's transaction; ``clock`` gives the
-    time of each batch."""
+    """Reads source messages and hands each to ``handler`` in its transaction; ``clock`` gives the time of
+    each batch."""
 
     def __init__(self, store: Store, settings: Settings, addresses: ReplyAddresses, handler: Handler,
                  clock: Callable[[], datetime]) -> None:
@@ -91,8 +96,19 @@ class Pipeline:
         return outcomes
 
     def process(self, messages: Sequence[SourceMessage]) -> list[Outcome]:
-        """Store a batch in one transaction; returns what became of each mail."""
+        """Store a batch, TRANSACTION_MAILS mails to a transaction; returns what became of each mail."""
         now = self.clock()
+        outcomes: list[Outcome] = []
+        for start in range(0, len(messages), TRANSACTION_MAILS):
+            outcomes.extend(self._store(messages[start:start + TRANSACTION_MAILS], now))
+        for o in outcomes:
+            log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
+                     f" ({o.reason})" if o.reason else "")
+        return outcomes
+
+    def _store(self, messages: Sequence[SourceMessage], now: datetime) -> list[Outcome]:
+        # parsed before the transaction: parsing needs no database, and the write lock is free meanwhile
+        parsed = [_parse(sm.raw) for sm in messages]
         outcomes: list[Outcome] = []
         with self.store.session() as session:
             # one query for the whole batch: which of these mails an earlier pass has stored already
@@ -100,21 +116,19 @@ class Pipeline:
             claimed = set(conn.scalars(_CLAIMED, {"source_ids": [sm.source_id for sm in messages]}))
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
             known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in claimed])
-            for sm in messages:
+            for sm, mail in zip(messages, parsed, strict=True):
                 if sm.source_id in claimed:
                     outcomes.append(Outcome(sm.source_id, Result.ALREADY))
                     continue
-                outcomes.append(self._guarded(session, sm, now, known))
-        for o in outcomes:
-            log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
-                     f" ({o.reason})" if o.reason else "")
+                outcomes.append(self._guarded(session, sm, mail, now, known))
         return outcomes
 
-    def _guarded(self, session: Session, sm: SourceMessage, now: datetime, known: KnownIds) -> Outcome:
+    def _guarded(self, session: Session, sm: SourceMessage, mail: InboundMail | Exception, now: datetime,
+                 known: KnownIds) -> Outcome:
         step = _Step()
         try:
             with session.begin_nested():
-                return self._one(session, sm, now, step, known)
+                return self._one(session, sm, mail, now, step, known)
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
@@ -137,7 +151,8 @@ class Pipeline:
                     write_big(session, _SOURCES, "raw", _SOURCES.c.source_id == sm.source_id, sm.raw)
             return Outcome(sm.source_id, Result.QUARANTINED, reason=reason)
 
-    def _one(self, session: Session, sm: SourceMessage, now: datetime, step: _Step, known: KnownIds) -> Outcome:
+    def _one(self, session: Session, sm: SourceMessage, parsed: InboundMail | Exception, now: datetime, step: _Step,
+             known: KnownIds) -> Outcome:
         # claim the source first: a second daemon with the same mail waits here, then backs off
         # (plain INSERT and UPDATE statements: the row is never needed as an ORM object). The
         # pipeline's own statements go to the connection, past the ORM's execute path (a third of
@@ -147,7 +162,9 @@ class Pipeline:
         step.doing = "claiming the source id"
         conn.execute(_CLAIM, {"source_id": sm.source_id, "at": now})
         step.doing = "parsing the mail"
-        mail = parse_mail(sm.raw)
+        if isinstance(parsed, Exception):
+            raise parsed
+        mail = parsed
         step.doing = "looking up its Message-ID"
         existing = known.stored(conn, mail.message_id)
         if existing is not None:
@@ -174,6 +191,14 @@ class Pipeline:
     def _settle(session: Session, source_id: str, outcome: Result, message_pk: int | None) -> None:
         # the stored message's id is known, so its row is flushed; the rest flush as the savepoint ends
         session.connection().execute(_SETTLE, {"source": source_id, "outcome_": outcome, "message_pk_": message_pk})
+
+
+def _parse(raw: bytes) -> InboundMail | Exception:
+    """The parsed mail, or what stopped the parser: raised again in the mail's savepoint, where it is quarantined."""
+    try:
+        return parse_mail(raw)
+    except Exception as exc:  # parse_mail reads anything; this is for what it did not foresee
+        return exc
 
 
 def _no_sender(mail: InboundMail) -> str:
