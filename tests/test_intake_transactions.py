@@ -1,18 +1,28 @@
 """A batch is stored a few mails to a transaction, so that the outbox's sender, which needs SQLite's one write lock
-to claim the acknowledgements just queued, gets it while the rest of the batch is still being stored."""
+to claim the acknowledgements just queued, gets it while the rest of the batch is still being stored. A database
+failing in a later transaction leaves the earlier ones committed, said in the log, and taken as such next time."""
 
 from __future__ import annotations
 
+import itertools
+import logging
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from maildesk.app import App
 from maildesk.daemon import intake_pipeline
 from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
+from maildesk.store.models import Ticket
 from tests.desk import desk_settings, mail, make_app
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -51,3 +61,38 @@ def test_another_writer_gets_the_lock_while_a_batch_is_being_stored(tmp_path: Pa
     assert [o.result for o in outcomes] == [Result.CREATED] * MAILS
     # it got in between two of the batch's transactions: some acknowledgements were there to claim, not all
     assert len(seen) == 1 and 0 < seen[0] < MAILS, seen
+
+
+def test_a_database_failing_mid_batch_keeps_and_logs_what_was_committed(
+    app: App, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The batch's second transaction is refused by the database itself (read-only), after the first committed:
+    the first transaction's mails are logged with their tickets, and the next pass takes them as stored."""
+    raws = [mail(f"user{i}@example.com", f"邮箱满了 #{i}", "收不到邮件。") for i in range(2 * TRANSACTION_MAILS)]
+    messages = [SourceMessage(f"f:{i}", r) for i, r in enumerate(raws)]
+    begun = itertools.count(1)
+
+    def second_read_only(conn: Any) -> None:
+        if next(begun) == 2:
+            sqlite = app.store.dialect == "sqlite"
+            conn.exec_driver_sql("PRAGMA query_only = 1" if sqlite else "SET TRANSACTION READ ONLY")
+
+    def writable_again(conn: Any) -> None:  # SQLite's read-only is the connection's, PostgreSQL's the transaction's
+        if app.store.dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only = 0")
+
+    pipeline = intake_pipeline(app, lambda: NOW)
+    event.listen(app.store.engine, "begin", second_read_only)
+    event.listen(app.store.engine, "rollback", writable_again)
+    try:
+        with caplog.at_level(logging.INFO, logger="maildesk.ingest.pipeline"), pytest.raises(SQLAlchemyError):
+            pipeline.process(messages)
+    finally:
+        event.remove(app.store.engine, "begin", second_read_only)
+        event.remove(app.store.engine, "rollback", writable_again)
+    said = [r.getMessage() for r in caplog.records if r.name == "maildesk.ingest.pipeline"]
+    assert said == [f"f:{i}: created TS-20261123-{i + 1:04d}" for i in range(TRANSACTION_MAILS)]
+    again = pipeline.process(messages)
+    assert [o.result for o in again] == [Result.ALREADY] * TRANSACTION_MAILS + [Result.CREATED] * TRANSACTION_MAILS
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 2 * TRANSACTION_MAILS

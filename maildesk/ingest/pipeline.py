@@ -100,10 +100,12 @@ class Pipeline:
         now = self.clock()
         outcomes: list[Outcome] = []
         for start in range(0, len(messages), TRANSACTION_MAILS):
-            outcomes.extend(self._store(messages[start:start + TRANSACTION_MAILS], now))
-        for o in outcomes:
-            log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
-                     f" ({o.reason})" if o.reason else "")
+            stored = self._store(messages[start:start + TRANSACTION_MAILS], now)
+            # said once committed: should a later transaction of the batch fail, these mails are stored all the same
+            for o in stored:
+                log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
+                         f" ({o.reason})" if o.reason else "")
+            outcomes.extend(stored)
         return outcomes
 
     def _store(self, messages: Sequence[SourceMessage], now: datetime) -> list[Outcome]:
