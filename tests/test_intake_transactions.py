@@ -8,7 +8,6 @@ import itertools
 import logging
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ MAILS = 6 * TRANSACTION_MAILS
 _OTHER_WRITER = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
+print("ready", flush=True)
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     try:
@@ -54,7 +54,7 @@ def test_another_writer_gets_the_lock_while_a_batch_is_being_stored(tmp_path: Pa
     raws = [mail(f"user{i}@example.com", f"打印机卡纸 #{i}", "三楼的打印机又卡纸了。") for i in range(MAILS)]
     other = subprocess.Popen([sys.executable, "-c", _OTHER_WRITER, str(tmp_path / "desk.db")], stdout=subprocess.PIPE,
                              text=True)
-    time.sleep(0.3)  # started, and reading
+    assert other.stdout is not None and other.stdout.readline() == "ready\n"
     outcomes = intake_pipeline(app, lambda: NOW).process([SourceMessage(f"t:{i}", r) for i, r in enumerate(raws)])
     seen = [int(line) for line in other.communicate(timeout=60)[0].split()]
     app.close()

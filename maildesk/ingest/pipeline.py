@@ -113,7 +113,7 @@ class Pipeline:
         parsed = [_parse(sm.raw) for sm in messages]
         outcomes: list[Outcome] = []
         with self.store.session() as session:
-            # one query for the whole batch: which of these mails an earlier pass has stored already
+            # one query for these mails: which of them an earlier pass has stored already
             conn = session.connection()
             claimed = set(conn.scalars(_CLAIMED, {"source_ids": [sm.source_id for sm in messages]}))
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
