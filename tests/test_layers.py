@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "maildesk"
 
 # lowest first; a unit may import its own layer's units and any lower layer's
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "config", "config_text", "statuses", "mail", "times", "words", "masking", "sla",
+    frozenset({"errors", "config", "config_desk", "config_text", "statuses", "mail", "times", "words", "masking", "sla",
                "calendar_cn", "secret", "tokens", "store", "stopping", "logs"}),
     frozenset({"ingest", "rules", "people", "kb", "outbound"}),
     frozenset({"desk"}),

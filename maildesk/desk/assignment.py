@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
-from maildesk.config import TeamConfig
+from maildesk.config_desk import TeamConfig
 from maildesk.desk.context import Context
 from maildesk.desk.tickets import set_field
 from maildesk.people.directory import Directory, Person

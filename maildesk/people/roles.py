@@ -14,7 +14,8 @@ Choosing who *works* a ticket is another question (``candidates``): nobody away 
 
 from __future__ import annotations
 
-from maildesk.config import Settings, TeamConfig
+from maildesk.config import Settings
+from maildesk.config_desk import TeamConfig
 from maildesk.people.directory import Directory, Person
 from maildesk.people.tiers import TIER_ROLES, tier_people
 from maildesk.store.models import Ticket
