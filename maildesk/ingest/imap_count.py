@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from maildesk.config import client_tls_context
 from maildesk.ingest import imap_server as server
 from maildesk.ingest.imap_server import CONNECTION_ERRORS, ImapConnectionError, ImapSettings
 
 
 def count_waiting(settings: ImapSettings) -> int:
     """How many mails wait in the intake folder now: a read-only look (EXAMINE), nothing created or moved."""
-    context = None if settings.security == "plain" else client_tls_context(settings.ca_file, "imap.ca_file")
+    context = server.tls_context(settings)
     where = f"{settings.host}:{settings.port}"
     try:
-        client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl", ssl_context=context,
-                            timeout=settings.timeout)
+        client = server.open_client(settings, context)
     except CONNECTION_ERRORS as exc:
         raise ImapConnectionError(f"cannot connect to IMAP server {where}: "
                                   f"{server.connection_problem(exc, settings.timeout)}") from None
-    client._imap.debug = 0
     try:
-        if settings.security == "starttls":
-            client.starttls(context)
-        server.login(client, settings)
+        server.start_session(client, settings, context)
         client.select_folder(settings.folder, readonly=True)
         return len(client.search(["NOT", "DELETED"]))
     except CONNECTION_ERRORS as exc:

@@ -1,5 +1,6 @@
 """An IMAP server as maildesk talks to it, whoever connects (the intake source, ``maildesk status``):
-its settings, the errors it can end in, logging in, what a failed connection means, logging out.
+its settings, the errors it can end in, connecting and logging in, what a failed connection means,
+logging out.
 
 The password only goes to LOGIN (or AUTHENTICATE PLAIN); it is never logged nor part of a message.
 """
@@ -12,8 +13,10 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from maildesk.config import client_tls_context
 from maildesk.errors import ConfigError, MaildeskError
 
 Security = Literal["ssl", "starttls", "plain"]
@@ -64,6 +67,28 @@ class ImapSettings:
             raise ConfigError("imap.reconnect_attempts", "must be at least 1")
         if len({self.folder, self.processed_folder, self.quarantine_folder}) < 3:
             raise ConfigError("imap.processed_folder", "folder, processed and quarantine folders must differ")
+
+
+def tls_context(s: ImapSettings) -> ssl.SSLContext | None:
+    """The TLS context that verifies the server (None for plain); an unreadable imap.ca_file is a ConfigError."""
+    return None if s.security == "plain" else client_tls_context(s.ca_file, "imap.ca_file")
+
+
+def open_client(s: ImapSettings, context: ssl.SSLContext | None) -> Any:
+    """A connection to the server of ``s``, in TLS from the start for ``ssl``; not logged in yet."""
+    client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
+    # imapclient turns imaplib's protocol trace on (debug 5), and imaplib formats the repr of
+    # every response before the logger can drop it: for a fetched mail, twice its size in
+    # text and CPU seconds for a big one. maildesk never logs the protocol: turn it off.
+    client._imap.debug = 0
+    return client
+
+
+def start_session(client: Any, s: ImapSettings, context: ssl.SSLContext | None) -> None:
+    """STARTTLS where ``s`` asks for it, then ``login``."""
+    if s.security == "starttls":
+        client.starttls(context)
+    login(client, s)
 
 
 def login(client: Any, s: ImapSettings) -> None:

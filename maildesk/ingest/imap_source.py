@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from imapclient import DELETED, IMAPClient
+from imapclient import DELETED
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from maildesk.config import client_tls_context
 from maildesk.ingest.imap_server import (
     CONNECTION_ERRORS,
     ImapConnectionError,
     ImapError,
     ImapSettings,
     connection_problem,
-    login,
     logout_quietly,
+    open_client,
+    start_session,
+    tls_context,
 )
 from maildesk.ingest.source import SourceMessage
 
@@ -67,9 +68,7 @@ class ImapSource:
         self._reselect = False
         self._id_prefix = f"imap:{settings.username}@{settings.host}/{settings.folder};"
         # built now: an unreadable CA file is a config error at start-up, not a connection failure later
-        self._ssl_context: ssl.SSLContext | None = (
-            None if settings.security == "plain" else client_tls_context(settings.ca_file, "imap.ca_file")
-        )
+        self._ssl_context = tls_context(settings)
 
     # --- MailSource ------------------------------------------------------------------------
 
@@ -124,19 +123,12 @@ class ImapSource:
         if self._client is not None:
             return
         s = self.settings
-        context = self._ssl_context
         try:
-            client = IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout)
+            client = open_client(s, self._ssl_context)
         except ssl.SSLCertVerificationError as exc:
             raise self._certificate_error(exc) from exc
-        # imapclient turns imaplib's protocol trace on (debug 5), and imaplib formats the repr of
-        # every response before the logger can drop it: for a fetched mail, twice its size in
-        # text and CPU seconds for a big one. maildesk never logs the protocol: turn it off.
-        client._imap.debug = 0
         try:
-            if s.security == "starttls":
-                client.starttls(context)
-            self._login(client)
+            start_session(client, s, self._ssl_context)
             for folder in (s.processed_folder, s.quarantine_folder):
                 _ensure_folder(client, folder)
             selected = client.select_folder(s.folder)
@@ -162,9 +154,6 @@ class ImapSource:
         hint = (f"is imap.ca_file ({s.ca_file}) the CA that signed it?" if s.ca_file
                 else "if a private CA signed it, name that CA's PEM file in imap.ca_file")
         return ImapError(f"TLS certificate of IMAP server {s.host}:{s.port} refused: {exc}; {hint}")
-
-    def _login(self, client: Any) -> None:
-        login(client, self.settings)
 
     def _drop(self) -> None:
         client, self._client = self._client, None
