@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from itertools import pairwise
 
 from maildesk.store.models_kb import TERM_MAX
@@ -38,16 +39,23 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def _split(text: str) -> Iterator[tuple[list[str], list[str]]]:
+    """Each token of ``text`` as its weak terms (single Chinese characters) and its strong ones (character
+    pairs, words), in the order they stand."""
+    for token in _TOKEN.findall(_normalise(text)):
+        if not token.isascii():  # a run of Chinese characters (the other kind of token is an ASCII word)
+            chars = [c for c in token if c not in _SKIP_CHARS]
+            yield chars, [a + b for a, b in pairwise(chars)]
+        elif token not in _STOP_WORDS:
+            yield [], [token[:TERM_MAX]]
+
+
 def terms(text: str) -> Counter[str]:
     """How often each term occurs in ``text``."""
     found: Counter[str] = Counter()
-    for token in _TOKEN.findall(_normalise(text)):
-        if _CJK.match(token):
-            chars = [c for c in token if c not in _SKIP_CHARS]
-            found.update(chars)
-            found.update(a + b for a, b in pairwise(chars))
-        elif token not in _STOP_WORDS:
-            found[token[:TERM_MAX]] += 1
+    for weak, strong in _split(text):
+        found.update(weak)
+        found.update(strong)
     return found
 
 
@@ -57,20 +65,13 @@ def is_unigram(term: str) -> bool:
 
 
 def weighted_terms(text: str) -> dict[str, float]:
-    """Each distinct term of ``text`` with its evidence weight (pairs and words 1, single characters less).
-
-    The terms of ``terms(text)`` in the same order, built in one pass: every acknowledgement asks this
-    twice, and asking ``is_unigram`` of each term again cost as much as finding them. A token is either
-    a run of Chinese characters (single ones weak, pairs not) or an ASCII word (never a unigram).
-    """
+    """Each distinct term of ``text`` with its evidence weight (pairs and words 1, single characters less),
+    in the order of ``terms(text)``: every acknowledgement asks this twice, so the weight comes with the
+    split rather than from asking ``is_unigram`` of each term again."""
     found: dict[str, float] = {}
-    for token in _TOKEN.findall(_normalise(text)):
-        if not token.isascii():
-            chars = [c for c in token if c not in _SKIP_CHARS]
-            for c in chars:
-                found[c] = UNIGRAM_WEIGHT
-            for a, b in pairwise(chars):
-                found[a + b] = 1.0
-        elif token not in _STOP_WORDS:
-            found[token[:TERM_MAX]] = 1.0
+    for weak, strong in _split(text):
+        for term in weak:
+            found[term] = UNIGRAM_WEIGHT
+        for term in strong:
+            found[term] = 1.0
     return found
