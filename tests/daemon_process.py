@@ -16,6 +16,14 @@ from pathlib import Path
 from tests.desk import IMAP_PASSWORD_ENV
 
 
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended; a zombie (ended, not yet reaped by its dead parent's reaper) has."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 class DaemonProcess:
     """``maildesk --config CONFIG run [ARGS]`` with its standard error written to ``log_path``."""
 

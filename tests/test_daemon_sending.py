@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
+from tests.daemon_process import DaemonProcess, ended
 from tests.desk import desk_settings, mail, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
@@ -32,13 +32,6 @@ def _config(tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink) -> Path:
 
 def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # ended, not yet reaped
-    except FileNotFoundError:
-        return True
 
 
 def _acked(smtp_sink: SmtpSink, address: str) -> int:
@@ -60,7 +53,7 @@ def test_the_acks_go_out_from_a_process_of_the_daemons_own(tmp_path: Path, mailb
         daemon.kill()
     assert code == 0
     assert "sending from the daemon's own process" not in daemon.log()
-    assert all(_gone(pid) for pid in senders)
+    assert all(ended(pid) for pid in senders)
 
 
 def test_with_its_sending_process_killed_the_daemon_says_so_once_and_sends_itself(
@@ -98,9 +91,9 @@ def test_a_daemon_killed_leaves_no_sender_behind_and_a_restart_sends_the_rest_on
     finally:
         daemon.kill()
     deadline = time.monotonic() + 10
-    while not all(_gone(pid) for pid in senders) and time.monotonic() < deadline:
+    while not all(ended(pid) for pid in senders) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert all(_gone(pid) for pid in senders)
+    assert all(ended(pid) for pid in senders)
     again = DaemonProcess(config, imap_password=mailbox.password)
     try:
         again.wait_for(lambda: all(_acked(smtp_sink, f"u{i}@example.com") >= 1 for i in range(120)),

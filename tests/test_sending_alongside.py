@@ -19,6 +19,7 @@ from pathlib import Path
 from maildesk.outbound.alongside import Flush, MakeFlush, SendingAlongside
 from maildesk.outbound.sender import FlushResult
 from maildesk.store.db import Store
+from tests.daemon_process import ended
 
 
 def _recording(log: Path, *, hold: float = 0.0) -> MakeFlush:
@@ -110,7 +111,7 @@ def test_the_sender_ends_and_cuts_its_flush_short_when_its_parent_dies(tmp_path:
     parent.join()
     assert _wait_for(lambda: any(line.startswith("flush") for line in _lines(log)), 5)
     assert [line.split()[2] for line in _lines(log) if line.startswith("flush")] == ["cut"]
-    assert _wait_for(lambda: not _alive(child))
+    assert _wait_for(lambda: ended(child))
 
 
 def test_sigterm_to_the_sender_cuts_its_flush_short_and_the_parent_still_hears_the_total(tmp_path: Path) -> None:
@@ -124,18 +125,6 @@ def test_sigterm_to_the_sender_cuts_its_flush_short_and_the_parent_still_hears_t
     total = sending.stop()
     assert [line.split()[2] for line in _lines(log) if line.startswith("flush")] == ["cut"]
     assert total.sent == 2
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (ended, not yet reaped by its dead parent's reaper) counts as ended
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _writing_to(url: str) -> MakeFlush:
