@@ -1,6 +1,7 @@
 """A batch is stored a few mails to a transaction, so that the outbox's sender, which needs SQLite's one write lock
 to claim the acknowledgements just queued, gets it while the rest of the batch is still being stored. A database
-failing in a later transaction leaves the earlier ones committed, said in the log, and taken as such next time."""
+failing in a later transaction leaves the earlier ones committed, said in the log, and taken as such next time.
+A mail failing in its transaction takes none of the other mails with it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from maildesk.daemon import intake_pipeline
 from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
-from maildesk.store.models import Ticket
+from maildesk.store.models import OutboxMail, Ticket
 from tests.desk import desk_settings, mail, make_app
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -96,3 +97,18 @@ def test_a_database_failing_mid_batch_keeps_and_logs_what_was_committed(
     assert [o.result for o in again] == [Result.ALREADY] * TRANSACTION_MAILS + [Result.CREATED] * TRANSACTION_MAILS
     with app.store.session() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 2 * TRANSACTION_MAILS
+
+
+def test_a_mail_failing_after_its_ticket_was_written_takes_no_other_mail_with_it(app: App) -> None:
+    """A mail whose ticket is written before it fails (its sender has no domain, so its acknowledgement cannot be
+    composed) is quarantined; the mail after it gets its ticket. On SQLite that ticket has the id the rolled-back
+    one had, which the session must have forgotten."""
+    nobody = mail("user9@example.com", "无域名", "正文").replace(b"From: user9@example.com", b"From: nobody")
+    messages = [SourceMessage("n:0", mail("user0@example.com", "网络慢", "很慢。")), SourceMessage("n:1", nobody),
+                SourceMessage("n:2", mail("user2@example.com", "打印机", "卡纸。"))]
+    outcomes = intake_pipeline(app, lambda: NOW).process(messages)
+    assert [o.result for o in outcomes] == [Result.CREATED, Result.QUARANTINED, Result.CREATED]
+    assert [o.ticket for o in outcomes] == ["TS-20261123-0001", None, "TS-20261123-0002"]
+    with app.store.session() as s:
+        assert s.scalars(select(Ticket.reporter).order_by(Ticket.id)).all() == ["user0@example.com",
+                                                                                 "user2@example.com"]

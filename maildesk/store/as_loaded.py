@@ -6,17 +6,23 @@ An ORM flush of one new object costs about three times a plain ``INSERT … RETU
 writes everything else pending with it. Where intake makes a row it goes on using as an object
 (a ticket, its first message, an outbox mail), it inserts the object's values itself and hands
 the object to the session as persistent: its values count as loaded, later changes to it are
-flushed as usual.
+flushed as usual. A rollback that takes the row back takes the object out of the session too, as
+the ORM does with the objects it wrote itself: SQLite gives the next row the same id, and the
+session would refuse it beside the stale object.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Connection, Table, event
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from maildesk.store.base import Base
+
+# session.info key: the objects insert_as_loaded wrote in the session's current transaction, with the
+# (innermost) transaction each was written in
+_WRITTEN = "maildesk.as_loaded.written"
 
 
 def none_pending(session: Session, model: type[Base]) -> bool:
@@ -51,4 +57,39 @@ def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
     obj.id = row_id  # type: ignore[attr-defined]
     make_transient_to_detached(obj)
     session.add(obj)
+    written: list[tuple[SessionTransaction, Base]] = session.info.setdefault(_WRITTEN, [])
+    written.append((session.get_nested_transaction() or session.get_transaction(), obj))  # type: ignore[arg-type]
     return True
+
+
+
+def _in(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is boundary:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """Out of the session: the objects written in the savepoint or transaction just rolled back."""
+    written: list[tuple[SessionTransaction, Base]] | None = session.info.get(_WRITTEN)
+    if not written:
+        return
+    boundary = previous  # a flush's own subtransaction rolls back the savepoint or transaction around it
+    while not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    kept = []
+    for transaction, obj in written:
+        if not _in(transaction, boundary):
+            kept.append((transaction, obj))
+        elif obj in session:
+            session.expunge(obj)
+    written[:] = kept
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: nothing of it can be taken back any more
+        session.info.pop(_WRITTEN, None)
