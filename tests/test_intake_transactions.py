@@ -1,7 +1,7 @@
 """A batch is stored a few mails to a transaction, so that the outbox's sender, which needs SQLite's one write lock
 to claim the acknowledgements just queued, gets it while the rest of the batch is still being stored. A database
 failing in a later transaction leaves the earlier ones committed, said in the log, and taken as such next time.
-A mail failing in its transaction takes none of the other mails with it."""
+A mail failing in its group's transaction takes none of the group's other mails with it, on the first pass."""
 
 from __future__ import annotations
 
@@ -99,6 +99,68 @@ def test_a_database_failing_mid_batch_keeps_and_logs_what_was_committed(
         assert s.scalar(select(func.count()).select_from(Ticket)) == 2 * TRANSACTION_MAILS
 
 
+def _statements(app: App) -> list[str]:
+    seen: list[str] = []
+    event.listen(app.store.engine, "before_cursor_execute", lambda *a: seen.append(a[2].split(None, 1)[0].upper()))
+    return seen
+
+
+def test_a_mail_failing_unforeseen_is_quarantined_alone_and_the_group_stored_once(
+    app: App, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault nobody foresaw in one mail of a group (injected: a real one would be a bug) rolls back the group's
+    transaction, and the group is stored again with a savepoint a mail: the others get one ticket and one
+    acknowledgement each, numbered without gaps, and the log says each mail's outcome and the fault once."""
+    from maildesk.desk.steps import open_ticket
+
+    real_create = open_ticket.create_ticket
+
+    def create_or_fail(ctx: Any, data: Any, *, actor: str) -> Ticket:
+        if "坏" in data.subject:
+            raise RuntimeError("injected fault")
+        return real_create(ctx, data, actor=actor)
+
+    monkeypatch.setattr(open_ticket, "create_ticket", create_or_fail)
+    labels = ["好"] * 7 + ["坏"] + ["好"] * 4
+    messages = [SourceMessage(f"g:{i}", mail(f"user{i}@example.com", f"打印机{label} #{i}", "三楼的打印机又卡纸了。"))
+                for i, label in enumerate(labels)]
+    with caplog.at_level(logging.INFO, logger="maildesk.ingest.pipeline"):
+        outcomes = intake_pipeline(app, lambda: NOW).process(messages)
+    assert [o.result for o in outcomes] == [Result.CREATED] * 7 + [Result.QUARANTINED] + [Result.CREATED] * 4
+    assert "injected fault" in outcomes[7].reason
+    numbers = [f"TS-20261123-{n:04d}" for n in range(1, 12)]
+    assert [o.ticket for o in outcomes if o.ticket] == numbers
+    said = [r.getMessage() for r in caplog.records if r.name == "maildesk.ingest.pipeline"]
+    assert said.count("mail g:7 could not be processed; quarantined") == 1
+    assert [line for line in said if line.startswith("g:") and "created" in line] == [
+        f"g:{i}: created {n}" for i, n in zip([*range(7), *range(8, 12)], numbers, strict=True)]
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 11
+        acks = s.scalars(select(OutboxMail.to_addrs).where(OutboxMail.kind == "ack")).all()
+    assert sorted(a[0] for a in acks) == sorted(f"user{i}@example.com" for i in range(12) if i != 7)
+
+
+def test_a_group_takes_a_savepoint_only_for_a_mail_foreseen_to_fail(app: App) -> None:
+    """A group of good mails is stored without a savepoint a mail (two statements each, and a good part of a mail's
+    work); a mail without a sender is stored in one of its own and quarantined alone."""
+    good = [SourceMessage(f"s:{i}", mail(f"user{i}@example.com", f"登录不了 #{i}", "密码正确也登录不了。"))
+            for i in range(5)]
+    seen = _statements(app)
+    pipeline = intake_pipeline(app, lambda: NOW)
+    assert [o.result for o in pipeline.process(good)] == [Result.CREATED] * 5
+    assert "SAVEPOINT" not in seen
+    seen.clear()
+    no_sender = mail("user9@example.com", "没有发件人", "正文").replace(b"From: user9@example.com\n", b"")
+    mixed = [SourceMessage("s:5", mail("user5@example.com", "又登录不了", "还是不行。")),
+             SourceMessage("s:6", no_sender), SourceMessage("s:7", mail("user7@example.com", "打印机", "卡纸。"))]
+    outcomes = pipeline.process(mixed)
+    assert [o.result for o in outcomes] == [Result.CREATED, Result.QUARANTINED, Result.CREATED]
+    assert outcomes[1].reason == "no sender: the mail has no From header"
+    assert seen.count("SAVEPOINT") == 2  # the mail's own, and the one its quarantine row is written in
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 7
+
+
 def test_a_mail_failing_after_its_ticket_was_written_takes_no_other_mail_with_it(app: App) -> None:
     """A mail whose ticket is written before it fails (its sender has no domain, so its acknowledgement cannot be
     composed) is quarantined; the mail after it gets its ticket. On SQLite that ticket has the id the rolled-back
@@ -112,3 +174,35 @@ def test_a_mail_failing_after_its_ticket_was_written_takes_no_other_mail_with_it
     with app.store.session() as s:
         assert s.scalars(select(Ticket.reporter).order_by(Ticket.id)).all() == ["user0@example.com",
                                                                                  "user2@example.com"]
+
+
+def test_another_daemon_storing_a_mail_first_leaves_it_stored_once(tmp_path: Path, db_url: str) -> None:
+    """PostgreSQL: another daemon commits the first mail of this daemon's group after the group read what was stored
+    (forced at that moment through the database's own statement hook; any later, and the other would wait for the
+    rows this group locks). This daemon's claim meets the other's row,
+    its group is stored again, and the mail is taken as handled: one ticket, one acknowledgement. (SQLite has
+    one writer at a time for the whole transaction, so the race cannot happen there.)"""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's write lock is taken for the whole transaction: no other daemon commits meanwhile")
+    settings = desk_settings(db_url)
+    ours, other = make_app(tmp_path / "ours", settings), make_app(tmp_path / "other", settings)
+    ours.upgrade()
+    raws = [mail(f"user{i}@example.com", f"网络断了 #{i}", "整层楼没有网络。") for i in range(3)]
+    messages = [SourceMessage(f"r:{i}", r) for i, r in enumerate(raws)]
+    raced = []
+
+    def other_first(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if not raced and statement.startswith("INSERT INTO processed_sources") and params.get("source_id") == "r:0":
+            raced.append(intake_pipeline(other, lambda: NOW).process(messages[:1]))
+
+    event.listen(ours.store.engine, "before_cursor_execute", other_first)
+    outcomes = intake_pipeline(ours, lambda: NOW).process(messages)
+    assert [o.result for o in raced[0]] == [Result.CREATED]
+    assert outcomes[0].result in (Result.ALREADY, Result.DUPLICATE)  # taken as handled, not stored again
+    assert [o.result for o in outcomes[1:]] == [Result.CREATED, Result.CREATED]
+    with ours.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 3
+        acks = s.scalars(select(OutboxMail.to_addrs).where(OutboxMail.kind == "ack")).all()
+    assert sorted(a[0] for a in acks) == [f"user{i}@example.com" for i in range(3)]
+    ours.close()
+    other.close()

@@ -66,7 +66,7 @@ def test_someone_away_gets_no_new_ticket_until_their_next_normal_mail(desk: Help
     assert (first.assignee, second.assignee) == (LEAD, LEAD)
     desk.later(hours=2)
     back = desk.staff(first, "#备注 我回来了，这单我也看一下", sender=ENGINEER)
-    assert back.result == "reply"
+    assert back.result == "reply" and back.notes == (f"{ENGINEER} is back (a normal mail)",)  # logged once stored
     with desk.app.store.session() as s:
         assert away_now(s) == frozenset()
         spell = s.scalars(select(StaffAway)).one()
@@ -97,6 +97,7 @@ def test_a_forged_out_of_office_changes_nothing(desk: Helpdesk) -> None:
     p1 = _urgent(desk, "P1")
     outcome = desk.feed(_out_of_office(proven=False))
     assert outcome.result == "noise" and "marked away" not in outcome.reason
+    assert [note.split(" without proof")[0] for note in outcome.notes] == [f"out-of-office reply from {ENGINEER}"]
     assert desk.ticket(p1).assignee == ENGINEER and desk.outbox("assignment") == []
     with desk.app.store.session() as s:
         assert away_now(s) == frozenset()

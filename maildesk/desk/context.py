@@ -30,12 +30,16 @@ class ClockError(ValueError):
 
 @dataclass
 class Context:
-    """The desk, a session and ``now`` (an aware datetime); ``stored`` is the incoming mail it kept."""
+    """The desk, a session and ``now`` (an aware datetime); ``stored`` is the incoming mail it kept,
+    ``notes`` what to log of the work once committed."""
 
     desk: Desk
     session: Session
     now: datetime
     stored: Message | None = field(default=None, repr=False)
+    # what the work did besides its result, for the log once it is committed: said before, it could be
+    # rolled back after (a later step failing, or intake storing the mail's group again)
+    notes: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

@@ -58,6 +58,7 @@ class Handled:
     ticket: str | None = None
     reason: str = ""
     message_pk: int | None = None
+    notes: tuple[str, ...] = ()  # what the desk did besides, to log once the mail is committed
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Outcome:
     result: Result
     ticket: str | None = None
     reason: str = ""
+    notes: tuple[str, ...] = ()  # logged before the result, once the mail is committed
 
     @property
     def done(self) -> bool:

@@ -1,13 +1,14 @@
 """The intake pipeline: source messages → the desk, exactly once.
 
-A batch of mails is stored TRANSACTION_MAILS mails to a database transaction,
-each mail inside its own savepoint, so a mail that fails rolls back alone and is
-quarantined while the rest commit. The mails are parsed before their transaction
-begins: SQLite's one write lock is free meanwhile for the outbox's sender. Only
-after the batch's last commit are its mails moved out of the intake folder; a
-crash before leaves them there, and the processed-source key makes the next pass
-move the stored ones without storing them twice. This module is the
-one place where a failure of one incoming mail is handled.
+A batch of mails is stored TRANSACTION_MAILS mails to a database transaction. A
+mail that fails rolls back alone and is quarantined while the rest commit: a mail
+foreseen to fail is stored in a savepoint of its own, and should another fail, its
+group is stored again with a savepoint for each mail. The mails are parsed before
+their transaction begins: SQLite's one write lock is free meanwhile for the
+outbox's sender. Only after the batch's last commit are its mails moved out of
+the intake folder; a crash before leaves them there, and the processed-source key
+makes the next pass move the stored ones without storing them twice. This module
+is the one place where a failure of one incoming mail is handled.
 
 Reading ends here: each mail is parsed, its kind decided (``loops``), its new
 words separated from the quoted conversation (``quotes``) and the ticket it names
@@ -103,6 +104,8 @@ class Pipeline:
             stored = self._store(messages[start:start + TRANSACTION_MAILS], now)
             # said once committed: should a later transaction of the batch fail, these mails are stored all the same
             for o in stored:
+                for note in o.notes:
+                    log.info("%s: %s", o.source_id, note)
                 log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
                          f" ({o.reason})" if o.reason else "")
             outcomes.extend(stored)
@@ -111,6 +114,21 @@ class Pipeline:
     def _store(self, messages: Sequence[SourceMessage], now: datetime) -> list[Outcome]:
         # parsed before the transaction: parsing needs no database, and the write lock is free meanwhile
         parsed = [_parse(sm.raw) for sm in messages]
+        try:
+            return self._store_group(messages, parsed, now, guard_all=False)
+        except (OperationalError, InternalError):
+            raise  # the database itself failed: the next pass takes the group again
+        except Exception:
+            # a mail failed that nothing foresaw (a fault, or another daemon storing it first): the whole
+            # group is rolled back and stored again, now each mail in its own savepoint, so that only the
+            # one that fails again is quarantined (and logged, once)
+            return self._store_group(messages, parsed, now, guard_all=True)
+
+    def _store_group(self, messages: Sequence[SourceMessage], parsed: Sequence[InboundMail | Exception],
+                     now: datetime, *, guard_all: bool) -> list[Outcome]:
+        """One transaction. A savepoint a mail costs two statements and a good part of a mail's ORM work, so
+        only a mail that is foreseen to fail (unreadable, no sender) gets one unless ``guard_all``; any other
+        failure raises out of the transaction."""
         outcomes: list[Outcome] = []
         with self.store.session() as session:
             # one query for these mails: which of them an earlier pass has stored already
@@ -121,8 +139,10 @@ class Pipeline:
             for sm, mail in zip(messages, parsed, strict=True):
                 if sm.source_id in claimed:
                     outcomes.append(Outcome(sm.source_id, Result.ALREADY))
-                    continue
-                outcomes.append(self._guarded(session, sm, mail, now, known))
+                elif guard_all or isinstance(mail, Exception) or not mail.sender:
+                    outcomes.append(self._guarded(session, sm, mail, now, known))
+                else:
+                    outcomes.append(self._one(session, sm, mail, now, _Step(), known))
         return outcomes
 
     def _guarded(self, session: Session, sm: SourceMessage, mail: InboundMail | Exception, now: datetime,
@@ -180,7 +200,7 @@ class Pipeline:
         handled = self.handler(session, inbound, now)
         step.doing = "recording the outcome"
         self._settle(session, sm.source_id, handled.result, handled.message_pk)
-        return Outcome(sm.source_id, handled.result, handled.ticket, handled.reason)
+        return Outcome(sm.source_id, handled.result, handled.ticket, handled.reason, handled.notes)
 
     def read(self, session: Session, mail: InboundMail, now: datetime) -> Inbound:
         """What intake knows of a mail: its kind, its new words, and the ticket it names."""

@@ -10,8 +10,6 @@ goes on its way. Unproven mails change nothing here.
 
 from __future__ import annotations
 
-import logging
-
 from maildesk.desk.context import Context
 from maildesk.desk.handling import Handling, done
 from maildesk.desk.handover import hand_on_urgent, since_text
@@ -20,8 +18,6 @@ from maildesk.desk.proof import staff_proof
 from maildesk.ingest.loops import MailKind, is_out_of_office
 from maildesk.ingest.outcome import Handled, Result
 from maildesk.people.presence import is_away, mark_away, mark_back
-
-log = logging.getLogger(__name__)
 
 
 def handle(ctx: Context, mail: Handling) -> Handled | None:
@@ -34,12 +30,12 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     proof = staff_proof(mail.mail, ctx.addresses, ctx.settings.intake.trusted_authserv_ids, ctx.now)
     if not proof.proven:
         if out_of_office:
-            log.info("out-of-office reply from %s without proof (%s): not marked away", sender, proof.how)
+            ctx.notes.append(f"out-of-office reply from {sender} without proof ({proof.how}): not marked away")
         return None
     if not out_of_office:
         mark_back(ctx.session, sender, ctx.now)
         ctx.presence_changed()
-        log.info("%s is back (a normal mail)", sender)
+        ctx.notes.append(f"{sender} is back (a normal mail)")
         return None
     message = store_inbound(ctx, mail.mail, ticket=mail.ticket, kind=kind.value, text=mail.text)
     if not mark_away(ctx.session, sender, ctx.now, note=mail.mail.subject[:200], message_pk=message.id):
