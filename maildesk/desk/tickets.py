@@ -101,7 +101,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
     if data.assignee:
         events.append(_event_row(ticket, actor, "assignee", now, new=data.assignee))
     events.extend(_event_row(ticket, actor, action, now, note=note) for action, note in data.extra_events)
-    session.execute(_INSERT_EVENTS, events)
+    session.connection().execute(_INSERT_EVENTS, events)
     return ticket
 
 

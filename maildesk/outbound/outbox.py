@@ -127,8 +127,7 @@ def queue_mail(
             # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
             # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
             # which the mails were written; the pending rest is flushed later as usual.
-            with session.no_autoflush:
-                session.execute(_INSERT_MESSAGE, values)
+            session.connection().execute(_INSERT_MESSAGE, values)
         else:
             session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1

@@ -28,8 +28,10 @@ def day_key(prefix: str, now: datetime, tz: ZoneInfo) -> str:
 def next_ticket_number(session: Session, prefix: str, now: datetime, tz: ZoneInfo) -> str:
     """Allocate the next number of the local day of ``now`` inside the caller's transaction."""
     key = day_key(prefix, now, tz)
-    with session.no_autoflush:  # the sequence table is never written through the ORM: nothing pending matters
-        last = session.execute(_upsert(session.get_bind().dialect.name), {"day": key}).scalar_one()
+    # on the connection, past the ORM's execute path and its autoflush: the sequence table is never written
+    # through the ORM, so nothing pending matters
+    conn = session.connection()
+    last = conn.execute(_upsert(conn.dialect.name), {"day": key}).scalar_one()
     return f"{key}-{last:04d}"
 
 
