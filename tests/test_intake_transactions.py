@@ -23,6 +23,7 @@ from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.models import OutboxMail, Ticket
+from tests.databases import empty_store
 from tests.desk import desk_settings, mail, make_app
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -176,26 +177,25 @@ def test_a_mail_failing_after_its_ticket_was_written_takes_no_other_mail_with_it
                                                                                  "user2@example.com"]
 
 
-def test_another_daemon_storing_a_mail_first_leaves_it_stored_once(tmp_path: Path, db_url: str) -> None:
-    """PostgreSQL: another daemon commits the first mail of this daemon's group after the group read what was stored
-    (forced at that moment through the database's own statement hook; any later, and the other would wait for the
-    rows this group locks). This daemon's claim meets the other's row,
-    its group is stored again, and the mail is taken as handled: one ticket, one acknowledgement. (SQLite has
-    one writer at a time for the whole transaction, so the race cannot happen there.)"""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite's write lock is taken for the whole transaction: no other daemon commits meanwhile")
-    settings = desk_settings(db_url)
+@pytest.mark.pg
+def test_another_daemon_storing_a_mail_first_leaves_it_stored_once(tmp_path: Path, pg_database: str) -> None:
+    """PostgreSQL: another daemon commits the first mail of this daemon's group just after the group read which of
+    its mails are stored (forced at that moment through the database's own statement hook; any later, and the other
+    would wait for the rows this group locks). This daemon's rows for the mail meet the other's keys, its group is
+    stored again, and the mail is taken as handled: one ticket, one acknowledgement. (SQLite has one writer at a
+    time for the whole transaction, so the race cannot happen there.)"""
+    empty_store(pg_database).close()
+    settings = desk_settings(pg_database)
     ours, other = make_app(tmp_path / "ours", settings), make_app(tmp_path / "other", settings)
-    ours.upgrade()
     raws = [mail(f"user{i}@example.com", f"网络断了 #{i}", "整层楼没有网络。") for i in range(3)]
     messages = [SourceMessage(f"r:{i}", r) for i, r in enumerate(raws)]
     raced = []
 
-    def other_first(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if not raced and statement.startswith("INSERT INTO processed_sources") and params.get("source_id") == "r:0":
+    def other_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not raced and " ".join(statement.split()).startswith("SELECT messages.message_id, messages.id FROM"):
             raced.append(intake_pipeline(other, lambda: NOW).process(messages[:1]))
 
-    event.listen(ours.store.engine, "before_cursor_execute", other_first)
+    event.listen(ours.store.engine, "after_cursor_execute", other_first)
     outcomes = intake_pipeline(ours, lambda: NOW).process(messages)
     assert [o.result for o in raced[0]] == [Result.CREATED]
     assert outcomes[0].result in (Result.ALREADY, Result.DUPLICATE)  # taken as handled, not stored again

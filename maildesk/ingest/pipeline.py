@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -43,12 +43,8 @@ log = logging.getLogger(__name__)
 
 # built once: building a statement costs more than SQLite takes to run it
 _SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
-_CLAIMED = select(_SOURCES.c.source_id).where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True)))
-_CLAIM = insert(_SOURCES).values(outcome="processing", message_pk=None, reason="", raw=None)
-_SETTLE = (
-    update(_SOURCES).where(_SOURCES.c.source_id == bindparam("source"))
-    .values(outcome=bindparam("outcome_"), message_pk=bindparam("message_pk_"))
-)
+_HANDLED_BEFORE = select(_SOURCES.c.source_id).where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True)))
+_HANDLED = insert(_SOURCES).values(reason="", raw=None)
 # mails to a transaction: SQLite has one write lock, and the outbox's sender needs it between two of these
 # to claim the mails just queued and write what it sent (a hundred mails held it for half a second)
 TRANSACTION_MAILS = 25
@@ -133,11 +129,11 @@ class Pipeline:
         with self.store.session() as session:
             # one query for these mails: which of them an earlier pass has stored already
             conn = session.connection()
-            claimed = set(conn.scalars(_CLAIMED, {"source_ids": [sm.source_id for sm in messages]}))
+            handled_before = set(conn.scalars(_HANDLED_BEFORE, {"source_ids": [sm.source_id for sm in messages]}))
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
-            known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in claimed])
+            known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in handled_before])
             for sm, mail in zip(messages, parsed, strict=True):
-                if sm.source_id in claimed:
+                if sm.source_id in handled_before:
                     outcomes.append(Outcome(sm.source_id, Result.ALREADY))
                 elif guard_all or isinstance(mail, Exception) or not mail.sender:
                     outcomes.append(self._guarded(session, sm, mail, now, known))
@@ -175,14 +171,9 @@ class Pipeline:
 
     def _one(self, session: Session, sm: SourceMessage, parsed: InboundMail | Exception, now: datetime, step: _Step,
              known: KnownIds) -> Outcome:
-        # claim the source first: a second daemon with the same mail waits here, then backs off
-        # (plain INSERT and UPDATE statements: the row is never needed as an ORM object). The
-        # pipeline's own statements go to the connection, past the ORM's execute path (a third of
-        # their cost): nothing of this mail is pending yet, and the earlier mails' rows were
-        # flushed when their savepoints were released.
+        # The pipeline's own statements go to the connection, past the ORM's execute path (a third of
+        # their cost): what they read and write is never pending in the session.
         conn = session.connection()
-        step.doing = "claiming the source id"
-        conn.execute(_CLAIM, {"source_id": sm.source_id, "at": now})
         step.doing = "parsing the mail"
         if isinstance(parsed, Exception):
             raise parsed
@@ -190,7 +181,7 @@ class Pipeline:
         step.doing = "looking up its Message-ID"
         existing = known.stored(conn, mail.message_id)
         if existing is not None:
-            self._settle(session, sm.source_id, Result.DUPLICATE, existing)
+            self._handled(conn, sm.source_id, Result.DUPLICATE, existing, now)
             return Outcome(sm.source_id, Result.DUPLICATE, reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail(_no_sender(mail))
@@ -199,7 +190,7 @@ class Pipeline:
         step.doing = "handling the mail (ticket, answers)"
         handled = self.handler(session, inbound, now)
         step.doing = "recording the outcome"
-        self._settle(session, sm.source_id, handled.result, handled.message_pk)
+        self._handled(conn, sm.source_id, handled.result, handled.message_pk, now)
         return Outcome(sm.source_id, handled.result, handled.ticket, handled.reason, handled.notes)
 
     def read(self, session: Session, mail: InboundMail, now: datetime) -> Inbound:
@@ -210,9 +201,12 @@ class Pipeline:
         return Inbound(mail, loop.kind, loop.reason, strip_quoted(mail.text), ticket, via)
 
     @staticmethod
-    def _settle(session: Session, source_id: str, outcome: Result, message_pk: int | None) -> None:
-        # the stored message's id is known, so its row is flushed; the rest flush as the savepoint ends
-        session.connection().execute(_SETTLE, {"source": source_id, "outcome_": outcome, "message_pk_": message_pk})
+    def _handled(conn: Connection, source_id: str, outcome: Result, message_pk: int | None, now: datetime) -> None:
+        # The source's row, written last with what became of it (the stored message's id is known, so its row
+        # is written). One statement, where a claim first and its outcome after took two: a second daemon
+        # storing the same mail meanwhile meets this row's key, or the message's, and its group is stored
+        # again, where it finds the mail handled.
+        conn.execute(_HANDLED, {"source_id": source_id, "outcome": outcome, "message_pk": message_pk, "at": now})
 
 
 def _parse(raw: bytes) -> InboundMail | Exception:
