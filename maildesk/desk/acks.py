@@ -19,9 +19,10 @@ _ACKS_SINCE = (  # built once: building it costs more than running it
 def acks_in_last_hour(ctx: Context, sender: str) -> int:
     """Acks to ``sender`` queued in the last hour, earlier mails of this batch included.
 
-    Without an autoflush: the acks of earlier mails in the batch were flushed when their
-    savepoints were released, and the pending changes of the current mail (its ticket's
-    counters and deadlines, events) do not change the count; they go out in one flush later.
+    Without an autoflush: the acks of earlier mails in the batch were written when they were
+    queued (``outbox.queue_mail`` writes an outbox row by its own INSERT, so none is ever left
+    pending), and the pending changes (tickets' counters and deadlines, events) do not change
+    the count; they go out in one flush later.
     So the count goes to the session's connection, past the ORM's execute path (which would
     also cost the no_autoflush block): the same statement, a third less CPU.
     """
