@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -132,13 +132,19 @@ class Pipeline:
             handled_before = set(conn.scalars(_HANDLED_BEFORE, {"source_ids": [sm.source_id for sm in messages]}))
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
             known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in handled_before])
+            sources: list[dict[str, object]] = []
             for sm, mail in zip(messages, parsed, strict=True):
                 if sm.source_id in handled_before:
                     outcomes.append(Outcome(sm.source_id, Result.ALREADY))
                 elif guard_all or isinstance(mail, Exception) or not mail.sender:
                     outcomes.append(self._guarded(session, sm, mail, now, known))
                 else:
-                    outcomes.append(self._one(session, sm, mail, now, _Step(), known))
+                    outcomes.append(self._one(session, sm, mail, now, _Step(), known, sources))
+            if sources:
+                # The sources' rows with what became of each mail, written last and together (one executemany). A
+                # second daemon storing one of these mails meanwhile meets a row's key here (or the message's
+                # before), and the group is stored again, where it finds the mail handled.
+                conn.execute(_HANDLED, sources)
         return outcomes
 
     def _guarded(self, session: Session, sm: SourceMessage, mail: InboundMail | Exception, now: datetime,
@@ -146,7 +152,11 @@ class Pipeline:
         step = _Step()
         try:
             with session.begin_nested():
-                return self._one(session, sm, mail, now, step, known)
+                sources: list[dict[str, object]] = []
+                outcome = self._one(session, sm, mail, now, step, known, sources)
+                step.doing = "recording the outcome"
+                session.connection().execute(_HANDLED, sources)
+                return outcome
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
@@ -170,7 +180,8 @@ class Pipeline:
             return Outcome(sm.source_id, Result.QUARANTINED, reason=reason)
 
     def _one(self, session: Session, sm: SourceMessage, parsed: InboundMail | Exception, now: datetime, step: _Step,
-             known: KnownIds) -> Outcome:
+             known: KnownIds, sources: list[dict[str, object]]) -> Outcome:
+        """What becomes of one mail; its source's row is added to ``sources``, for the caller to write."""
         # The pipeline's own statements go to the connection, past the ORM's execute path (a third of
         # their cost): what they read and write is never pending in the session.
         conn = session.connection()
@@ -181,7 +192,7 @@ class Pipeline:
         step.doing = "looking up its Message-ID"
         existing = known.stored(conn, mail.message_id)
         if existing is not None:
-            self._handled(conn, sm.source_id, Result.DUPLICATE, existing, now)
+            sources.append(_source_row(sm.source_id, Result.DUPLICATE, existing, now))
             return Outcome(sm.source_id, Result.DUPLICATE, reason=f"Message-ID {mail.message_id} seen before")
         if not mail.sender:
             raise QuarantineMail(_no_sender(mail))
@@ -189,8 +200,7 @@ class Pipeline:
         inbound = self.read(session, mail, now)
         step.doing = "handling the mail (ticket, answers)"
         handled = self.handler(session, inbound, now)
-        step.doing = "recording the outcome"
-        self._handled(conn, sm.source_id, handled.result, handled.message_pk, now)
+        sources.append(_source_row(sm.source_id, handled.result, handled.message_pk, now))
         return Outcome(sm.source_id, handled.result, handled.ticket, handled.reason, handled.notes)
 
     def read(self, session: Session, mail: InboundMail, now: datetime) -> Inbound:
@@ -200,13 +210,12 @@ class Pipeline:
         ticket, via = named if named is not None else (None, "")
         return Inbound(mail, loop.kind, loop.reason, strip_quoted(mail.text), ticket, via)
 
-    @staticmethod
-    def _handled(conn: Connection, source_id: str, outcome: Result, message_pk: int | None, now: datetime) -> None:
-        # The source's row, written last with what became of it (the stored message's id is known, so its row
-        # is written). One statement, where a claim first and its outcome after took two: a second daemon
-        # storing the same mail meanwhile meets this row's key, or the message's, and its group is stored
-        # again, where it finds the mail handled.
-        conn.execute(_HANDLED, {"source_id": source_id, "outcome": outcome, "message_pk": message_pk, "at": now})
+
+
+def _source_row(source_id: str, outcome: Result, message_pk: int | None, now: datetime) -> dict[str, object]:
+    """The values of a source's row (``_HANDLED``): written once the mail is handled, with what became of it and
+    the stored message (whose row is written by then)."""
+    return {"source_id": source_id, "outcome": outcome, "message_pk": message_pk, "at": now}
 
 
 def _parse(raw: bytes) -> InboundMail | Exception:
