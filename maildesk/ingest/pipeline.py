@@ -211,7 +211,6 @@ class Pipeline:
         return Inbound(mail, loop.kind, loop.reason, strip_quoted(mail.text), ticket, via)
 
 
-
 def _source_row(source_id: str, outcome: Result, message_pk: int | None, now: datetime) -> dict[str, object]:
     """The values of a source's row (``_HANDLED``): written once the mail is handled, with what became of it and
     the stored message (whose row is written by then)."""

@@ -57,13 +57,15 @@ def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
     obj.id = row_id  # type: ignore[attr-defined]
     make_transient_to_detached(obj)
     session.add(obj)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None, "the INSERT above began one"
     written: list[tuple[SessionTransaction, Base]] = session.info.setdefault(_WRITTEN, [])
-    written.append((session.get_nested_transaction() or session.get_transaction(), obj))  # type: ignore[arg-type]
+    written.append((transaction, obj))
     return True
 
 
-
-def _in(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+def _within(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``boundary`` or a savepoint inside it."""
     while transaction is not None:
         if transaction is boundary:
             return True
@@ -82,7 +84,7 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
         boundary = boundary.parent
     kept = []
     for transaction, obj in written:
-        if not _in(transaction, boundary):
+        if not _within(transaction, boundary):
             kept.append((transaction, obj))
         elif obj in session:
             session.expunge(obj)
