@@ -141,6 +141,19 @@ def app_fixture(db_url: str, tmp_path: Path) -> Iterator[App]:
     desk.close()
 
 
+def fail_new_tickets(monkeypatch: pytest.MonkeyPatch, marker: str, message: str) -> None:
+    """A fault injected into intake (a mock: a real one would be a bug): a new ticket whose subject holds
+    ``marker`` fails as it is written, after its assignee was chosen, with RuntimeError(``message``)."""
+    from maildesk.desk.steps import open_ticket
+
+    def create_or_fail(ctx: Context, data: NewTicket, *, actor: str) -> Ticket:
+        if marker in data.subject:
+            raise RuntimeError(message)
+        return create_ticket(ctx, data, actor=actor)
+
+    monkeypatch.setattr(open_ticket, "create_ticket", create_or_fail)
+
+
 def context(app: App, session: Session, now: datetime) -> Context:
     """The desk's context for work done in ``session`` at ``now``."""
     return Context(app.desk, session, now)

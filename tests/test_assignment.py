@@ -11,11 +11,10 @@ from sqlalchemy import select
 
 from maildesk.app import App
 from maildesk.daemon import intake_pipeline
-from maildesk.desk.context import Context
 from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.models import OutboxMail, Team, Ticket, TicketLink
-from tests.desk import context, desk_settings, mail, write_config
+from tests.desk import context, desk_settings, fail_new_tickets, mail, write_config
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
@@ -143,16 +142,7 @@ def test_round_robin_within_a_batch_skips_the_choices_of_mails_that_failed(
     """In one batch on a fresh desk, mails that fail after their assignee was chosen do not move the
     round-robin on: the three that succeed go to a, b and c in turn (the team row is kept across the
     batch's mails, and read again when a failed mail's savepoint took back the change to it)."""
-    from maildesk.desk.steps import open_ticket
-
-    real_create = open_ticket.create_ticket
-
-    def create_or_fail(ctx: Context, data: NewTicket, *, actor: str) -> Ticket:
-        if "失败" in data.subject:
-            raise RuntimeError("injected failure after assignment")
-        return real_create(ctx, data, actor=actor)
-
-    monkeypatch.setattr(open_ticket, "create_ticket", create_or_fail)
+    fail_new_tickets(monkeypatch, "失败", "injected failure after assignment")
     app = _desk(tmp_path, db_url, "round_robin")
     raws = [mail("someone@example.com", f"系统报错 {label} {i}", f"打开报表时报错 Error {i}，程序崩溃。",
                  message_id=f"<rr{i}@x>") for i, label in enumerate(["失败", "ok", "ok", "失败", "ok"])]

@@ -24,7 +24,7 @@ from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.models import OutboxMail, Ticket
 from tests.databases import empty_store
-from tests.desk import desk_settings, mail, make_app
+from tests.desk import desk_settings, fail_new_tickets, mail, make_app
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 MAILS = 6 * TRANSACTION_MAILS
@@ -112,16 +112,7 @@ def test_a_mail_failing_unforeseen_is_quarantined_alone_and_the_group_stored_onc
     """A fault nobody foresaw in one mail of a group (injected: a real one would be a bug) rolls back the group's
     transaction, and the group is stored again with a savepoint a mail: the others get one ticket and one
     acknowledgement each, numbered without gaps, and the log says each mail's outcome and the fault once."""
-    from maildesk.desk.steps import open_ticket
-
-    real_create = open_ticket.create_ticket
-
-    def create_or_fail(ctx: Any, data: Any, *, actor: str) -> Ticket:
-        if "坏" in data.subject:
-            raise RuntimeError("injected fault")
-        return real_create(ctx, data, actor=actor)
-
-    monkeypatch.setattr(open_ticket, "create_ticket", create_or_fail)
+    fail_new_tickets(monkeypatch, "坏", "injected fault")
     labels = ["好"] * 7 + ["坏"] + ["好"] * 4
     messages = [SourceMessage(f"g:{i}", mail(f"user{i}@example.com", f"打印机{label} #{i}", "三楼的打印机又卡纸了。"))
                 for i, label in enumerate(labels)]
