@@ -50,6 +50,7 @@ class Handling:
 
 
 def done(ctx: Context, result: Result, ticket: Ticket | None = None, reason: str = "") -> Handled:
-    """The end of a mail's way: what became of it, on which ticket, and the incoming message kept."""
+    """The end of a mail's way: what became of it, on which ticket, the incoming message kept, and what the
+    work noted besides (``Context.notes``)."""
     return Handled(result, ticket.number if ticket is not None else None, reason,
-                   ctx.stored.id if ctx.stored is not None else None)
+                   ctx.stored.id if ctx.stored is not None else None, tuple(ctx.notes))

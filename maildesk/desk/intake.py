@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -32,9 +31,7 @@ class DeskHandler:
         self.desk = desk
 
     def __call__(self, session: Session, inbound: Inbound, now: datetime) -> Handled:
-        ctx = Context(self.desk, session, now)
-        handled = handle_mail(ctx, inbound)
-        return replace(handled, notes=tuple(ctx.notes)) if ctx.notes else handled
+        return handle_mail(Context(self.desk, session, now), inbound)
 
 
 def handle_mail(ctx: Context, inbound: Inbound, *, on_behalf: OnBehalf | None = None) -> Handled:
