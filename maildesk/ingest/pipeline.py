@@ -50,13 +50,15 @@ _HANDLED = insert(_SOURCES).values(reason="", raw=None)
 TRANSACTION_MAILS = 25
 # a reason is read by a person in a log line and `run --json`: an exception may quote a whole mail
 MAX_REASON_CHARS = 500
+# the database itself failed (gone, full, read-only): no mail is to blame, nothing of the batch is moved
+_DATABASE_FAILED = (OperationalError, InternalError)
 
 
 class _Step:
     """What the pipeline is doing with a mail, so that a failure says where it happened."""
 
     def __init__(self) -> None:
-        self.doing = "checking the source id"
+        self.doing = "parsing the mail"
 
 
 class Pipeline:
@@ -112,8 +114,8 @@ class Pipeline:
         parsed = [_parse(sm.raw) for sm in messages]
         try:
             return self._store_group(messages, parsed, now, guard_all=False)
-        except (OperationalError, InternalError):
-            raise  # the database itself failed: the next pass takes the group again
+        except _DATABASE_FAILED:
+            raise  # the next pass takes the group again
         except Exception:
             # a mail failed that nothing foresaw (a fault, or another daemon storing it first): the whole
             # group is rolled back and stored again, now each mail in its own savepoint, so that only the
@@ -160,9 +162,8 @@ class Pipeline:
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
-        except (OperationalError, InternalError):
-            # the database itself failed (gone, full, read-only): nothing of the batch is committed or moved
-            raise
+        except _DATABASE_FAILED:
+            raise  # nothing of the batch is committed or moved
         except Exception as exc:
             if isinstance(exc, QuarantineMail):
                 reason = str(exc)
@@ -185,7 +186,6 @@ class Pipeline:
         # The pipeline's own statements go to the connection, past the ORM's execute path (a third of
         # their cost): what they read and write is never pending in the session.
         conn = session.connection()
-        step.doing = "parsing the mail"
         if isinstance(parsed, Exception):
             raise parsed
         mail = parsed
