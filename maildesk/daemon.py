@@ -33,6 +33,7 @@ from maildesk.ingest.file_source import MaildirSource
 from maildesk.ingest.imap_server import ImapConnectionError, ImapSettings
 from maildesk.ingest.imap_source import ImapSource
 from maildesk.ingest.outcome import Outcome
+from maildesk.ingest.parsing_alongside import ParsingAlongside, parse_in_process
 from maildesk.ingest.pipeline import Pipeline
 from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from maildesk.outbound.alongside import SendingAlongside
@@ -151,6 +152,7 @@ class Daemon:
         self._db_failures = 0
         self._sender: SendingAlongside | None = None  # the serving daemon's sending process, over SMTP
         self._sender_lock = threading.Lock()  # the main loop and the scheduler's outbox job both kick it
+        self._parsing: ParsingAlongside | None = None  # the serving daemon's parsing process
 
     def flush(self) -> FlushResult:
         """Deliver the due outbox rows; waits for a flush already running in this daemon. A stop
@@ -174,6 +176,14 @@ class Daemon:
     def _sender_process(self) -> SendingAlongside:
         return SendingAlongside(self._flush_in_child, stopping=self._stop, before_fork=self.app.store.before_fork)
 
+    def _parsing_process(self) -> ParsingAlongside:
+        return ParsingAlongside(before_fork=self.app.store.before_fork)
+
+    def drain(self) -> list[Outcome]:
+        """Take in what the source holds now, a process parsing alongside; nothing is sent here."""
+        with self._parsing_process() as parsing:
+            return self.pipeline.drain(self.source, parse=parsing.groups)
+
     def _sends_alongside(self) -> bool:
         """Over SMTP the outbox is sent by a process of its own while intake goes on; a file or the
         console takes one mail at a time, in this process's own output."""
@@ -187,11 +197,11 @@ class Daemon:
         # the mail of each stored batch goes out while the next one is read and stored
         alongside = FlushResult()
         if self._sends_alongside():
-            with self._sender_process() as sending:
-                summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick)
+            with self._parsing_process() as parsing, self._sender_process() as sending:
+                summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick, parse=parsing.groups)
             alongside = sending.total
         else:
-            summary.outcomes = self.pipeline.drain(self.source)
+            summary.outcomes = self.drain()
         summary.jobs = run_periodic_jobs(self.app, self.clock())
         summary.flushed = alongside + self.flush()
         return summary
@@ -218,6 +228,7 @@ class Daemon:
             # forked before any thread of ours starts: a fork copies the calling thread only, and a
             # lock another thread held at that moment would stay held in the child for ever
             self._sender = self._sender_process().start()
+        self._parsing = self._parsing_process().start()  # forked now for the same reason
         heartbeat = Heartbeat(self.app.store, self.state, self.clock, mailbox=describe_mailbox(s))
         heartbeat.start()
         beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _desk, _store, _now: heartbeat.beat())
@@ -251,7 +262,9 @@ class Daemon:
         """Drain the mailbox once; False when it failed (logged, paused), so the loop tries again."""
         try:
             # with a sending process, each batch's mail goes out while the next batch is stored
-            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._send_logged)
+            parse = self._parsing.groups if self._parsing is not None else parse_in_process
+            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._send_logged,
+                                           parse=parse)
         except ImapConnectionError as exc:
             # the mail server is away for longer than the source's own retries: keep the
             # scheduler and outbox going and try the mailbox again later
@@ -291,6 +304,8 @@ class Daemon:
             sender, self._sender = self._sender, None
         if sender is not None:  # told to stop too: it cuts its flush short, and the last flush below follows it
             sender.stop()
+        if self._parsing is not None:
+            self._parsing.stop()
         result: FlushResult | str = "skipped: the scheduler's flush did not finish in time"
         if self._flushing.acquire(timeout=FLUSH_LOCK_WAIT):
             try:

@@ -88,7 +88,7 @@ def register(cli: click.Group) -> None:
         daemon = Daemon(app, source, utc_now)
         summary = PassSummary()
         try:
-            summary.outcomes = daemon.pipeline.drain(source)
+            summary.outcomes = daemon.drain()
         finally:
             source.close()
         if not no_flush:

@@ -191,3 +191,11 @@ def parse_mail(raw: bytes) -> InboundMail:
             from_addr=None,
             defects=tuple(defects),
         )
+
+
+def parse_or_error(raw: bytes) -> InboundMail | Exception:
+    """The parsed mail, or what stopped the parser: raised again where the mail is stored, which quarantines it."""
+    try:
+        return parse_mail(raw)
+    except Exception as exc:  # parse_mail reads anything; this is for what it did not foresee
+        return exc

@@ -29,7 +29,8 @@ from maildesk.config import Settings
 from maildesk.ingest.known_ids import KnownIds
 from maildesk.ingest.loops import classify
 from maildesk.ingest.outcome import Handler, Inbound, Outcome, QuarantineMail, Result
-from maildesk.ingest.parse import UNPARSABLE, parse_mail
+from maildesk.ingest.parse import UNPARSABLE
+from maildesk.ingest.parsing_alongside import ParseGroups, parse_in_process
 from maildesk.ingest.quotes import strip_quoted
 from maildesk.ingest.source import MailSource, SourceMessage
 from maildesk.ingest.threading import named_ticket
@@ -72,9 +73,11 @@ class Pipeline:
         self.clock = clock
 
     def drain(self, source: MailSource, *, limit: int | None = None,
-              after_batch: Callable[[], object] | None = None) -> list[Outcome]:
+              after_batch: Callable[[], object] | None = None,
+              parse: ParseGroups = parse_in_process) -> list[Outcome]:
         """Process everything the source has now, batch by batch; move each mail once it is committed.
-        ``after_batch`` is called once each batch is committed (the outbox may send its mail)."""
+        ``after_batch`` is called once each batch is committed (the outbox may send its mail); ``parse`` parses
+        a batch's groups (``ParsingAlongside.groups``: the next group in a process of its own)."""
         outcomes: list[Outcome] = []
         intake = self.settings.intake
         batch_size = intake.batch_size
@@ -84,7 +87,7 @@ class Pipeline:
             batch = source.fetch_batch(count, intake.batch_bytes)
             if not batch:
                 break
-            results = self.process(batch)
+            results = self.process(batch, parse)
             if after_batch is not None:
                 after_batch()
             source.mark_done([o.source_id for o in results if o.done])
@@ -94,12 +97,15 @@ class Pipeline:
             outcomes.extend(results)
         return outcomes
 
-    def process(self, messages: Sequence[SourceMessage]) -> list[Outcome]:
+    def process(self, messages: Sequence[SourceMessage], parse: ParseGroups = parse_in_process) -> list[Outcome]:
         """Store a batch, TRANSACTION_MAILS mails to a transaction; returns what became of each mail."""
         now = self.clock()
         outcomes: list[Outcome] = []
-        for start in range(0, len(messages), TRANSACTION_MAILS):
-            stored = self._store(messages[start:start + TRANSACTION_MAILS], now)
+        groups = [messages[start:start + TRANSACTION_MAILS] for start in range(0, len(messages), TRANSACTION_MAILS)]
+        # parsed before their transaction: parsing needs no database, and the write lock is free meanwhile
+        parsed_groups = parse([[sm.raw for sm in group] for group in groups])
+        for group, parsed in zip(groups, parsed_groups, strict=True):
+            stored = self._store(group, parsed, now)
             # said once committed: should a later transaction of the batch fail, these mails are stored all the same
             for o in stored:
                 for note in o.notes:
@@ -109,9 +115,8 @@ class Pipeline:
             outcomes.extend(stored)
         return outcomes
 
-    def _store(self, messages: Sequence[SourceMessage], now: datetime) -> list[Outcome]:
-        # parsed before the transaction: parsing needs no database, and the write lock is free meanwhile
-        parsed = [_parse(sm.raw) for sm in messages]
+    def _store(self, messages: Sequence[SourceMessage], parsed: Sequence[InboundMail | Exception],
+               now: datetime) -> list[Outcome]:
         try:
             return self._store_group(messages, parsed, now, guard_all=False)
         except _DATABASE_FAILED:
@@ -215,14 +220,6 @@ def _source_row(source_id: str, outcome: Result, message_pk: int | None, now: da
     """The values of a source's row (``_HANDLED``): written once the mail is handled, with what became of it and
     the stored message (whose row is written by then)."""
     return {"source_id": source_id, "outcome": outcome, "message_pk": message_pk, "at": now}
-
-
-def _parse(raw: bytes) -> InboundMail | Exception:
-    """The parsed mail, or what stopped the parser: raised again in the mail's savepoint, where it is quarantined."""
-    try:
-        return parse_mail(raw)
-    except Exception as exc:  # parse_mail reads anything; this is for what it did not foresee
-        return exc
 
 
 def _no_sender(mail: InboundMail) -> str:

@@ -1,0 +1,182 @@
+"""Parsing alongside storing: a process of its own parses a batch's next group of mail while the daemon stores
+the group before it.
+
+Parsing needs nothing but the mail's bytes, and storing keeps the daemon's process busy; a forked
+process uses the second core (measured on the heavy corpus of `bench/end_to_end.py`: parsing is
+1.5 ms of a mail's 10 ms, and with the child the daemon's own share of it is 0.3 ms). The parent
+parses a batch's first group itself, having nothing to wait for, and sends the child one group
+ahead: while the parent stores group k, the child parses group k+1. One request is out at a time,
+so neither end can block writing to a full pipe while the other does too; each answer carries its
+request's number, so an answer left unread (the batch failed in between) is never taken for another.
+
+The child gets the raw bytes and answers each mail parsed without them (the parent has them; sending
+them back would double what crosses the pipe), or None where parsing raised: the parent then parses
+that mail itself, so a failure reads as it does without the child. Should the child end (killed, out
+of memory) or not answer, the parent says so once and parses in its own process from then on.
+
+Forked, like the sender (``maildesk.outbound.alongside``), before any thread of the daemon starts; it
+touches neither the database nor the mailbox. It ignores SIGINT and SIGTERM and ends when told or
+when its pipe closes (the parent ended), so a stopping daemon finishes its batch with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import pickle
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+
+from maildesk.ingest.parse import parse_or_error
+from maildesk.mail import InboundMail
+
+log = logging.getLogger(__name__)
+
+Parsed = list[InboundMail | Exception]
+# a group of mails parsed, one way or the other: the pipeline stores them a group to a transaction
+ParseGroups = Callable[[Sequence[Sequence[bytes]]], Iterator[Parsed]]
+# a group of 25 heavy mails parses in well under a second; this only bounds a wedged child
+ANSWER_SECONDS = 60.0
+_ENDING_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+PROCESS_NAME = "maildesk-parse"
+
+
+def parse_in_process(groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
+    """Each group parsed in this process, as it is asked for."""
+    for group in groups:
+        yield [parse_or_error(raw) for raw in group]
+
+
+class ParsingAlongside:
+    """A forked process that parses the next group while the caller stores this one (``groups``)."""
+
+    def __init__(self, *, before_fork: Callable[[], None] | None = None) -> None:
+        self._before_fork = before_fork
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._asked = 0  # the number of the last request sent
+
+    def start(self) -> ParsingAlongside:
+        if self._before_fork is not None:
+            self._before_fork()
+        fork = multiprocessing.get_context("fork")
+        ours, theirs = fork.Pipe()
+        self._process = fork.Process(target=_serve, args=(theirs, ours), name="maildesk parsing", daemon=True)
+        # held back until the child ignores them: a SIGTERM to the whole service just now must not kill it
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING_SIGNALS)
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        theirs.close()
+        self._conn = ours
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id; None once it has been stopped, or given up on."""
+        return self._process.pid if self._process is not None else None
+
+    def groups(self, groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
+        """Each group parsed, in order: the first here, each later one by the child while the caller stores the
+        one before (should the child have ended, here too)."""
+        if not groups:
+            return
+        asked = self._ask(groups[1]) if len(groups) > 1 else None
+        yield [parse_or_error(raw) for raw in groups[0]]
+        for k in range(1, len(groups)):
+            answer = self._answer(asked, groups[k]) if asked is not None else None
+            asked = self._ask(groups[k + 1]) if k + 1 < len(groups) else None
+            yield answer if answer is not None else [parse_or_error(raw) for raw in groups[k]]
+
+    def _ask(self, group: Sequence[bytes]) -> int | None:
+        if self._conn is None:
+            return None
+        self._asked += 1
+        try:
+            self._conn.send((self._asked, list(group)))
+        except OSError:
+            self._ended("it had ended")
+            return None
+        return self._asked
+
+    def _answer(self, asked: int, group: Sequence[bytes]) -> Parsed | None:
+        """The child's answer to request ``asked``, the raw bytes put back; None when it has none to give."""
+        conn = self._conn
+        if conn is None:
+            return None
+        try:
+            while True:
+                if not conn.poll(ANSWER_SECONDS):
+                    self._ended(f"it gave no answer within {ANSWER_SECONDS:.0f} s")
+                    return None
+                number, mails = conn.recv()
+                if number == asked:  # an earlier answer was left unread when its batch failed
+                    break
+        except (EOFError, OSError):
+            self._ended("it ended")
+            return None
+        return [parse_or_error(raw) if mail is None else dataclasses.replace(mail, raw=raw)
+                for raw, mail in zip(group, mails, strict=True)]
+
+    def _ended(self, why: str) -> None:
+        process = self._process
+        self.stop()  # joined (it is gone, or ended now): its exit code is known
+        code = process.exitcode if process is not None else None
+        log.error("intake: the parsing process failed (%s%s); parsing in the daemon's own process from now on",
+                  why, "" if code is None else f", exit code {code}")
+
+    def stop(self) -> None:
+        """End the child (it is waiting for mail, or parsing one group: either ends at once)."""
+        conn, process, self._conn, self._process = self._conn, self._process, None, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            conn.close()
+        if process is not None:
+            process.join(1.0)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __enter__(self) -> ParsingAlongside:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _serve(conn: Connection, parents_end: Connection) -> None:
+    """The child: parse each group sent, answer it; end on None or when the parent is gone."""
+    parents_end.close()  # its copy, forked along: kept open here, the parent's death would not close the pipe
+    with contextlib.suppress(OSError):  # the name `ps` and `top` show (Linux), told apart from the daemon's
+        Path("/proc/self/comm").write_text(PROCESS_NAME)
+    # the parent's handlers and wake-up pipe came along with the fork; the parent tells the child when to end
+    signal.set_wakeup_fd(-1)
+    for signum in _ENDING_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING_SIGNALS)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        number, group = request
+        answer: list[InboundMail | None] = []
+        for raw in group:
+            mail = parse_or_error(raw)
+            answer.append(None if isinstance(mail, Exception) else dataclasses.replace(mail, raw=b""))
+        try:
+            try:
+                conn.send((number, answer))
+            except (pickle.PicklingError, TypeError, AttributeError):  # a value that cannot cross: the parent parses
+                conn.send((number, [None] * len(answer)))
+        except OSError:
+            return
