@@ -9,6 +9,8 @@ import itertools
 import logging
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from maildesk.daemon import intake_pipeline
 from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
+from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail, Ticket
 from tests.databases import empty_store
 from tests.desk import desk_settings, fail_new_tickets, mail, make_app
@@ -63,6 +66,52 @@ def test_another_writer_gets_the_lock_while_a_batch_is_being_stored(tmp_path: Pa
     assert [o.result for o in outcomes] == [Result.CREATED] * MAILS
     # it got in between two of the batch's transactions: some acknowledgements were there to claim, not all
     assert len(seen) == 1 and 0 < seen[0] < MAILS, seen
+
+
+def test_the_senders_wait_for_the_lock_ends_intakes_transaction_after_the_mail_in_hand(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The daemon's own sender (here a thread with a store of its own, as the forked sender has; the want of the
+    lock is shared the same way) asks for SQLite's write lock while intake stores a group: intake commits after
+    the mail in hand, the sender writes, and intake stores the rest of the group in a transaction of its own.
+    Every mail is stored once and logged once."""
+    db = tmp_path / "desk.db"
+    app = make_app(tmp_path, desk_settings(f"sqlite:///{db}"))
+    app.upgrade()
+    sender = Store(f"sqlite:///{db}")
+    messages = [SourceMessage(f"w:{i}", mail(f"user{i}@example.com", f"网络断了 #{i}", "整层楼没有网络。"))
+                for i in range(TRANSACTION_MAILS)]
+    asked, seen = threading.Event(), []
+
+    def send() -> None:
+        asked.wait()
+        with sender.session() as session:  # waits: intake holds the lock
+            seen.append(session.scalar(select(func.count()).select_from(Ticket)))
+
+    def after_third_ticket(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO tickets") and not asked.is_set() and len(ticket_inserts) == 2:
+            asked.set()
+            deadline = time.monotonic() + 10
+            while not app.store.writer_waiting() and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the sender is polling for the lock
+        elif statement.startswith("INSERT INTO tickets"):
+            ticket_inserts.append(statement)
+
+    ticket_inserts: list[str] = []
+    waiting = threading.Thread(target=send)
+    waiting.start()
+    event.listen(app.store.engine, "after_cursor_execute", after_third_ticket)
+    with caplog.at_level(logging.INFO, logger="maildesk.ingest.pipeline"):
+        outcomes = intake_pipeline(app, lambda: NOW).process(messages)
+    waiting.join()
+    assert seen == [3]  # in right after the third mail, not after the group's twenty-fifth
+    assert [o.result for o in outcomes] == [Result.CREATED] * TRANSACTION_MAILS
+    said = [r.getMessage() for r in caplog.records if r.name == "maildesk.ingest.pipeline"]
+    assert said == [f"w:{i}: created TS-20261123-{i + 1:04d}" for i in range(TRANSACTION_MAILS)]
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == TRANSACTION_MAILS
+    sender.close()
+    app.close()
 
 
 def test_a_database_failing_mid_batch_keeps_and_logs_what_was_committed(

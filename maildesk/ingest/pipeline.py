@@ -1,14 +1,15 @@
 """The intake pipeline: source messages → the desk, exactly once.
 
-A batch of mails is stored TRANSACTION_MAILS mails to a database transaction. A
+A batch of mails is stored TRANSACTION_MAILS mails to a database transaction, or
+fewer when the outbox's sender alongside waits for SQLite's one write lock. A
 mail that fails rolls back alone and is quarantined while the rest commit: a mail
 foreseen to fail is stored in a savepoint of its own, and should another fail, its
 group is stored again with a savepoint for each mail. The mails are parsed before
-their transaction begins: SQLite's one write lock is free meanwhile for the
-outbox's sender. Only after the batch's last commit are its mails moved out of
-the intake folder; a crash before leaves them there, and the processed-source key
-makes the next pass move the stored ones without storing them twice. This module
-is the one place where a failure of one incoming mail is handled.
+their transaction begins, the next group in a process of its own while this one
+is stored (``parsing_alongside``). Only after the batch's last commit are its mails
+moved out of the intake folder; a crash before leaves them there, and the
+processed-source key makes the next pass move the stored ones without storing them
+twice. This module is the one place where a failure of one incoming mail is handled.
 
 Reading ends here: each mail is parsed, its kind decided (``loops``), its new
 words separated from the quoted conversation (``quotes``) and the ticket it names
@@ -18,7 +19,7 @@ found (``threading``); then the ``handler`` (the desk) decides what it does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select
@@ -105,33 +106,40 @@ class Pipeline:
         # parsed before their transaction: parsing needs no database, and the write lock is free meanwhile
         parsed_groups = parse([[sm.raw for sm in group] for group in groups])
         for group, parsed in zip(groups, parsed_groups, strict=True):
-            stored = self._store(group, parsed, now)
-            # said once committed: should a later transaction of the batch fail, these mails are stored all the same
-            for o in stored:
-                for note in o.notes:
-                    log.info("%s: %s", o.source_id, note)
-                log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
-                         f" ({o.reason})" if o.reason else "")
-            outcomes.extend(stored)
+            for stored in self._store(group, parsed, now):
+                # said once committed: should a later transaction of the batch fail, these mails are stored all the same
+                for o in stored:
+                    for note in o.notes:
+                        log.info("%s: %s", o.source_id, note)
+                    log.info("%s: %s%s%s", o.source_id, o.result, f" {o.ticket}" if o.ticket else "",
+                             f" ({o.reason})" if o.reason else "")
+                outcomes.extend(stored)
         return outcomes
 
     def _store(self, messages: Sequence[SourceMessage], parsed: Sequence[InboundMail | Exception],
-               now: datetime) -> list[Outcome]:
-        try:
-            return self._store_group(messages, parsed, now, guard_all=False)
-        except _DATABASE_FAILED:
-            raise  # the next pass takes the group again
-        except Exception:
-            # a mail failed that nothing foresaw (a fault, or another daemon storing it first): the whole
-            # group is rolled back and stored again, now each mail in its own savepoint, so that only the
-            # one that fails again is quarantined (and logged, once)
-            return self._store_group(messages, parsed, now, guard_all=True)
+               now: datetime) -> Iterator[list[Outcome]]:
+        """Store a group; yields what became of its mails, each transaction's once it is committed."""
+        done = 0
+        while done < len(messages):
+            try:
+                stored = self._store_group(messages[done:], parsed[done:], now, guard_all=False)
+            except _DATABASE_FAILED:
+                raise  # the next pass takes the group again
+            except Exception:
+                # a mail failed that nothing foresaw (a fault, or another daemon storing it first): the whole
+                # group is rolled back and stored again, now each mail in its own savepoint, so that only the
+                # one that fails again is quarantined (and logged, once)
+                stored = self._store_group(messages[done:], parsed[done:], now, guard_all=True)
+            done += len(stored)
+            yield stored
 
     def _store_group(self, messages: Sequence[SourceMessage], parsed: Sequence[InboundMail | Exception],
                      now: datetime, *, guard_all: bool) -> list[Outcome]:
-        """One transaction. A savepoint a mail costs two statements and a good part of a mail's ORM work, so
-        only a mail that is foreseen to fail (unreadable, no sender) gets one unless ``guard_all``; any other
-        failure raises out of the transaction."""
+        """One transaction for the first of ``messages``: all of them, unless the outbox's sender alongside waits
+        for SQLite's write lock, when the transaction ends after the mail in hand (at least one is stored) and
+        the caller stores the rest in the next. A savepoint a mail costs two statements and a good part of a
+        mail's ORM work, so only a mail that is foreseen to fail (unreadable, no sender) gets one unless
+        ``guard_all``; any other failure raises out of the transaction."""
         outcomes: list[Outcome] = []
         with self.store.session() as session:
             # one query for these mails: which of them an earlier pass has stored already
@@ -147,6 +155,11 @@ class Pipeline:
                     outcomes.append(self._guarded(session, sm, mail, now, known))
                 else:
                     outcomes.append(self._one(session, sm, mail, now, _Step(), known, sources))
+                if self.store.writer_waiting():
+                    # Intake would hold the lock for the whole group while the sender, which needs it once for
+                    # every 25 mails it sends (about two a mail here), waits: it would send half the mail
+                    # during intake and the rest after it. The sender goes first (``begin_immediate``).
+                    break
             if sources:
                 # The sources' rows with what became of each mail, written last and together (one executemany). A
                 # second daemon storing one of these mails meanwhile meets a row's key here (or the message's

@@ -8,10 +8,18 @@ processes sharing one file need (the daemon and its sender alongside intake, a c
 The wait for the write lock polls every LOCK_POLL_SECONDS rather than in SQLite's busy handler:
 that one sleeps up to 100 ms at a time and so misses the short gap between two intake batches
 of another process, which left the sender alongside intake waiting out whole batches.
+
+Within one daemon (it and the sender it forked) a waiting writer says so in shared memory. A
+writer beginning a transaction lets it go first, and intake, seeing it while storing a group of
+mails, commits after the mail in hand (``Store.writer_waiting``): the sender needs the lock about
+once for every 25 mails it sends, two a new ticket, and waiting out whole groups it sent half of
+them while intake ran and the rest after.
 """
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import sqlite3
 import threading
 import time
@@ -27,6 +35,14 @@ from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 LOCK_POLL_SECONDS = 0.002
+# When a process of this daemon (it, or the sender it forked) last found SQLite's write lock taken, by
+# time.monotonic() (one clock for all processes of the machine); 0.0 once it has the lock. Made at import, before
+# any fork, so that the daemon and its children share it; another daemon or a command has its own.
+_LOCK_WANTED = multiprocessing.get_context("fork").RawValue(ctypes.c_double, 0.0)
+# a waiter notes its want on each try, every LOCK_POLL_SECONDS and a statement: older than this, it has gone
+_WANT_FRESH_SECONDS = 4 * LOCK_POLL_SECONDS
+# how long a writer beginning a transaction lets a waiting one go first, at most: it takes the lock within a poll
+GIVE_WAY_SECONDS = 0.05
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -50,22 +66,42 @@ def begin_immediate(conn: Any) -> None:
     """BEGIN IMMEDIATE on the SQLAlchemy connection ``conn``, trying again every LOCK_POLL_SECONDS while
     another process writes, for up to SQLITE_BUSY_TIMEOUT_MS; then one last try whose "database is locked"
     SQLAlchemy reports as before. Only the BEGIN polls: with the lock held nothing else of a transaction
-    waits in WAL mode, and every other statement keeps the busy timeout."""
+    waits in WAL mode, and every other statement keeps the busy timeout. A process of this daemon already
+    waiting goes first (``_give_way``); while this one waits, it says so (``_LOCK_WANTED``)."""
     raw: sqlite3.Connection = conn.connection.dbapi_connection
+    _give_way()
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    waited = False
     raw.execute("PRAGMA busy_timeout=0")
     try:
         while time.monotonic() < deadline:
             try:
                 raw.execute("BEGIN IMMEDIATE")
+                if waited:
+                    _LOCK_WANTED.value = 0.0
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
                     break
+            waited = True
+            _LOCK_WANTED.value = time.monotonic()
             time.sleep(LOCK_POLL_SECONDS)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
         raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def lock_wanted() -> bool:
+    """Whether another process of this daemon (its sender) is waiting for SQLite's write lock just now."""
+    return time.monotonic() - _LOCK_WANTED.value < _WANT_FRESH_SECONDS
+
+
+def _give_way() -> None:
+    """Let a process of this daemon that is waiting for the write lock take it first: a writer beginning again the
+    moment it committed would take it before a waiter polling every LOCK_POLL_SECONDS found the gap."""
+    end = time.monotonic() + GIVE_WAY_SECONDS
+    while lock_wanted() and time.monotonic() < end:
+        time.sleep(LOCK_POLL_SECONDS / 4)
 
 
 def make_engine(url: str) -> Engine:
@@ -92,9 +128,8 @@ class Store:
         # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE).
         # Threads of this process (the main loop, the scheduler's jobs) queue here for it and take
         # over as soon as the other commits; other processes poll for it (``begin_immediate``).
-        self._writer: AbstractContextManager[object] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self._writer: AbstractContextManager[object] = threading.RLock() if self._sqlite else nullcontext()
 
     def schema_revision(self) -> str | None:
         """Connect and read the schema revision (None: no schema yet); DatabaseUnavailable in one line
@@ -110,6 +145,11 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def writer_waiting(self) -> bool:
+        """Whether another process of this daemon waits for the write lock this one holds (SQLite: one writer at a
+        time); a long run of writes ends its transaction early to let it in."""
+        return self._sqlite and lock_wanted()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
