@@ -103,7 +103,8 @@ class Pipeline:
         now = self.clock()
         outcomes: list[Outcome] = []
         groups = [messages[start:start + TRANSACTION_MAILS] for start in range(0, len(messages), TRANSACTION_MAILS)]
-        # parsed before their transaction: parsing needs no database, and the write lock is free meanwhile
+        # each group parsed before its transaction (parsing needs no database): with ParsingAlongside, the next
+        # group while this one is stored
         parsed_groups = parse([[sm.raw for sm in group] for group in groups])
         for group, parsed in zip(groups, parsed_groups, strict=True):
             for stored in self._store(group, parsed, now):
