@@ -194,7 +194,7 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
         run_periodic_jobs(app, datetime.now(UTC))
         sent = 0
     seconds, cpu_used = time.perf_counter() - start, time.process_time() - cpu
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sending process, ended and reaped by now
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # sending and parsing processes, reaped by now
     source.close()
     from sqlalchemy import func, select
 
@@ -405,7 +405,7 @@ class Bench:
                 got = _run(_child_maildesk, self.server.port, user, password, url, str(workdir),
                            self.smtp.address if send else None)
                 arrived = self.smtp.accepted() - before
-                cpu = {"maildesk": got["cpu"], "its sender": got["sender_cpu"],
+                cpu = {"maildesk": got["cpu"], "its sender and parser": got["sender_cpu"],
                        "SMTP server": self.smtp.cpu() - sink_cpu, "Dovecot": self._dovecot_cpu() - dovecot_cpu}
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
