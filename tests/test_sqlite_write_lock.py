@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -102,3 +103,40 @@ def test_a_writer_beginning_again_at_once_lets_the_waiting_one_of_its_daemon_go_
     intake.close()
     sender.close()
     assert turns == ["intake", "sender", "intake next"] * 5
+
+
+def _write_when_told(url: str, told: Any) -> None:
+    told.wait(10)
+    store = Store(url)
+    with store.session() as session:
+        session.execute(text("INSERT INTO t VALUES ('sender')"))
+    store.close()
+
+
+def test_a_forked_process_waiting_for_the_lock_is_seen_by_the_one_holding_it(tmp_path: Path) -> None:
+    """The daemon and the sender it forks (before opening the database, as the daemon does) share the want of the
+    lock: the daemon, holding it, sees its sender wait, and sees it no more once the sender has written."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    daemon = Store(url)
+    with daemon.session() as session:
+        session.execute(text("CREATE TABLE t (who TEXT)"))
+    daemon.before_fork()
+    fork = multiprocessing.get_context("fork")
+    told = fork.Event()
+    sender = fork.Process(target=_write_when_told, args=(url, told))
+    sender.start()
+    with daemon.session() as session:
+        session.execute(text("INSERT INTO t VALUES ('intake')"))
+        told.set()
+        deadline = time.monotonic() + 10
+        while not daemon.writer_waiting() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert daemon.writer_waiting()
+    sender.join(10)
+    assert sender.exitcode == 0
+    assert not daemon.writer_waiting()
+    with daemon.session() as session:
+        assert list(session.scalars(text("SELECT who FROM t ORDER BY rowid"))) == ["intake", "sender"]
+    daemon.close()

@@ -19,7 +19,7 @@ them while intake ran and the rest after.
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
+import mmap
 import sqlite3
 import threading
 import time
@@ -36,9 +36,11 @@ from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 LOCK_POLL_SECONDS = 0.002
 # When a process of this daemon (it, or the sender it forked) last found SQLite's write lock taken, by
-# time.monotonic() (one clock for all processes of the machine); 0.0 once it has the lock. Made at import, before
-# any fork, so that the daemon and its children share it; another daemon or a command has its own.
-_LOCK_WANTED = multiprocessing.get_context("fork").RawValue(ctypes.c_double, 0.0)
+# time.monotonic() (one clock for all processes of the machine); 0.0 once it has the lock. Anonymous shared
+# memory made at import, before any fork, so that the daemon and its children share it (no file: nothing to
+# clean up, nothing a locked-down service could be refused); another daemon or a command has its own.
+_SHARED = mmap.mmap(-1, ctypes.sizeof(ctypes.c_double))
+_LOCK_WANTED = ctypes.c_double.from_buffer(_SHARED)
 # a waiter notes its want on each try, every LOCK_POLL_SECONDS and a statement: older than this, it has gone
 _WANT_FRESH_SECONDS = 4 * LOCK_POLL_SECONDS
 # how long a writer beginning a transaction lets a waiting one go first, at most: it takes the lock within a poll
