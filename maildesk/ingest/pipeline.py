@@ -157,8 +157,8 @@ class Pipeline:
                 else:
                     outcomes.append(self._one(session, sm, mail, now, _Step(), known, sources))
                 if self.store.writer_waiting():
-                    # Intake would hold the lock for the whole group while the sender, which needs it once for
-                    # every 25 mails it sends (about two a mail here), waits: it would send half the mail
+                    # Held for the whole group, the lock would let the sender in once a group; it needs it once
+                    # for every 25 mails it sends, and a new ticket makes two, so it would send half the mail
                     # during intake and the rest after it. The sender goes first (``begin_immediate``).
                     break
             if sources:
