@@ -71,6 +71,12 @@ def test_a_writer_kept_waiting_too_long_gets_database_is_locked(
     assert 0.25 < waited < 1.4
 
 
+def _until_a_writer_waits(store: Store, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not store.writer_waiting() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_a_writer_beginning_again_at_once_lets_the_waiting_one_of_its_daemon_go_first(tmp_path: Path) -> None:
     """Intake begins its next transaction the moment it commits the last; the daemon's sender, polling for the lock
     every 2 ms, would seldom find that gap. The waiting one goes first, five times out of five. (Two stores of one
@@ -92,9 +98,7 @@ def test_a_writer_beginning_again_at_once_lets_the_waiting_one_of_its_daemon_go_
         with intake.session() as session:
             session.execute(text("INSERT INTO t VALUES ('intake')"))
             holding.set()
-            deadline = time.monotonic() + 5
-            while not intake.writer_waiting() and time.monotonic() < deadline:
-                time.sleep(0.001)  # the sender is polling by now
+            _until_a_writer_waits(intake)  # the sender is polling by now
         with intake.session() as session:  # the next group, begun the moment the last committed
             session.execute(text("INSERT INTO t VALUES ('intake next')"))
         waiting.join()
@@ -130,9 +134,7 @@ def test_a_forked_process_waiting_for_the_lock_is_seen_by_the_one_holding_it(tmp
     with daemon.session() as session:
         session.execute(text("INSERT INTO t VALUES ('intake')"))
         told.set()
-        deadline = time.monotonic() + 10
-        while not daemon.writer_waiting() and time.monotonic() < deadline:
-            time.sleep(0.001)
+        _until_a_writer_waits(daemon)
         assert daemon.writer_waiting()
     sender.join(10)
     assert sender.exitcode == 0
