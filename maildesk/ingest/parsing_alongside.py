@@ -46,10 +46,15 @@ _ENDING_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 PROCESS_NAME = "maildesk-parse"
 
 
+def parse_group(group: Sequence[bytes]) -> Parsed:
+    """One group parsed in this process."""
+    return [parse_or_error(raw) for raw in group]
+
+
 def parse_in_process(groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
     """Each group parsed in this process, as it is asked for."""
     for group in groups:
-        yield [parse_or_error(raw) for raw in group]
+        yield parse_group(group)
 
 
 class ParsingAlongside:
@@ -88,11 +93,11 @@ class ParsingAlongside:
         if not groups:
             return
         asked = self._ask(groups[1]) if len(groups) > 1 else None
-        yield [parse_or_error(raw) for raw in groups[0]]
+        yield parse_group(groups[0])
         for k in range(1, len(groups)):
             answer = self._answer(asked, groups[k]) if asked is not None else None
             asked = self._ask(groups[k + 1]) if k + 1 < len(groups) else None
-            yield answer if answer is not None else [parse_or_error(raw) for raw in groups[k]]
+            yield answer if answer is not None else parse_group(groups[k])
 
     def _ask(self, group: Sequence[bytes]) -> int | None:
         if self._conn is None:
