@@ -130,8 +130,9 @@ class Store:
         # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE).
         # Threads of this process (the main loop, the scheduler's jobs) queue here for it and take
         # over as soon as the other commits; other processes poll for it (``begin_immediate``).
-        self._sqlite = self.engine.dialect.name == "sqlite"
-        self._writer: AbstractContextManager[object] = threading.RLock() if self._sqlite else nullcontext()
+        self._writer: AbstractContextManager[object] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     def schema_revision(self) -> str | None:
         """Connect and read the schema revision (None: no schema yet); DatabaseUnavailable in one line
@@ -151,7 +152,7 @@ class Store:
     def writer_waiting(self) -> bool:
         """Whether another process of this daemon waits for the write lock this one holds (SQLite: one writer at a
         time); a long run of writes ends its transaction early to let it in."""
-        return self._sqlite and lock_wanted()
+        return self.dialect == "sqlite" and lock_wanted()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
