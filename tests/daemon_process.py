@@ -16,6 +16,16 @@ from pathlib import Path
 from tests.desk import IMAP_PASSWORD_ENV
 
 
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (Linux)."""
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def named(pid: int) -> str:
+    """The name `ps -e` and `top` show for process ``pid``."""
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
 def ended(pid: int) -> bool:
     """Whether process ``pid`` has ended; a zombie (ended, not yet reaped by its dead parent's reaper) has."""
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from maildesk.ingest.parsing_alongside import PROCESS_NAME
-from tests.daemon_process import DaemonProcess, ended
+from tests.daemon_process import DaemonProcess, children, ended, named
 from tests.desk import desk_settings, mail, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
@@ -31,13 +31,9 @@ def _config(tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink) -> Path:
     return write_config(tmp_path, settings)
 
 
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 def _senders(pid: int) -> list[int]:
     """The daemon's children but its parsing process (tests/test_parsing_alongside.py)."""
-    return [c for c in _children(pid) if Path(f"/proc/{c}/comm").read_text().strip() != PROCESS_NAME]
+    return [c for c in children(pid) if named(c) != PROCESS_NAME]
 
 
 def _acked(smtp_sink: SmtpSink, address: str) -> int:
@@ -50,9 +46,9 @@ def test_the_acks_go_out_from_a_process_of_the_daemons_own(tmp_path: Path, mailb
     daemon = DaemonProcess(_config(tmp_path, mailbox, smtp_sink), imap_password=mailbox.password)
     try:
         daemon.wait_for_log("IMAP connected")
-        children = _children(daemon.process.pid)
+        kin = children(daemon.process.pid)
         senders = _senders(daemon.process.pid)
-        assert len(senders) == 1 and len(children) == 2  # and the parsing process
+        assert len(senders) == 1 and len(kin) == 2  # and the parsing process
         mailbox.append("INBOX", mail("li.na@example.com", "ERP 登录报错", "登录时提示 Error 500", name="李娜"))
         daemon.wait_for(lambda: _acked(smtp_sink, "li.na@example.com") == 1, label="the acknowledgement")
         code, _seconds = daemon.terminate()
@@ -60,7 +56,7 @@ def test_the_acks_go_out_from_a_process_of_the_daemons_own(tmp_path: Path, mailb
         daemon.kill()
     assert code == 0
     assert "sending from the daemon's own process" not in daemon.log()
-    assert all(ended(pid) for pid in children)
+    assert all(ended(pid) for pid in kin)
 
 
 def test_with_its_sending_process_killed_the_daemon_says_so_once_and_sends_itself(
@@ -92,16 +88,16 @@ def test_a_daemon_killed_leaves_no_sender_behind_and_a_restart_sends_the_rest_on
     daemon = DaemonProcess(config, imap_password=mailbox.password)
     try:
         daemon.wait_for(lambda: len(smtp_sink.messages) >= 20, label="sending under way")
-        children = _children(daemon.process.pid)  # the sending and the parsing process
-        assert len(children) == 2
+        kin = children(daemon.process.pid)  # the sending and the parsing process
+        assert len(kin) == 2
         daemon.process.send_signal(signal.SIGKILL)
         daemon.process.wait()
     finally:
         daemon.kill()
     deadline = time.monotonic() + 10
-    while not all(ended(pid) for pid in children) and time.monotonic() < deadline:
+    while not all(ended(pid) for pid in kin) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert all(ended(pid) for pid in children)
+    assert all(ended(pid) for pid in kin)
     again = DaemonProcess(config, imap_password=mailbox.password)
     try:
         again.wait_for(lambda: all(_acked(smtp_sink, f"u{i}@example.com") >= 1 for i in range(120)),

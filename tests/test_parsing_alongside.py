@@ -22,7 +22,7 @@ import maildesk.ingest.parse
 from maildesk.ingest.parsing_alongside import PROCESS_NAME, ParsingAlongside, parse_in_process
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.mail import InboundMail
-from tests.daemon_process import DaemonProcess, ended
+from tests.daemon_process import DaemonProcess, children, ended, named
 from tests.desk import desk_settings, mail, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
@@ -151,8 +151,7 @@ def test_the_serving_daemon_parses_alongside_and_goes_on_alone_when_that_process
     daemon = DaemonProcess(write_config(tmp_path, settings), imap_password=mailbox.password)
     try:
         daemon.wait_for_log("IMAP connected")
-        children = Path(f"/proc/{daemon.process.pid}/task/{daemon.process.pid}/children").read_text().split()
-        (parser,) = [int(c) for c in children if Path(f"/proc/{c}/comm").read_text().strip() == PROCESS_NAME]
+        (parser,) = [c for c in children(daemon.process.pid) if named(c) == PROCESS_NAME]
         os.kill(parser, signal.SIGKILL)
         reporters = [f"u{i}@example.com" for i in range(2 * TRANSACTION_MAILS)]
         mailbox.append_many("INBOX", [mail(r, f"打印机卡纸 {i}", "三楼打印机一直卡纸。")
