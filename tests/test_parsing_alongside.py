@@ -7,6 +7,7 @@ daemon's real use of the process, over IMAP, is the last test."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import maildesk.ingest.parse
+import maildesk.ingest.parsing_alongside
 from maildesk.ingest.parsing_alongside import PROCESS_NAME, ParsingAlongside, parse_in_process
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.mail import InboundMail
@@ -55,6 +57,26 @@ def test_the_process_parses_every_group_as_the_daemons_own_process_does() -> Non
     assert alongside == here
     # the raw bytes are the parent's own (they were not sent back), every one of them
     assert [m.raw for g in alongside for m in g if isinstance(m, InboundMail)] == [r for g in groups for r in g]
+
+
+def test_the_first_group_of_a_batch_is_parsed_by_both_processes_and_the_rest_by_the_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which process parsed a mail is marked in its subject, by a parser wrapped before the fork (so the child has
+    the wrapper too): nothing is parsed ahead of a batch's first group, so the daemon parses half of it while the
+    child parses the other half, and the child every later group while the daemon stores the one before."""
+    real = maildesk.ingest.parsing_alongside.parse_or_error
+
+    def parse_or_error(raw: bytes) -> InboundMail | Exception:
+        parsed = real(raw)
+        return dataclasses.replace(parsed, subject=str(os.getpid())) if isinstance(parsed, InboundMail) else parsed
+
+    monkeypatch.setattr(maildesk.ingest.parsing_alongside, "parse_or_error", parse_or_error)
+    groups = _groups()[:3]
+    with ParsingAlongside() as parsing:
+        child = str(parsing.pid)
+        by = [[m.subject for m in group if isinstance(m, InboundMail)] for group in parsing.groups(groups)]
+    here = str(os.getpid())
+    assert by == [[here, here, here, child, child], [child] * 5, [child] * 5]
 
 
 def test_a_mail_the_parser_fails_on_fails_as_it_would_without_the_process(monkeypatch: pytest.MonkeyPatch) -> None:

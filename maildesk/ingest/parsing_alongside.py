@@ -3,11 +3,12 @@ the group before it.
 
 Parsing needs nothing but the mail's bytes, and storing keeps the daemon's process busy; a forked
 process uses the second core (measured on the heavy corpus of `bench/end_to_end.py`: parsing is
-1.5 ms of a mail's 10 ms, and with the child the daemon's own share of it is 0.3 ms). The parent
-parses a batch's first group itself, having nothing to wait for, and sends the child one group
-ahead: while the parent stores group k, the child parses group k+1. One request is out at a time,
-so neither end can block writing to a full pipe while the other does too; each answer carries its
-request's number, so an answer left unread (the batch failed in between) is never taken for another.
+1.5 ms of a mail's 10 ms, and with the child the daemon's own share of it is 0.3 ms). A batch's
+first group has nothing parsed ahead of it: the parent parses its first half while the child parses
+the rest. From then on the child works one group ahead: while the parent stores group k, the child
+parses group k+1. One request is out at a time, so neither end can block writing to a full pipe
+while the other does too; each answer carries its request's number, so an answer left unread (the
+batch failed in between) is never taken for another.
 
 The child gets the raw bytes and answers each mail parsed without them (the parent has them; sending
 them back would double what crosses the pipe), or None where parsing raised: the parent then parses
@@ -88,16 +89,26 @@ class ParsingAlongside:
         return self._process.pid if self._process is not None else None
 
     def groups(self, groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
-        """Each group parsed, in order: the first here, each later one by the child while the caller stores the
-        one before (should the child have ended, here too)."""
+        """Each group parsed, in order: the first by both processes, each later one by the child while the caller
+        stores the one before (should the child have ended, here)."""
         if not groups:
             return
-        asked = self._ask(groups[1]) if len(groups) > 1 else None
-        yield parse_group(groups[0])
+        first = self._shared(groups[0])
+        asked = self._ask(groups[1]) if len(groups) > 1 else None  # asked before the caller stores the first
+        yield first
         for k in range(1, len(groups)):
             answer = self._answer(asked, groups[k]) if asked is not None else None
             asked = self._ask(groups[k + 1]) if k + 1 < len(groups) else None
             yield answer if answer is not None else parse_group(groups[k])
+
+    def _shared(self, group: Sequence[bytes]) -> Parsed:
+        """A batch's first group, which nothing was parsing ahead of: its first half parsed here while the child
+        parses the rest."""
+        half = (len(group) + 1) // 2
+        asked = self._ask(group[half:]) if len(group) > 1 else None
+        here = parse_group(group[:half])
+        there = self._answer(asked, group[half:]) if asked is not None else None
+        return here + (there if there is not None else parse_group(group[half:]))
 
     def _ask(self, group: Sequence[bytes]) -> int | None:
         if self._conn is None:
