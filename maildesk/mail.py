@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class Attachment:
     def size(self) -> int:
         return len(self.data)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """The content's digest (its key among stored contents): worked out once, and kept when the mail is
+        pickled, so the parsing process (``ingest.parsing_alongside``) can work it out for the daemon."""
         return hashlib.sha256(self.data).hexdigest()
 
 

@@ -8,6 +8,7 @@ daemon's real use of the process, over IMAP, is the last test."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import re
@@ -77,6 +78,17 @@ def test_the_first_group_of_a_batch_is_parsed_by_both_processes_and_the_rest_by_
         by = [[m.subject for m in group if isinstance(m, InboundMail)] for group in parsing.groups(groups)]
     here = str(os.getpid())
     assert by == [[here, here, here, child, child], [child] * 5, [child] * 5]
+
+
+def test_the_process_works_out_each_attachments_digest_for_the_daemon() -> None:
+    """The digest (the key the content is stored by) comes back with the mail: the daemon does not hash again."""
+    groups = _groups()
+    with ParsingAlongside() as parsing:
+        parsed = list(parsing.groups(groups))
+    parts = [a for group in parsed[1:] for m in group if isinstance(m, InboundMail) for a in m.attachments]
+    assert len(parts) >= 3
+    for part in parts:
+        assert part.__dict__["sha256"] == hashlib.sha256(part.data).hexdigest()  # there before anything asked
 
 
 def test_a_mail_the_parser_fails_on_fails_as_it_would_without_the_process(monkeypatch: pytest.MonkeyPatch) -> None:

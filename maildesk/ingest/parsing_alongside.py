@@ -188,7 +188,12 @@ def _serve(conn: Connection, parents_end: Connection) -> None:
         answer: list[InboundMail | None] = []
         for raw in group:
             mail = parse_or_error(raw)
-            answer.append(None if isinstance(mail, Exception) else dataclasses.replace(mail, raw=b""))
+            if isinstance(mail, Exception):
+                answer.append(None)
+                continue
+            for part in mail.attachments:  # worked out here, on the second core: the daemon stores each by it
+                _ = part.sha256
+            answer.append(dataclasses.replace(mail, raw=b""))
         try:
             try:
                 conn.send((number, answer))
