@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.store.db import Store
@@ -61,3 +63,63 @@ def test_eight_processes_get_400_distinct_consecutive_numbers(store: Store, db_u
     expected = {f"TS-20261122-{i:04d}" for i in range(1, PROCESSES * PER_PROCESS + 1)}
     assert len(numbers) == PROCESSES * PER_PROCESS
     assert set(numbers) == expected
+
+
+NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+
+
+def _new(session: Session, subject: str = "打印机卡纸") -> str:
+    return create_ticket(bare_context(session, NOW), NewTicket(subject=subject, reporter="a@example.com",
+                                                               priority="P3", type="hardware")).number
+
+
+def _numbers(*ns: int) -> list[str]:
+    return [f"TS-20261122-{n:04d}" for n in ns]
+
+
+def test_tickets_made_in_one_transaction_are_numbered_on_and_the_next_transaction_goes_on_after_them(
+        store: Store) -> None:
+    """Intake makes up to 25 tickets in a transaction: the sequence's row is written at the first and brought up
+    to the last before the commit, not once for each (two writes of the row, not five), and nothing is skipped or
+    given twice by the next transaction."""
+    writes: list[str] = []
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "ticket_sequences" in statement:
+            writes.append(statement.split(maxsplit=1)[0])
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        with store.session() as session:
+            made = [_new(session) for _ in range(5)]
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert made == _numbers(1, 2, 3, 4, 5)
+    assert writes == ["INSERT", "UPDATE"]
+    assert _make(store, NOW) == "TS-20261122-0006"
+
+
+def test_a_savepoint_rolled_back_gives_back_the_numbers_taken_in_it(store: Store) -> None:
+    """A mail that fails is rolled back to its savepoint, the number of its ticket with it: the next ticket takes
+    that number, so the day's numbers stay without gaps, whether the savepoint took the transaction's first number
+    or a later one."""
+    with store.session() as session:
+        with contextlib.suppress(LookupError), session.begin_nested():
+            assert _new(session) == "TS-20261122-0001"
+            raise LookupError("the mail failed")
+        made = [_new(session), _new(session)]
+        with contextlib.suppress(LookupError), session.begin_nested():
+            made.append(_new(session))
+            raise LookupError("the mail failed")
+        made.append(_new(session))
+    assert made == _numbers(1, 2, 3, 3)
+    assert _make(store, NOW) == "TS-20261122-0004"
+    with store.session() as session:
+        assert sorted(session.scalars(select(Ticket.number))) == _numbers(1, 2, 3, 4)
+
+
+def test_a_transaction_rolled_back_gives_back_every_number_it_took(store: Store) -> None:
+    with contextlib.suppress(LookupError), store.session() as session:
+        _new(session), _new(session)
+        raise LookupError("the batch failed")
+    assert _make(store, NOW) == "TS-20261122-0001"
