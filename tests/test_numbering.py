@@ -118,6 +118,20 @@ def test_a_savepoint_rolled_back_gives_back_the_numbers_taken_in_it(store: Store
         assert sorted(session.scalars(select(Ticket.number))) == _numbers(1, 2, 3, 4)
 
 
+def test_a_savepoint_released_inside_one_rolled_back_gives_back_its_numbers_too(store: Store) -> None:
+    """The row written when the inner savepoint was released goes back with the outer one, and so does the count."""
+    with store.session() as session:
+        made = [_new(session)]
+        with contextlib.suppress(LookupError), session.begin_nested():
+            with session.begin_nested():
+                made.append(_new(session))
+            made.append(_new(session))
+            raise LookupError("the mail failed")
+        made.append(_new(session))
+    assert made == _numbers(1, 2, 3, 2)
+    assert _make(store, NOW) == "TS-20261122-0003"
+
+
 def test_a_transaction_rolled_back_gives_back_every_number_it_took(store: Store) -> None:
     with contextlib.suppress(LookupError), store.session() as session:
         _new(session), _new(session)

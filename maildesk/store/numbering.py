@@ -67,14 +67,14 @@ def _upsert(dialect: str) -> ReturningInsert[tuple[int]]:
 
 @event.listens_for(Session, "before_commit")
 def _catch_up(session: Session) -> None:
-    """The sequences' rows brought up to the last number taken in memory, in the transaction about to commit (not
-    at a savepoint's release: a savepoint around it may still be rolled back)."""
-    if session.in_nested_transaction():
-        return
-    behind = [{"key": key, "taken": taken} for key, (written, taken) in session.info.get(_TAKEN, {}).items()
-              if taken > written]
+    """The sequences' rows brought up to the last number taken, before the transaction or savepoint that took it
+    commits (a savepoint rolled back later takes the row back to where its mark says it was)."""
+    taken: dict[str, list[int]] = session.info.get(_TAKEN, {})
+    behind = [{"key": key, "taken": last} for key, (written, last) in taken.items() if last > written]
     if behind:
         session.connection().execute(_CATCH_UP, behind)
+        for pair in taken.values():
+            pair[0] = pair[1]
 
 
 @event.listens_for(Session, "after_transaction_create")
