@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, event
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from maildesk.store.base import Base
+from maildesk.store.rollbacks import rolled_back_to
 
 # session.info key: the objects insert_as_loaded wrote in the session's current transaction, with the
 # (innermost) transaction each was written in
@@ -79,9 +80,7 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
     written: list[tuple[SessionTransaction, Base]] | None = session.info.get(_WRITTEN)
     if not written:
         return
-    boundary = previous  # a flush's own subtransaction rolls back the savepoint or transaction around it
-    while not boundary.nested and boundary.parent is not None:
-        boundary = boundary.parent
+    boundary = rolled_back_to(previous)
     kept = []
     for transaction, obj in written:
         if not _within(transaction, boundary):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.dml import ReturningInsert
 
 from maildesk.store.models import TicketSequence
+from maildesk.store.rollbacks import rolled_back_to
 
 _SEQUENCES = TicketSequence.metadata.tables[TicketSequence.__tablename__]
 _UPSERTS: dict[str, ReturningInsert[tuple[int]]] = {}
@@ -87,9 +88,7 @@ def _note_savepoint(session: Session, transaction: SessionTransaction) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _take_back(session: Session, previous: SessionTransaction) -> None:
     """The numbers taken in the savepoint or transaction just rolled back are free again."""
-    boundary = previous  # a flush's own subtransaction rolls back the savepoint or transaction around it
-    while not boundary.nested and boundary.parent is not None:
-        boundary = boundary.parent
+    boundary = rolled_back_to(previous)
     if not boundary.nested:
         session.info.pop(_TAKEN, None)
         session.info.pop(_AT_SAVEPOINT, None)

@@ -1,0 +1,15 @@
+"""What a rollback in a session took back, for state kept beside the database for one transaction
+(``as_loaded``'s objects written past the ORM, ``numbering``'s numbers counted in memory)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import SessionTransaction
+
+
+def rolled_back_to(previous: SessionTransaction) -> SessionTransaction:
+    """The savepoint, or the whole transaction, that the rollback SQLAlchemy reports (``after_soft_rollback``'s
+    ``previous``) took back: a flush's own subtransaction rolls back the savepoint or transaction around it."""
+    boundary = previous
+    while not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    return boundary
