@@ -179,10 +179,11 @@ class Daemon:
     def _parsing_process(self) -> ParsingAlongside:
         return ParsingAlongside(before_fork=self.app.store.before_fork)
 
-    def drain(self) -> list[Outcome]:
-        """Take in what the source holds now, a process parsing alongside; nothing is sent here."""
+    def drain(self, after_batch: Callable[[], object] | None = None) -> list[Outcome]:
+        """Take in what the source holds now, a process parsing alongside; ``after_batch`` once each batch is
+        committed (a sending process's kick)."""
         with self._parsing_process() as parsing:
-            return self.pipeline.drain(self.source, parse=parsing.groups)
+            return self.pipeline.drain(self.source, after_batch=after_batch, parse=parsing.groups)
 
     def _sends_alongside(self) -> bool:
         """Over SMTP the outbox is sent by a process of its own while intake goes on; a file or the
@@ -197,8 +198,8 @@ class Daemon:
         # the mail of each stored batch goes out while the next one is read and stored
         alongside = FlushResult()
         if self._sends_alongside():
-            with self._parsing_process() as parsing, self._sender_process() as sending:
-                summary.outcomes = self.pipeline.drain(self.source, after_batch=sending.kick, parse=parsing.groups)
+            with self._sender_process() as sending:  # forked first, as the serving daemon forks it
+                summary.outcomes = self.drain(after_batch=sending.kick)
             alongside = sending.total
         else:
             summary.outcomes = self.drain()
