@@ -192,7 +192,7 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
     # not counted in a figure of intake; what this pass queues and sends is taken off below
     run_periodic_jobs(app, clock())
     before = daemon.flush().sent if smtp is not None else 0
-    queued_before = _queued(app)
+    queued_before = _outbox(app)
     drain, drained, sent_by_then = daemon.pipeline.drain, [0.0], [0]
 
     def timed_drain(*args: Any, **kwargs: Any) -> Any:  # how long intake took, the rest being sending
@@ -201,7 +201,7 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
             return drain(*args, **kwargs)
         finally:
             drained[0] += time.perf_counter() - begun
-            sent_by_then[0] = _sent_so_far(app)
+            sent_by_then[0] = _outbox(app, "sent")
 
     daemon.pipeline.drain = timed_drain  # type: ignore[method-assign]
     start, cpu = time.perf_counter(), time.process_time()
@@ -215,7 +215,7 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
     seconds, cpu_used = time.perf_counter() - start, time.process_time() - cpu
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # sending and parsing processes, reaped by now
     source.close()
-    queued = _queued(app) - queued_before
+    queued = _outbox(app) - queued_before
     app.store.close()
     out.put({"mails": len(outcomes), "seconds": seconds, "cpu": cpu_used, "drain": drained[0], "sent": sent,
              "sent_before": before, "sent_in_intake": sent_by_then[0] - before,
@@ -223,23 +223,17 @@ def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: s
              "sender_cpu": children.ru_utime + children.ru_stime})
 
 
-def _queued(app: Any) -> int:
+def _outbox(app: Any, status: str | None = None) -> int:
+    """Outbox mails, or those with ``status`` ("sent": how far sending kept up with intake)."""
     from sqlalchemy import func, select
 
     from maildesk.store.models import OutboxMail
 
+    query = select(func.count()).select_from(OutboxMail)
+    if status is not None:
+        query = query.where(OutboxMail.status == status)
     with app.store.session() as session:
-        return int(session.scalar(select(func.count()).select_from(OutboxMail)) or 0)
-
-
-def _sent_so_far(app: Any) -> int:
-    """Outbox mails the sender has recorded as sent: how far sending kept up with intake."""
-    from sqlalchemy import func, select
-
-    from maildesk.store.models import OutboxMail
-
-    with app.store.session() as session:
-        return int(session.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.status == "sent")) or 0)
+        return int(session.scalar(query) or 0)
 
 
 def _run(target: Any, *args: Any) -> dict[str, Any]:
