@@ -58,9 +58,35 @@ class Result:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _free(now: datetime) -> Any:
+def _free(now: Any) -> Any:
     return and_(_T.c.status == "pending", _T.c.next_attempt_at <= now,
                 or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now))
+
+
+# Built once: building and caching a statement cost more than SQLite takes to run it, and the sender runs
+# these holding SQLite's one write lock, which intake then waits for.
+_DUE = (select(_T.c.id).where(_free(bindparam("now"))).order_by(_T.c.next_attempt_at, _T.c.id)
+        .limit(bindparam("limit")))
+# PostgreSQL: a second flusher skips the rows this one is claiming instead of waiting for them
+_DUE_SKIPPING = _DUE.with_for_update(skip_locked=True)
+# the conditions again, should a row have changed since the select (SQLite: it cannot)
+_CLAIM = (update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True)), _free(bindparam("now")))
+          .values(claimed_by=bindparam("me"), claimed_until=bindparam("until"))
+          .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts, _T.c.next_attempt_at))
+_MINE = select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.claimed_by == bindparam("me"))
+# PostgreSQL: no one takes them between this check and the writes
+_MINE_LOCKED = _MINE.with_for_update()
+# the UPDATE writing one shape of result (the columns it sets), made the first time that shape is written
+_WRITES: dict[tuple[str, ...], Any] = {}
+
+
+def _write(keys: tuple[str, ...]) -> Any:
+    stmt = _WRITES.get(keys)
+    if stmt is None:
+        stmt = _WRITES[keys] = (
+            update(_T).where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_me"))
+            .values(claimed_by=None, claimed_until=None, **{k: bindparam(f"b_{k}") for k in keys}))
+    return stmt
 
 
 def claim(store: Store, me: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
@@ -77,22 +103,16 @@ def record_and_claim(store: Store, me: str, results: Sequence[Result], now: date
 
 
 def _claim(session: Session, dialect: str, me: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    due = select(_T.c.id).where(_free(now)).order_by(_T.c.next_attempt_at, _T.c.id).limit(limit)
-    if dialect == "postgresql":
-        # a second flusher skips the rows this one is claiming instead of waiting for them
-        due = due.with_for_update(skip_locked=True)
     # Two statements, not UPDATE ... WHERE id IN (that select): PostgreSQL may run such a
     # subquery more than once, each run skipping the rows the last one locked, and so claim
     # far more than ``limit`` rows.
-    ids = list(session.scalars(due))
+    conn = session.connection()
+    due = _DUE_SKIPPING if dialect == "postgresql" else _DUE
+    ids = list(conn.scalars(due, {"now": now, "limit": limit}))
     if not ids:
         return []
-    # the conditions again, should a row have changed since the select (SQLite: it cannot)
-    stmt = (update(_T).where(_T.c.id.in_(ids), _free(now))
-            .values(claimed_by=me, claimed_until=now + lease)
-            .returning(_T.c.id, _T.c.kind, _T.c.sender, _T.c.to_addrs, _T.c.raw, _T.c.attempts,
-                       _T.c.next_attempt_at))
-    rows = sorted(session.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
+    found = conn.execute(_CLAIM, {"ids": ids, "now": now, "me": me, "until": now + lease}).all()
+    rows = sorted(found, key=lambda r: (r.next_attempt_at, r.id))
     return [Claimed(r.id, r.kind, r.sender, tuple(r.to_addrs), r.raw, r.attempts) for r in rows]
 
 
@@ -115,21 +135,17 @@ def record(store: Store, me: str, results: Sequence[Result]) -> set[int]:
 def _record(session: Session, dialect: str, me: str, results: Sequence[Result]) -> set[int]:
     if not results:
         return set()
-    ids = [r.row_id for r in results]
-    mine = select(_T.c.id).where(_T.c.id.in_(ids), _T.c.claimed_by == me)
-    if dialect == "postgresql":
-        mine = mine.with_for_update()  # no one takes them between this check and the writes
-    held = set(session.scalars(mine))
+    conn = session.connection()
+    mine = _MINE_LOCKED if dialect == "postgresql" else _MINE
+    held = set(conn.scalars(mine, {"ids": [r.row_id for r in results], "me": me}))
     # one executemany per shape of result (sent, retry, failed): a statement per group, not per mail
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in results:
         if r.row_id in held:
             shapes.setdefault(tuple(sorted(r.values)), []).append(
-                {"b_id": r.row_id, **{f"b_{k}": v for k, v in r.values.items()}})
+                {"b_id": r.row_id, "b_me": me, **{f"b_{k}": v for k, v in r.values.items()}})
     for keys, params in shapes.items():
-        stmt = (update(_T).where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == me)
-                .values(claimed_by=None, claimed_until=None, **{k: bindparam(f"b_{k}") for k in keys}))
-        session.execute(stmt, params)
+        conn.execute(_write(keys), params)
     return held
 
 
