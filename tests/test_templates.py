@@ -200,6 +200,15 @@ def test_relay_body_keeps_its_lines_in_html() -> None:
     assert mail.text.startswith("您好，\n请先重启打印机再试。\n")
 
 
+def test_relay_body_in_html_is_escaped_on_every_line() -> None:
+    """Markup on any line of a body is shown literally, whatever the line ends (CRLF, CR, LF)."""
+    body = '第一行 <script>alert(1)</script>\r\n第二行 a&b\r第三行 "x" \'y\'\n'
+    mail = Templates().render("relay", "zh", {**SAMPLES["relay"], "body": body})
+    assert mail.html is not None and "<script>" not in mail.html
+    assert ("第一行 &lt;script&gt;alert(1)&lt;/script&gt;<br>\n第二行 a&amp;b<br>\n"
+            "第三行 &#34;x&#34; &#39;y&#39;</div>") in mail.html
+
+
 def test_survey_teaches_the_reply_format() -> None:
     """The survey shows the "5 5 4 很及时" example reporters copy."""
     assert "5 5 4 很及时" in Templates().render("survey", "zh", SAMPLES["survey"]).text

