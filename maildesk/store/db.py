@@ -34,15 +34,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-LOCK_POLL_SECONDS = 0.002
+# A wait lasts until the holder commits and then half a poll more, on average: the sender's transactions hold
+# the lock about a millisecond, and at 2 ms a poll intake waited as long again as the sender held it. A try
+# costs a few microseconds.
+LOCK_POLL_SECONDS = 0.0005
 # When a process of this daemon (it, or the sender it forked) last found SQLite's write lock taken, by
 # time.monotonic() (one clock for all processes of the machine); 0.0 once it has the lock. Anonymous shared
 # memory made at import, before any fork, so that the daemon and its children share it (no file: nothing to
 # clean up, nothing a locked-down service could be refused); another daemon or a command has its own.
 _SHARED = mmap.mmap(-1, ctypes.sizeof(ctypes.c_double))
 _LOCK_WANTED = ctypes.c_double.from_buffer(_SHARED)
-# a waiter notes its want on each try, every LOCK_POLL_SECONDS and a statement: older than this, it has gone
-_WANT_FRESH_SECONDS = 4 * LOCK_POLL_SECONDS
+# a waiter notes its want on each try, every LOCK_POLL_SECONDS and a statement: older than this (many tries, and
+# room for a waiter the scheduler kept off the cores a moment), it has gone
+_WANT_FRESH_SECONDS = 0.008
 # how long a writer beginning a transaction lets a waiting one go first, at most: it takes the lock within a poll
 GIVE_WAY_SECONDS = 0.05
 
