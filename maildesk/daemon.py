@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from maildesk.ingest.imap_source import ImapSource
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.parsing_alongside import ParsingAlongside, parse_in_process
 from maildesk.ingest.pipeline import Pipeline
+from maildesk.ingest.read_ahead import ReadAhead
 from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from maildesk.outbound.alongside import SendingAlongside
 from maildesk.outbound.sender import FlushResult, flush_outbox_sync
@@ -50,6 +52,8 @@ DB_PAUSES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0)  # after a database fail
 # sender.STOP_GRACE more: about 4 s in all, so that stopping stays well under STOP_SECONDS
 FINAL_FLUSH_SECONDS = 2.0
 FLUSH_LOCK_WAIT = 2.0  # how long stopping waits for a flush the scheduler is finishing
+# how long a drain ended by a stop waits for the mailbox's read-ahead thread to finish moving the stored mail
+STOPPING_SETTLE_SECONDS = 2.0
 
 
 def utc_now() -> datetime:
@@ -141,6 +145,8 @@ class Daemon:
     def __init__(self, app: App, source: MailSource, clock: Clock = utc_now) -> None:
         self.app = app
         self.source = source
+        # over IMAP the next batch is fetched, and the stored one moved, while a batch is stored (``read_ahead``)
+        self._reading: MailSource = ReadAhead(source) if isinstance(source, ImapSource) else source
         self.clock = clock
         self.pipeline = intake_pipeline(app, clock)
         self._stop = threading.Event()
@@ -182,8 +188,25 @@ class Daemon:
     def drain(self, after_batch: Callable[[], object] | None = None) -> list[Outcome]:
         """Take in what the source holds now, a process parsing alongside; ``after_batch`` once each batch is
         committed (a sending process's kick)."""
-        with self._parsing_process() as parsing:
-            return self.pipeline.drain(self.source, after_batch=after_batch, parse=parsing.groups)
+        with self._parsing_process() as parsing, self._settled():
+            return self.pipeline.drain(self._reading, after_batch=after_batch, parse=parsing.groups)
+
+    @contextmanager
+    def _settled(self) -> Iterator[None]:
+        """A drain, and the mailbox's read-ahead thread done with at its end (``ReadAhead.settle``): the stored
+        mail moved, its failure raised here, nothing of it running on when the drain is over."""
+        if not isinstance(self._reading, ReadAhead):
+            yield
+            return
+        try:
+            yield
+        except Exception:
+            self._reading.settle(raising=False)  # the drain's own failure is the one to report
+            raise
+        except BaseException:  # stopping at once: a read stuck on a silent server ends with the process
+            self._reading.settle(timeout=0, raising=False)
+            raise
+        self._reading.settle(timeout=STOPPING_SETTLE_SECONDS if self._stop.is_set() else None)
 
     def _sends_alongside(self) -> bool:
         """Over SMTP the outbox is sent by a process of its own while intake goes on; a file or the
@@ -234,7 +257,7 @@ class Daemon:
         heartbeat.start()
         beat = ("heartbeat", HEARTBEAT_SECONDS, lambda _desk, _store, _now: heartbeat.beat())
         scheduler = start_scheduler(self.app, self.clock, self.send_due, extra=[beat], stop=self._stop)
-        intake = _Intake(self.source, self.stopper)
+        intake = _Intake(self._reading, self.stopper)
         try:
             while not self._stop.is_set():
                 passed = self._one_pass(intake)
@@ -264,8 +287,9 @@ class Daemon:
         try:
             # with a sending process, each batch's mail goes out while the next batch is stored
             parse = self._parsing.groups if self._parsing is not None else parse_in_process
-            outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._send_logged,
-                                           parse=parse)
+            with self._settled():
+                outcomes = self.pipeline.drain(intake, after_batch=None if self._sender is None else self._send_logged,
+                                               parse=parse)
         except ImapConnectionError as exc:
             # the mail server is away for longer than the source's own retries: keep the
             # scheduler and outbox going and try the mailbox again later

@@ -1,0 +1,142 @@
+"""The mailbox read one batch ahead (``ReadAhead``) against a real Dovecot: the next batch fetched while one
+is stored, every call on the connection from one thread and one at a time, moves in order, failures raised to
+the caller, a batch read ahead and not taken offered again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from maildesk.ingest.imap_server import ImapError
+from maildesk.ingest.imap_source import ImapSource
+from maildesk.ingest.read_ahead import ReadAhead
+from maildesk.ingest.source import SourceMessage, SourceWrapper
+from tests.dovecot import Mailbox
+from tests.dovecot import dovecot as dovecot_fixture  # noqa: F401  (pytest finds fixtures by their name)
+from tests.dovecot import mailbox as mailbox_fixture  # noqa: F401
+from tests.test_imap_source import chinese_mail
+
+
+class Watched(SourceWrapper):
+    """The IMAP source, noting each call: what, from which thread, and how many calls were in flight."""
+
+    def __init__(self, source: ImapSource) -> None:
+        super().__init__(source)
+        self.calls: list[tuple[str, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.fetches_begun = 0
+        self._lock = threading.Lock()
+
+    def _watched(self, what: str, call: Callable[[], Any]) -> Any:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.calls.append((what, threading.current_thread().name))
+            if what == "fetch":
+                self.fetches_begun += 1
+        try:
+            time.sleep(0.01)  # long enough for an overlapping call to show
+            return call()
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def fetch_batch(self, limit: int, max_bytes: int | None = None) -> list[SourceMessage]:
+        batch: list[SourceMessage] = self._watched("fetch", lambda: self.source.fetch_batch(limit, max_bytes))
+        return batch
+
+    def mark_done(self, source_ids: Sequence[str]) -> None:
+        self._watched("move", lambda: self.source.mark_done(source_ids))
+
+
+def subjects(batch: list[SourceMessage]) -> list[int]:
+    """The numbers of ``chinese_mail`` in a batch, in order."""
+    marker = "编号 ".encode("gb18030")
+    return [int(m.raw[m.raw.index(marker) + len(marker):].split()[0]) for m in batch]
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_the_next_batch_is_fetched_while_one_is_stored_and_every_mail_comes_once(mailbox: Mailbox) -> None:
+    """Seven mails taken three at a time: once a batch is handed out the next is fetched without being asked
+    (in the read-ahead thread), each mail comes once in arrival order, and the stored ones end up in Processed."""
+    mailbox.append_many("INBOX", [chinese_mail(n) for n in range(7)])
+    imap = ImapSource(mailbox.settings(batch_size=3))
+    watched = Watched(imap)
+    reading = ReadAhead(watched)
+    try:
+        taken: list[int] = []
+        while batch := reading.fetch_batch(3):
+            # the batch in hand is "being stored": the next fetch begins meanwhile
+            assert wait_until(lambda: watched.fetches_begun == len(taken) // 3 + 2), watched.calls
+            taken.extend(subjects(batch))
+            reading.mark_done([m.source_id for m in batch])
+        reading.settle()
+        assert taken == list(range(7))
+        assert watched.most_in_flight == 1  # one call on the connection at a time
+        assert {thread for _, thread in watched.calls} == {"maildesk-read-ahead"}
+        # each batch's move after the fetch of the next: the order of calls on the connection
+        assert [what for what, _ in watched.calls] == ["fetch", "fetch", "move", "fetch", "move", "fetch", "move"]
+        assert len(mailbox.uids("INBOX")) == 0 and len(mailbox.uids("Processed")) == 7
+    finally:
+        reading.close()
+
+
+def test_a_batch_read_ahead_and_not_taken_stays_in_the_inbox_and_comes_in_the_next_pass(mailbox: Mailbox) -> None:
+    """A drain that ends after its first batch (a limit, a stop): the batch fetched ahead is dropped at the
+    drain's end, nothing of it moved, and the next pass offers it."""
+    mailbox.append_many("INBOX", [chinese_mail(n) for n in range(4)])
+    reading = ReadAhead(ImapSource(mailbox.settings(batch_size=2)))
+    try:
+        first = reading.fetch_batch(2)
+        reading.mark_done([m.source_id for m in first])
+        reading.settle()
+        assert subjects(first) == [0, 1]
+        assert len(mailbox.uids("INBOX")) == 2 and len(mailbox.uids("Processed")) == 2
+        reading.wait_for_mail(0)  # a new pass
+        assert subjects(reading.fetch_batch(2)) == [2, 3]
+    finally:
+        reading.close()
+
+
+def test_a_smaller_ask_gets_no_more_than_it_asked_and_the_rest_next(mailbox: Mailbox) -> None:
+    """Read ahead three at a time, then asked for two: two, then the one left, then the next batch."""
+    mailbox.append_many("INBOX", [chinese_mail(n) for n in range(5)])
+    reading = ReadAhead(ImapSource(mailbox.settings(batch_size=3)))
+    try:
+        assert subjects(reading.fetch_batch(3)) == [0, 1, 2]
+        assert subjects(reading.fetch_batch(2)) == [3, 4]
+        assert reading.fetch_batch(2) == []
+    finally:
+        reading.close()
+
+
+def test_a_move_that_fails_is_raised_at_the_next_call(mailbox: Mailbox) -> None:
+    """The processed folder deleted under the daemon: the MOVE in the read-ahead thread fails, and the next
+    fetch raises it, naming the move, instead of the drain going on as if the mail had been moved."""
+    mailbox.append_many("INBOX", [chinese_mail(n) for n in range(4)])
+    reading = ReadAhead(ImapSource(mailbox.settings(batch_size=2)))
+    try:
+        batch = reading.fetch_batch(2)
+        client = mailbox.client()
+        client.delete_folder("Processed")
+        client.logout()
+        reading.mark_done([m.source_id for m in batch])  # returns at once: the move is the thread's
+        time.sleep(1.0)  # the move has failed by now (a local MOVE takes milliseconds)
+        with pytest.raises(ImapError, match="mark_done"):
+            reading.fetch_batch(2)
+        assert len(mailbox.uids("INBOX")) == 4  # nothing moved, nothing lost
+    finally:
+        reading.close()
