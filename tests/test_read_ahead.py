@@ -140,3 +140,29 @@ def test_a_move_that_fails_is_raised_at_the_next_call(mailbox: Mailbox) -> None:
         assert len(mailbox.uids("INBOX")) == 4  # nothing moved, nothing lost
     finally:
         reading.close()
+
+
+def padded_mail(n: int, size: int) -> bytes:
+    """``chinese_mail(n)`` with a line of padding, about ``size`` bytes in all."""
+    raw = chinese_mail(n)
+    return raw + b"x" * max(0, size - len(raw) - 2) + b"\r\n"
+
+
+def test_the_batch_read_ahead_gets_only_what_the_batch_in_hand_leaves_of_the_bytes(mailbox: Mailbox) -> None:
+    """Batches of at most 25 kB of 10 kB mails: two in hand leave 5 kB, so the batch read ahead is the one
+    mail a source hands out however large; a mail that fills the bytes alone is read with nothing ahead."""
+    mailbox.append_many("INBOX", [padded_mail(n, 10_000) for n in range(4)] + [padded_mail(4, 30_000)]
+                        + [padded_mail(5, 1_000)])
+    watched = Watched(ImapSource(mailbox.settings(batch_size=10)))
+    reading = ReadAhead(watched)
+    try:
+        assert subjects(reading.fetch_batch(10, 25_000)) == [0, 1]
+        assert subjects(reading.fetch_batch(10, 25_000)) == [2]  # read ahead in the 5 kB left
+        assert subjects(reading.fetch_batch(10, 25_000)) == [3]  # read ahead in the 15 kB left: mail 4 is 30 kB
+        big = reading.fetch_batch(10, 25_000)
+        assert subjects(big) == [4]
+        time.sleep(0.3)
+        assert watched.fetches_begun == 4  # the 30 kB mail fills the bytes: nothing read ahead of it
+        assert subjects(reading.fetch_batch(10, 25_000)) == [5]
+    finally:
+        reading.close()

@@ -9,8 +9,10 @@ thread, one at a time, so the connection is never used by two threads at once.
 
 What changes for the guarantees: nothing is moved before the pipeline asks (after the commit),
 and a batch fetched ahead that is never taken (the pass ends, a stop, a failure) stays in the
-inbox, handed out in this pass only, so the next pass offers it again. Intake holds two batches
-in memory instead of one. A failure of a fetch or a move is raised to the caller on its next call
+inbox, handed out in this pass only, so the next pass offers it again. The batch read ahead gets
+what the batch in hand leaves of the bytes a batch may hold, so the two together stay within them
+but for one mail (a source hands out its first mail however large); a batch that fills them is read
+alone, as before. A failure of a fetch or a move is raised to the caller on its next call
 (``fetch_batch``, ``settle``, ``wait_for_mail``), as it would have been raised by the call itself.
 
 ``settle`` ends a drain: it waits for the moves, drops a batch fetched ahead, ends the thread
@@ -52,9 +54,11 @@ class ReadAhead(SourceWrapper):
                 ahead = self._submit(lambda: self.source.fetch_batch(limit, max_bytes))
             self._ready = ahead.result()  # a failed fetch raises here, as the call itself would have
         batch, self._ready = self._ready[:limit], self._ready[limit:]
-        if batch and not self._ready:
-            # the next batch, fetched while this one is stored; an empty batch ends the drain
-            self._ahead = self._submit(lambda: self.source.fetch_batch(limit, max_bytes))
+        # The next batch, fetched while this one is stored, in what this one leaves of ``max_bytes``: the two
+        # are in memory together. An empty batch ends the drain; one that fills the bytes is read alone.
+        room = None if max_bytes is None else max_bytes - sum(len(m.raw) for m in batch)
+        if batch and not self._ready and (room is None or room > 0):
+            self._ahead = self._submit(lambda: self.source.fetch_batch(limit, room))
         return batch
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
