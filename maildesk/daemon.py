@@ -223,11 +223,13 @@ class Daemon:
         if self._sends_alongside():
             with self._sender_process() as sending:  # forked first, as the serving daemon forks it
                 summary.outcomes = self.drain(after_batch=sending.kick)
+                # while the sender still sends what intake queued last, as the serving daemon's jobs run
+                summary.jobs = run_periodic_jobs(self.app, self.clock())
             alongside = sending.total
         else:
             summary.outcomes = self.drain()
-        summary.jobs = run_periodic_jobs(self.app, self.clock())
-        summary.flushed = alongside + self.flush()
+            summary.jobs = run_periodic_jobs(self.app, self.clock())
+        summary.flushed = alongside + self.flush()  # what is left: the jobs' mail, what the sender had not begun
         return summary
 
     def stop(self) -> None:
