@@ -21,13 +21,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.app import App
 from maildesk.daemon import intake_pipeline
+from maildesk.desk.mailing import to_reporter
 from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import TRANSACTION_MAILS
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.db import Store
-from maildesk.store.models import OutboxMail, Ticket
+from maildesk.store.models import Message, OutboxMail, Ticket
 from tests.databases import empty_store
-from tests.desk import desk_settings, fail_new_tickets, mail, make_app
+from tests.desk import context, desk_settings, fail_new_tickets, mail, make_app
+from tests.test_templates import SAMPLES
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 MAILS = 6 * TRANSACTION_MAILS
@@ -246,3 +248,41 @@ def test_another_daemon_storing_a_mail_first_leaves_it_stored_once(tmp_path: Pat
     assert sorted(a[0] for a in acks) == [f"user{i}@example.com" for i in range(3)]
     ours.close()
     other.close()
+
+
+def test_each_queued_mail_and_its_copy_on_the_ticket_are_one_statement_on_postgresql(app: App) -> None:
+    """A new ticket's acknowledgement is queued with a copy among the ticket's messages (what a reply to it is
+    threaded by). On PostgreSQL the mail is written with its copy in one statement (a round trip less a mail); on
+    both databases the copy is there, after the reporter's mail, and a notice whose dedup key was queued before
+    writes neither the mail nor a copy."""
+    seen: list[str] = []
+    event.listen(app.store.engine, "before_cursor_execute", lambda *a: seen.append(" ".join(a[2].split())))
+    pipeline = intake_pipeline(app, lambda: NOW)
+    outcome, = pipeline.process([SourceMessage("c:1", mail("user1@example.com", "VPN 连不上", "在家连不上公司 VPN。",
+                                                               message_id="<c1@client.example.com>"))])
+    assert outcome.result == Result.CREATED
+    outbox_writes = [s for s in seen if s.startswith(("INSERT INTO outbox", "WITH queued AS (INSERT INTO outbox"))]
+    message_writes = [s for s in seen if s.startswith("INSERT INTO messages")]
+    with app.store.session() as s:
+        queued = s.execute(select(OutboxMail.kind, OutboxMail.message_id).order_by(OutboxMail.id)).all()
+        copies = s.execute(select(Message.direction, Message.kind, Message.message_id, Message.in_reply_to)
+                           .order_by(Message.id)).all()
+        assert s.scalars(select(Ticket)).one().message_count == 1 + len(queued)
+    assert [k for k, _ in queued][:1] == ["ack"] and len(outbox_writes) == len(queued)
+    if app.store.dialect == "postgresql":
+        assert all("INSERT INTO messages" in s for s in outbox_writes)
+        assert len(message_writes) == 1  # the reporter's own mail
+    else:
+        assert len(message_writes) == 1 + len(queued)
+    assert copies == [("in", "normal", "c1@client.example.com", None),
+                      *[("out", kind, message_id, copies[k][2]) for k, (kind, message_id) in enumerate(queued)]]
+    # a notice with a dedup key queued twice: the second writes no outbox row and no copy
+    for _ in range(2):
+        with app.store.session() as s:
+            ticket = s.scalars(select(Ticket)).one()
+            values = {k: v for k, v in SAMPLES["progress"].items() if k != "ticket"}
+            to_reporter(context(app, s, NOW), ticket, "progress", values, dedup_key=f"progress:{ticket.id}")
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "progress")) == 1
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.kind == "progress")) == 1
+        assert s.scalars(select(Ticket)).one().message_count == 2 + len(queued)

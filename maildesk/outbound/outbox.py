@@ -103,6 +103,17 @@ def queue_mail(
         return None
     composed = compose_for_outbox(settings, mail, now=now, ticket=ticket)
     row = OutboxMail(**composed.outbox)
+    if (ticket is not None and ticket.id is not None and composed.message is not None
+            and session.get_bind().dialect.name == "postgresql"
+            and none_pending(session, OutboxMail) and none_pending(session, Message)):
+        # PostgreSQL: the outbox row and the ticket's copy of the mail in one statement, a round trip less a mail
+        # (a new ticket queues two). Ids keep the order of writing, as below; no copy when the row is a duplicate.
+        message = {f"m_{key}": value for key, value in composed.message.items()}
+        if not insert_as_loaded(session, row, _queued_with_copy(mail.dedup_key is not None), prefix="o_",
+                                extra={**message, "m_ticket_id": ticket.id}):
+            return None
+        ticket.message_count = (ticket.message_count or 0) + 1
+        return row
     if none_pending(session, OutboxMail):
         # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
         # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
@@ -145,6 +156,30 @@ _INSERT_UNLESS_QUEUED = {
 
 def _insert_unless_queued(session: Session) -> Any:
     return _INSERT_UNLESS_QUEUED[session.get_bind().dialect.name]
+
+
+def _outbox_and_copy(unless_queued: bool) -> Any:
+    """PostgreSQL: ``WITH queued AS (INSERT INTO outbox … RETURNING id), recorded AS (INSERT INTO messages SELECT …
+    FROM queued) SELECT id FROM queued``, the outbox row's values named o_<column>, the message's m_<column>.
+    Both INSERTs run whatever the outer SELECT reads; no outbox row (a dedup key queued before), no message."""
+    outbox_columns = [c for c in _OUTBOX.columns if not c.primary_key]
+    queued = pg_insert(_OUTBOX).values({c.key: bindparam(f"o_{c.key}", type_=c.type) for c in outbox_columns})
+    if unless_queued:
+        queued = queued.on_conflict_do_nothing(index_elements=["dedup_key"])
+    queued_cte = queued.returning(_OUTBOX.c.id).cte("queued")
+    messages = Message.metadata.tables[Message.__tablename__]
+    message_columns = [c for c in messages.columns if not c.primary_key]
+    copy = select(*[bindparam(f"m_{c.key}", type_=c.type) for c in message_columns]).select_from(queued_cte)
+    recorded = insert(messages).from_select([c.key for c in message_columns], copy).cte("recorded")
+    return select(queued_cte.c.id).add_cte(recorded)
+
+
+# built once, with a dedup key and without
+_QUEUED_WITH_COPY = {unless: _outbox_and_copy(unless) for unless in (False, True)}
+
+
+def _queued_with_copy(unless_queued: bool) -> Any:
+    return _QUEUED_WITH_COPY[unless_queued]
 
 
 # built once: building a select cost more than SQLite takes to run it, and sweeps run these once a mail

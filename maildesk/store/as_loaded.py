@@ -13,6 +13,7 @@ session would refuse it beside the stale object.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Table, event
@@ -41,16 +42,21 @@ def flushed_connection(session: Session) -> Connection:
     return session.connection()
 
 
-def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
+def insert_as_loaded(session: Session, obj: Base, insert: Any, *, prefix: str = "",
+                     extra: Mapping[str, Any] | None = None) -> bool:
     """Write the new ``obj`` with ``insert`` (an ``INSERT … RETURNING id`` of its table) and make it the
     session's own as if loaded; False, and ``obj`` left out, when the INSERT wrote nothing (ON CONFLICT DO
     NOTHING). Columns not set on ``obj`` are written as NULL, so that nothing is left to load later.
-    Nothing pending is flushed first: the caller knows the row needs none of it."""
+    Nothing pending is flushed first: the caller knows the row needs none of it. The statement takes
+    ``obj``'s values by their column names, each after ``prefix``, and ``extra`` besides (a statement that
+    writes another row too)."""
     table: Table = obj.__table__  # type: ignore[assignment]
     for column in table.columns:
         if not column.primary_key and column.key not in obj.__dict__:
             setattr(obj, column.key, None)
-    values = {c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
+    values = {prefix + c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
+    if extra:
+        values.update(extra)
     with session.no_autoflush:
         row_id = session.connection().scalar(insert, values)
     if row_id is None:
