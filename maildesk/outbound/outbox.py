@@ -109,7 +109,7 @@ def queue_mail(
         # PostgreSQL: the outbox row and the ticket's copy of the mail in one statement, a round trip less a mail
         # (a new ticket queues two). Ids keep the order of writing, as below; no copy when the row is a duplicate.
         message = {f"m_{key}": value for key, value in composed.message.items()}
-        if not insert_as_loaded(session, row, _queued_with_copy(mail.dedup_key is not None), prefix="o_",
+        if not insert_as_loaded(session, row, _QUEUED_WITH_COPY[mail.dedup_key is not None], prefix="o_",
                                 extra={**message, "m_ticket_id": ticket.id}):
             return None
         ticket.message_count = (ticket.message_count or 0) + 1
@@ -174,12 +174,8 @@ def _outbox_and_copy(unless_queued: bool) -> Any:
     return select(queued_cte.c.id).add_cte(recorded)
 
 
-# built once, with a dedup key and without
+# built once, for a mail with a dedup key (True) and without
 _QUEUED_WITH_COPY = {unless: _outbox_and_copy(unless) for unless in (False, True)}
-
-
-def _queued_with_copy(unless_queued: bool) -> Any:
-    return _QUEUED_WITH_COPY[unless_queued]
 
 
 # built once: building a select cost more than SQLite takes to run it, and sweeps run these once a mail
