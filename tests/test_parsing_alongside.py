@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from tests.daemon_process import DaemonProcess, children, ended, named
 from tests.desk import desk_settings, mail, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
+from tests.waiting import wait_for
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "mail").glob("*.eml"))
 
@@ -36,15 +36,6 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures" / "mail").glob("*.eml"))
 def _groups(size: int = 5) -> list[list[bytes]]:
     raws = [f.read_bytes() for f in FIXTURES]
     return [raws[i:i + size] for i in range(0, len(raws), size)]
-
-
-def _wait_for(condition: object, seconds: float = 10.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_the_process_parses_every_group_as_the_daemons_own_process_does() -> None:
@@ -153,7 +144,7 @@ def test_sigterm_and_sigint_leave_the_process_parsing_until_the_daemon_is_done_w
         os.kill(child, signal.SIGINT)
         assert list(parsing.groups(groups)) == list(parse_in_process(groups))
         assert parsing.pid == child
-    assert _wait_for(lambda: ended(child))
+    assert wait_for(lambda: ended(child))
 
 
 _PARENT = """
@@ -171,7 +162,7 @@ def test_the_process_ends_when_the_daemon_is_killed() -> None:
         child = int(parent.stdout.readline())
         assert not ended(child)
         parent.kill()  # no goodbye: the pipe to the child just closes
-    assert _wait_for(lambda: ended(child), 5)
+    assert wait_for(lambda: ended(child), 5)
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from tests.dovecot import Mailbox
 from tests.dovecot import dovecot as dovecot_fixture  # noqa: F401  (pytest finds fixtures by their name)
 from tests.dovecot import mailbox as mailbox_fixture  # noqa: F401
 from tests.test_imap_source import chinese_mail
+from tests.waiting import wait_for
 
 
 class Watched(SourceWrapper):
@@ -60,15 +61,6 @@ def subjects(batch: list[SourceMessage]) -> list[int]:
     return [int(m.raw[m.raw.index(marker) + len(marker):].split()[0]) for m in batch]
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
-
-
 def test_the_next_batch_is_fetched_while_one_is_stored_and_every_mail_comes_once(mailbox: Mailbox) -> None:
     """Seven mails taken three at a time: once a batch is handed out the next is fetched without being asked
     (in the read-ahead thread), each mail comes once in arrival order, and the stored ones end up in Processed."""
@@ -80,7 +72,7 @@ def test_the_next_batch_is_fetched_while_one_is_stored_and_every_mail_comes_once
         taken: list[int] = []
         while batch := reading.fetch_batch(3):
             # the batch in hand is "being stored": the next fetch begins meanwhile
-            assert wait_until(lambda: watched.fetches_begun == len(taken) // 3 + 2), watched.calls
+            assert wait_for(lambda: watched.fetches_begun == len(taken) // 3 + 2), watched.calls
             taken.extend(subjects(batch))
             reading.mark_done([m.source_id for m in batch])
         reading.settle()

@@ -13,13 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from maildesk.outbound.alongside import Flush, MakeFlush, SendingAlongside
 from maildesk.outbound.sender import FlushResult
 from maildesk.store.db import Store
 from tests.daemon_process import ended
+from tests.waiting import wait_for
 
 
 def _recording(log: Path, *, hold: float = 0.0) -> MakeFlush:
@@ -48,22 +48,13 @@ def _lines(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def _wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_each_kick_flushes_in_another_process_and_stop_returns_what_all_the_flushes_sent(tmp_path: Path) -> None:
     log = tmp_path / "log"
     sending = SendingAlongside(_recording(log)).start()
     sending.kick()
-    assert _wait_for(lambda: sum(line.startswith("flush") for line in _lines(log)) == 1)
+    assert wait_for(lambda: sum(line.startswith("flush") for line in _lines(log)) == 1)
     sending.kick()
-    assert _wait_for(lambda: sum(line.startswith("flush") for line in _lines(log)) == 2)
+    assert wait_for(lambda: sum(line.startswith("flush") for line in _lines(log)) == 2)
     total = sending.stop()
     assert (total.sent, total.retrying, total.failed) == (4, 2, 0)
     pids = {line.split()[1] for line in _lines(log)}
@@ -74,7 +65,7 @@ def test_the_parents_stop_request_cuts_the_running_flush_short(tmp_path: Path) -
     log, stopping = tmp_path / "log", threading.Event()
     sending = SendingAlongside(_recording(log, hold=30.0), stopping=stopping).start()
     sending.kick()
-    assert _wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
+    assert wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
     stopping.set()  # SIGTERM in the daemon
     begun = time.monotonic()
     total = sending.stop()
@@ -87,7 +78,7 @@ def test_a_stop_without_a_stop_request_lets_the_running_flush_finish(tmp_path: P
     log = tmp_path / "log"
     sending = SendingAlongside(_recording(log, hold=1.0)).start()
     sending.kick()
-    assert _wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))
+    assert wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))
     sending.stop()
     assert [line.split()[2] for line in _lines(log) if line.startswith("flush")] == ["whole"]
 
@@ -105,23 +96,23 @@ def test_the_sender_ends_and_cuts_its_flush_short_when_its_parent_dies(tmp_path:
     log = tmp_path / "log"
     parent = multiprocessing.get_context("fork").Process(target=_parent, args=(str(log),))
     parent.start()
-    assert _wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
+    assert wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
     child = int(next(line for line in _lines(log) if line.startswith("made")).split()[1])
     os.kill(parent.pid or 0, signal.SIGKILL)  # no goodbye: the pipe to the sender just closes
     parent.join()
-    assert _wait_for(lambda: any(line.startswith("flush") for line in _lines(log)), 5)
+    assert wait_for(lambda: any(line.startswith("flush") for line in _lines(log)), 5)
     assert [line.split()[2] for line in _lines(log) if line.startswith("flush")] == ["cut"]
-    assert _wait_for(lambda: ended(child))
+    assert wait_for(lambda: ended(child))
 
 
 def test_sigterm_to_the_sender_cuts_its_flush_short_and_the_parent_still_hears_the_total(tmp_path: Path) -> None:
     log = tmp_path / "log"
     sending = SendingAlongside(_recording(log, hold=60.0)).start()
     sending.kick()
-    assert _wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
+    assert wait_for(lambda: any(line.startswith("begin") for line in _lines(log)))  # inside the flush
     child = int(next(line for line in _lines(log) if line.startswith("made")).split()[1])
     os.kill(child, signal.SIGTERM)  # systemd sends it to every process of the service
-    assert _wait_for(lambda: any(line.startswith("flush") for line in _lines(log)), 5)
+    assert wait_for(lambda: any(line.startswith("flush") for line in _lines(log)), 5)
     total = sending.stop()
     assert [line.split()[2] for line in _lines(log) if line.startswith("flush")] == ["cut"]
     assert total.sent == 2
@@ -168,9 +159,9 @@ def test_the_senders_commits_last_after_its_parent_closed_the_database_and_anoth
     try:
         parents.close()  # the daemon's parent goes on with fresh connections, or dies
         sending.kick()
-        assert _wait_for(lambda: _rows_seen_by_another_process(db) == 1)
+        assert wait_for(lambda: _rows_seen_by_another_process(db) == 1)
         sending.kick()  # after another process opened and closed the database
-        assert _wait_for(lambda: _rows_seen_by_another_process(db) == 2, 3)
+        assert wait_for(lambda: _rows_seen_by_another_process(db) == 2, 3)
     finally:
         total = sending.stop()
     assert total.sent == 2
