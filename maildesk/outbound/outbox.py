@@ -103,25 +103,25 @@ def queue_mail(
         return None
     composed = compose_for_outbox(settings, mail, now=now, ticket=ticket)
     row = OutboxMail(**composed.outbox)
-    if (ticket is not None and ticket.id is not None and composed.message is not None
-            and session.get_bind().dialect.name == "postgresql"
-            and none_pending(session, OutboxMail) and none_pending(session, Message)):
-        # PostgreSQL: the outbox row and the ticket's copy of the mail in one statement, a round trip less a mail
-        # (a new ticket queues two). Ids keep the order of writing, as below; no copy when the row is a duplicate.
-        message = {f"m_{key}": value for key, value in composed.message.items()}
-        if not insert_as_loaded(session, row, _QUEUED_WITH_COPY[mail.dedup_key is not None], prefix="o_",
-                                extra={**message, "m_ticket_id": ticket.id}):
-            return None
-        ticket.message_count = (ticket.message_count or 0) + 1
-        return row
+    copied = False  # the ticket's copy of the mail written in the same statement as the row
     if none_pending(session, OutboxMail):
         # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
         # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
         # the same notice: the unique key settles it, the INSERT doing nothing on a clash. The row
         # becomes the session's own as if loaded, so callers use it as before. Only with no other
         # outbox row pending, so that ids keep the order in which the mails were written.
-        insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
-        if not insert_as_loaded(session, row, insert_row):
+        if (ticket is not None and ticket.id is not None and composed.message is not None
+                and session.get_bind().dialect.name == "postgresql" and none_pending(session, Message)):
+            # PostgreSQL: the copy goes in the same statement, a round trip less a mail (a new ticket queues
+            # two); with a dedup key queued before, neither is written
+            copy = {f"m_{key}": value for key, value in composed.message.items()}
+            written = insert_as_loaded(session, row, _QUEUED_WITH_COPY[mail.dedup_key is not None], prefix="o_",
+                                       extra={**copy, "m_ticket_id": ticket.id})
+            copied = True
+        else:
+            insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
+            written = insert_as_loaded(session, row, insert_row)
+        if not written:
             return None
     elif mail.dedup_key is not None:
         try:
@@ -132,15 +132,16 @@ def queue_mail(
     else:
         session.add(row)
     if ticket is not None and composed.message is not None:
-        # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
-        values = {**composed.message, "ticket_id": ticket.id}
-        if ticket.id is not None and none_pending(session, Message):
-            # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
-            # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
-            # which the mails were written; the pending rest is flushed later as usual.
-            session.connection().execute(_INSERT_MESSAGE, values)
-        else:
-            session.add(Message(**values))
+        if not copied:
+            # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
+            values = {**composed.message, "ticket_id": ticket.id}
+            if ticket.id is not None and none_pending(session, Message):
+                # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
+                # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
+                # which the mails were written; the pending rest is flushed later as usual.
+                session.connection().execute(_INSERT_MESSAGE, values)
+            else:
+                session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1
     return row
 
