@@ -170,7 +170,6 @@ def _child_ceiling(port: int, user: str, password: str, out: Any) -> None:
 
 def _child_maildesk(port: int, user: str, password: str, db_url: str, workdir: str,
                     smtp: tuple[str, int] | None, out: Any) -> None:
-
     from maildesk.app import App
     from maildesk.config import parse_settings
     from maildesk.daemon import Daemon, open_source
