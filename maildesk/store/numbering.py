@@ -90,8 +90,7 @@ def _take_back(session: Session, previous: SessionTransaction) -> None:
     """The numbers taken in the savepoint or transaction just rolled back are free again."""
     boundary = rolled_back_to(previous)
     if not boundary.nested:
-        session.info.pop(_TAKEN, None)
-        session.info.pop(_AT_SAVEPOINT, None)
+        _clear(session)
         return
     marks = session.info.get(_AT_SAVEPOINT, {})
     session.info[_TAKEN] = marks.get(boundary, {})  # none noted: nothing was taken before the savepoint began
@@ -102,5 +101,9 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     # only at the end of the whole transaction: a savepoint's mark is read after its end (SQLAlchemy ends a
     # savepoint before it tells of its rollback)
     if transaction.parent is None:  # committed or rolled back: the next transaction upserts again
-        session.info.pop(_TAKEN, None)
-        session.info.pop(_AT_SAVEPOINT, None)
+        _clear(session)
+
+
+def _clear(session: Session) -> None:
+    session.info.pop(_TAKEN, None)
+    session.info.pop(_AT_SAVEPOINT, None)
