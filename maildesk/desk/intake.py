@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from sqlalchemy.orm import Session
 
+from maildesk.desk.acks import read_acks_ahead
 from maildesk.desk.context import Context
 from maildesk.desk.handling import Handling
 from maildesk.desk.on_behalf import OnBehalf
@@ -19,6 +21,7 @@ from maildesk.desk.steps.recorded import take_over
 from maildesk.ingest.loops import MailKind
 from maildesk.ingest.outcome import Handled, Inbound
 from maildesk.ingest.parse import parse_mail
+from maildesk.mail import InboundMail
 from maildesk.outbound.compose import make_message_id
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ class DeskHandler:
 
     def __call__(self, session: Session, inbound: Inbound, now: datetime) -> Handled:
         return handle_mail(Context(self.desk, session, now), inbound)
+
+    def read_ahead(self, session: Session, mails: Sequence[InboundMail], now: datetime) -> None:
+        # each new ticket's acknowledgement counts its sender's acknowledgements of the last hour
+        read_acks_ahead(session, {mail.sender for mail in mails}, now)
 
 
 def handle_mail(ctx: Context, inbound: Inbound, *, on_behalf: OnBehalf | None = None) -> Handled:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from maildesk.desk.acks import ack_queued
 from maildesk.desk.briefing import briefing
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import Files, form_context, relay_to_staff, send_on_ticket, to_reporter, to_staff
@@ -31,13 +32,17 @@ def queue_ack(
     """The acknowledgement to the reporter, as an auto-reply to their mail (``message_id``); without one (a
     ticket staff recorded for them), a mail of its own that starts the ticket's thread."""
     if message_id is None:
-        return send_on_ticket(ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
-                              threaded=False, reply_to=ctx.addresses.reporter(ticket.number))
-    return send_on_ticket(
-        ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
-        in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
-        reply_to=ctx.addresses.reporter(ticket.number),
-    )
+        row = send_on_ticket(ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
+                             threaded=False, reply_to=ctx.addresses.reporter(ticket.number))
+    else:
+        row = send_on_ticket(
+            ctx, ticket, "ack", [ticket.reporter], {"kb_articles": list(kb_articles)},
+            in_reply_to=message_id, references=[*references, message_id], auto_submitted="auto-replied",
+            reply_to=ctx.addresses.reporter(ticket.number),
+        )
+    if row is not None:
+        ack_queued(ctx, ticket.reporter)  # the hourly limit's count, kept for the rest of the transaction
+    return row
 
 
 def queue_assignment(

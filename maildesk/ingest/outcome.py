@@ -9,10 +9,11 @@ and reports an ``Outcome``. Results are named, never free strings: they are the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -77,5 +78,11 @@ class Outcome:
         return self.result != Result.QUARANTINED
 
 
-# the desk's entry point, as the pipeline sees it: one mail in its batch's session at the batch's moment
-Handler = Callable[[Session, Inbound, datetime], Handled]
+class Handler(Protocol):
+    """The desk's entry point, as the pipeline sees it: one mail in its batch's session at the batch's moment."""
+
+    def __call__(self, session: Session, inbound: Inbound, now: datetime) -> Handled: ...
+
+    def read_ahead(self, session: Session, mails: Sequence[InboundMail], now: datetime) -> None:
+        """At the start of a group's transaction: read in one go what handling each of ``mails`` will ask the
+        database (a query a group instead of one a mail)."""

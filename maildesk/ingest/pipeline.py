@@ -148,6 +148,10 @@ class Pipeline:
             handled_before = set(conn.scalars(_HANDLED_BEFORE, {"source_ids": [sm.source_id for sm in messages]}))
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
             known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in handled_before])
+            # and what the desk will ask of the database for each of them, read for all at once
+            self.handler.read_ahead(session, [mail for sm, mail in zip(messages, parsed, strict=True)
+                                              if sm.source_id not in handled_before
+                                              and not isinstance(mail, Exception) and mail.sender], now)
             sources: list[dict[str, object]] = []
             for sm, mail in zip(messages, parsed, strict=True):
                 if sm.source_id in handled_before:
