@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 
 from maildesk.app import App
 from maildesk.daemon import intake_pipeline
+from maildesk.desk.assignment import least_loaded
 from maildesk.desk.notices import queue_assignment
 from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.ingest.source import SourceMessage
@@ -80,6 +81,35 @@ def test_least_loaded_evens_out_existing_load(tmp_path: Path, db_url: str) -> No
     with app.store.session() as s:
         load = Counter(s.scalars(select(Ticket.assignee)))
     assert load == {"a@example.com": 13, "b@example.com": 13, "c@example.com": 13}
+    app.close()
+
+
+def test_least_loaded_counts_moves_not_yet_written_and_leaves_other_changes_for_later(
+    tmp_path: Path, db_url: str,
+) -> None:
+    """Choosing by load sees tickets moved in the same transaction and not yet written (a hand-over of several
+    tickets counts each move before choosing for the next); a ticket's other changes (its message count) are not
+    written for the count, but with the transaction's next flush."""
+    app = _desk(tmp_path, db_url, "least_loaded")
+    with app.store.session() as s:
+        for i in range(3):
+            create_ticket(context(app, s, T0), NewTicket(subject=f"旧工单 {i}", reporter="x@example.com",
+                                                         priority="P3", type="software", team="software",
+                                                         assignee="a@example.com"))
+    people = [p for p in (app.desk.directory.get(a) for a in ("a@example.com", "b@example.com")) if p is not None]
+    statements: list[str] = []
+    event.listen(app.store.engine, "before_cursor_execute", lambda *a: statements.append(a[2].split()[0]))
+    with app.store.session() as s:
+        tickets = list(s.scalars(select(Ticket).order_by(Ticket.id)))
+        tickets[0].message_count += 1
+        statements.clear()
+        assert least_loaded(s, people).address == "b@example.com"  # a holds three, b none
+        assert "UPDATE" not in statements
+        tickets[0].assignee = tickets[1].assignee = "b@example.com"
+        assert least_loaded(s, people).address == "a@example.com"  # a holds one now, b two
+        assert "UPDATE" in statements
+    with app.store.session() as s:
+        assert [t.message_count for t in s.scalars(select(Ticket).order_by(Ticket.id))] == [1, 0, 0]
     app.close()
 
 

@@ -15,7 +15,7 @@ from maildesk.desk.tickets import set_field
 from maildesk.people.directory import Directory, Person
 from maildesk.people.roles import candidates
 from maildesk.statuses import OPEN_STATUSES
-from maildesk.store.as_loaded import flushed_connection
+from maildesk.store.as_loaded import connection_reading, flush_for
 from maildesk.store.models import Team, Ticket
 
 # built once: building a statement costs more than SQLite takes to run it
@@ -53,7 +53,9 @@ def _team_row(session: Session, name: str) -> Team:
         state = inspect(row)
         if state.persistent and state.session is session and "last_assignee" in state.dict:
             return row
-    row = session.scalars(_TEAM_ROW, {"name": name}).one_or_none()
+    flush_for(session, Team, ("name",))  # a team row new since: found, not made twice
+    with session.no_autoflush:  # the batch's other changes wait for one flush later
+        row = session.scalars(_TEAM_ROW, {"name": name}).one_or_none()
     if row is None:
         row = Team(name=name, last_assignee=None)
         session.add(row)
@@ -61,9 +63,11 @@ def _team_row(session: Session, name: str) -> Team:
 
 
 def _open_load(session: Session, addresses: list[str]) -> dict[str, int]:
-    # past the ORM's execute path (half this count's CPU on SQLite); after the autoflush all the same: a
-    # hand-over moving several tickets counts each move before choosing for the next
-    rows = flushed_connection(session).execute(_OPEN_LOAD, {"addresses": addresses}).all()
+    # past the ORM's execute path (half this count's CPU on SQLite); after a flush wherever one would change the
+    # count: a hand-over moving several tickets counts each move before choosing for the next. A batch's other
+    # changes to its tickets (their message counts, the times they changed) are left for one flush later.
+    conn = connection_reading(session, Ticket, ("assignee", "status"))
+    rows = conn.execute(_OPEN_LOAD, {"addresses": addresses}).all()
     return {addr: int(n) for addr, n in rows if addr}
 
 

@@ -50,11 +50,14 @@ def store_inbound(
         write_big(session, _MESSAGES, "raw", _MESSAGES.c.id == message.id, mail.raw)
         set_committed_value(message, "raw", mail.raw)
     ctx.stored = message
+    # the contents on the connection, past the ORM and its autoflush: a blob is only ever written by these
+    # statements, so nothing pending changes what they read
+    conn = session.connection()
     for part in mail.attachments:
         digest = part.sha256
-        if session.scalar(_BLOB_KNOWN, {"digest": digest}) is None:
+        if conn.scalar(_BLOB_KNOWN, {"digest": digest}) is None:
             data_later = written_later(session, part.data)
-            session.execute(_INSERT_BLOB, {"digest": digest, "data": b"" if data_later else part.data})
+            conn.execute(_INSERT_BLOB, {"digest": digest, "data": b"" if data_later else part.data})
             if data_later:
                 write_big(session, _BLOBS, "data", _BLOBS.c.sha256 == digest, part.data)
         session.add(Attachment(message_id=message.id, filename=part.filename or "attachment",

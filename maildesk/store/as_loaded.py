@@ -13,10 +13,10 @@ session would refuse it beside the stale object.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from maildesk.store.base import Base
@@ -40,6 +40,32 @@ def flushed_connection(session: Session) -> Connection:
     if session.autoflush:
         session.flush()
     return session.connection()
+
+
+def flush_for(session: Session, model: type[Base], columns: Iterable[str]) -> None:
+    """Flush before a statement that reads ``columns`` of ``model``'s rows, as the ORM's autoflush would, but only if
+    something pending could change what it reads: a ``model`` object new or deleted, or one of those columns changed.
+    Anything else pending waits for a later flush, where the ORM writes a group's changes together (one executemany
+    of UPDATEs for a batch's tickets, instead of one at each mail's query)."""
+    if session.autoflush and _pending_for(session, model, list(columns)):
+        session.flush()
+
+
+def connection_reading(session: Session, model: type[Base], columns: Iterable[str]) -> Connection:
+    """The session's connection for a Core statement that reads ``columns`` of ``model``'s rows (``flush_for``)."""
+    flush_for(session, model, columns)
+    return session.connection()
+
+
+def _pending_for(session: Session, model: type[Base], columns: list[str]) -> bool:
+    if any(isinstance(o, model) for o in session.new) or any(isinstance(o, model) for o in session.deleted):
+        return True
+    for obj in session.dirty:
+        if isinstance(obj, model):
+            attrs = inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in columns):
+                return True
+    return False
 
 
 def insert_as_loaded(session: Session, obj: Base, insert: Any, *, prefix: str = "",
