@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from maildesk.desk.breach_review import review_breach
@@ -93,21 +93,47 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
     # the deadlines need only the ticket's own fields, not its id: computed now, the INSERT carries them
     # instead of a second statement (an UPDATE) after it
     keep(ctx, ticket)
-    # one INSERT, not an ORM flush (which would write whatever else is pending too; that goes out later)
-    insert_as_loaded(session, ticket, _INSERT_TICKET)
-    # the first events in one INSERT (an executemany), not one ORM insert with RETURNING each:
-    # nothing reads them back as objects, and they keep their order
+    # the first events, written with the ticket: nothing reads them back as objects, and they keep their order
     events = [_event_row(ticket, actor, "created", now, new=status.value, note=f"{data.type} {data.priority}")]
     if data.assignee:
         events.append(_event_row(ticket, actor, "assignee", now, new=data.assignee))
     events.extend(_event_row(ticket, actor, action, now, note=note) for action, note in data.extra_events)
-    session.connection().execute(_INSERT_EVENTS, events)
+    # one INSERT, not an ORM flush (which would write whatever else is pending too; that goes out later)
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL: the events in the ticket's own statement, a round trip less a new ticket
+        values = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()
+                  if key != "ticket_id"}
+        insert_as_loaded(session, ticket, _ticket_with_events(len(events)), prefix="t_", extra=values)
+    else:
+        insert_as_loaded(session, ticket, _INSERT_TICKET)
+        # the events in one INSERT (an executemany), not one ORM insert with RETURNING each
+        session.connection().execute(_INSERT_EVENTS, [{**row, "ticket_id": ticket.id} for row in events])
     return ticket
 
 
-_INSERT_EVENTS = insert(Event.metadata.tables[Event.__tablename__])
+_EVENTS = Event.metadata.tables[Event.__tablename__]
+_INSERT_EVENTS = insert(_EVENTS)
 _TICKETS = Ticket.metadata.tables[Ticket.__tablename__]
 _INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
+_TICKETS_WITH_EVENTS: dict[int, Any] = {}  # built once for each number of events: building costs more than running
+
+
+def _ticket_with_events(count: int) -> Any:
+    """PostgreSQL: ``WITH made AS (INSERT INTO tickets … RETURNING id), recorded AS (INSERT INTO events SELECT
+    made.id, … FROM made UNION ALL …) SELECT id FROM made``, the ticket's values named t_<column>, the i-th
+    event's e<i>_<column>; the events written in their order."""
+    statement = _TICKETS_WITH_EVENTS.get(count)
+    if statement is None:
+        ticket_columns = [c for c in _TICKETS.columns if not c.primary_key]
+        made = (insert(_TICKETS).values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in ticket_columns})
+                .returning(_TICKETS.c.id).cte("made"))
+        event_columns = [c for c in _EVENTS.columns if c.key not in ("id", "ticket_id")]
+        rows = [select(made.c.id, *[bindparam(f"e{i}_{c.key}", type_=c.type) for c in event_columns])
+                .select_from(made) for i in range(count)]
+        recorded = (insert(_EVENTS).from_select(["ticket_id", *[c.key for c in event_columns]],
+                                                rows[0] if count == 1 else union_all(*rows)).cte("recorded"))
+        statement = _TICKETS_WITH_EVENTS[count] = select(made.c.id).add_cte(recorded)
+    return statement
 
 
 def _event_row(
