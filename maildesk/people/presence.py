@@ -9,42 +9,29 @@ passes over both kinds alike.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from maildesk.store.models_people import StaffAway
+from maildesk.store.transaction_memo import forget, recall, remember
 
 # built once: every mail's context asks it
 _AWAY_NOW = select(StaffAway.address).where(StaffAway.back_at.is_(None))
 # Who is away is read once per transaction (an intake batch, a sweep chunk), not once per mail: it
 # changes seldom, and here only. A rollback (of one mail's savepoint too) or the transaction's end
-# forgets it.
-_KNOWN = "maildesk.away_now"
+# forgets it (``store/transaction_memo``).
+_MEMO = "maildesk.away_now"
 
 
 def away_now(session: Session) -> frozenset[str]:
     """The addresses of staff away by their own out-of-office reply."""
-    known: frozenset[str] | None = session.info.get(_KNOWN)
+    known: frozenset[str] | None = recall(session, _MEMO)
     if known is None:
         with session.no_autoflush:  # the mail in hand's pending rows do not change who is away
             known = frozenset(a.lower() for a in session.scalars(_AWAY_NOW))
-        if not session.info.get(_KNOWN + ".listening"):
-            event.listen(session, "after_soft_rollback", _forget)
-            event.listen(session, "after_transaction_end", _ended)
-            session.info[_KNOWN + ".listening"] = True
-        session.info[_KNOWN] = known
+        remember(session, _MEMO, known)
     return known
-
-
-def _forget(session: Session, *_: Any) -> None:
-    session.info.pop(_KNOWN, None)
-
-
-def _ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the whole transaction, not one mail's savepoint
-        _forget(session)
 
 
 def is_away(session: Session, address: str) -> bool:
@@ -58,7 +45,7 @@ def mark_away(session: Session, address: str, now: datetime, *, note: str = "",
         return False
     session.add(StaffAway(address=address.lower(), since=now, back_at=None, message_pk=message_pk, note=note))
     session.flush()
-    _forget(session)
+    forget(session, _MEMO)
     return True
 
 
@@ -68,5 +55,5 @@ def mark_back(session: Session, address: str, now: datetime) -> bool:
         update(StaffAway).where(StaffAway.address == address.lower(), StaffAway.back_at.is_(None))
         .values(back_at=now).execution_options(synchronize_session=False)
     )
-    _forget(session)
+    forget(session, _MEMO)
     return bool(getattr(result, "rowcount", 0))

@@ -29,7 +29,7 @@ def recall(session: Session, key: str) -> Any:
 
 
 def forget(session: Session, key: str) -> None:
-    """Forget ``key`` now (its keeper wrote what it would not know how to bring the memo up to)."""
+    """Forget ``key`` now: its keeper wrote what it does not bring the memo up to."""
     memos: dict[str, Any] | None = session.info.get(_MEMOS)
     if memos is not None:
         memos.pop(key, None)
