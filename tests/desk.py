@@ -146,10 +146,10 @@ def fail_new_tickets(monkeypatch: pytest.MonkeyPatch, marker: str, message: str)
     ``marker`` fails as it is written, after its assignee was chosen, with RuntimeError(``message``)."""
     from maildesk.desk.steps import open_ticket
 
-    def create_or_fail(ctx: Context, data: NewTicket, *, actor: str) -> Ticket:
+    def create_or_fail(ctx: Context, data: NewTicket, *, actor: str, first: Message | None = None) -> Ticket:
         if marker in data.subject:
             raise RuntimeError(message)
-        return create_ticket(ctx, data, actor=actor)
+        return create_ticket(ctx, data, actor=actor, first=first)
 
     monkeypatch.setattr(open_ticket, "create_ticket", create_or_fail)
 

@@ -22,30 +22,45 @@ _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _CONTENT_TYPE_CHARS = 200
 
 
-def store_inbound(
+def inbound_row(
     ctx: Context, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str,
     rule_hits: list[str] | None = None,
 ) -> Message:
-    """The message row (raw bytes kept, so nothing is ever lost) and its attachments; ``ctx.stored`` is it."""
-    session, now = ctx.session, ctx.now
-    raw_later = written_later(session, mail.raw)
-    message = Message(
+    """The message row of an incoming mail, not yet written (for ``store_inbound``); its raw bytes are left out
+    where they are written after the row (``store/bigbytes``)."""
+    return Message(
         ticket_id=ticket.id if ticket is not None else None, direction="in", kind=kind,
         message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         from_addr=mail.sender, from_name=mail.from_addr.name if mail.from_addr else "",
         to_addrs=[a.addr for a in mail.to], cc_addrs=[a.addr for a in mail.cc], subject=mail.subject,
-        text=text, raw=None if raw_later else mail.raw, defects=list(mail.defects),
-        rule_hits=list(rule_hits or []), created_at=now,
+        text=text, raw=None if written_later(ctx.session, mail.raw) else mail.raw, defects=list(mail.defects),
+        rule_hits=list(rule_hits or []), created_at=ctx.now,
     )
-    if (ticket is None or ticket.id is not None) and none_pending(session, Message):
-        # One INSERT now, not an ORM flush of everything pending (a third of a new ticket's flushing):
-        # the ticket's own pending changes go out with its next flush, in one UPDATE. The row becomes
-        # the session's own as if loaded. Only with no Message pending, so ids keep the order in which
-        # the mails were written.
-        insert_as_loaded(session, message, _INSERT_MESSAGE)
-    else:
-        session.add(message)
-        session.flush()
+
+
+def store_inbound(
+    ctx: Context, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str,
+    rule_hits: list[str] | None = None, row: Message | None = None,
+) -> Message:
+    """The message row (raw bytes kept, so nothing is ever lost) and its attachments; ``ctx.stored`` is it.
+
+    ``row``: the row made beforehand by ``inbound_row``, perhaps written already (with its ticket, by
+    ``tickets.create_ticket``)."""
+    session, now = ctx.session, ctx.now
+    raw_later = written_later(session, mail.raw)
+    message = row if row is not None else inbound_row(ctx, mail, ticket=ticket, kind=kind, text=text,
+                                                      rule_hits=rule_hits)
+    if message.id is None:  # not written with its ticket
+        message.ticket_id = ticket.id if ticket is not None else None
+        if (ticket is None or ticket.id is not None) and none_pending(session, Message):
+            # One INSERT now, not an ORM flush of everything pending (a third of a new ticket's flushing):
+            # the ticket's own pending changes go out with its next flush, in one UPDATE. The row becomes
+            # the session's own as if loaded. Only with no Message pending, so ids keep the order in which
+            # the mails were written.
+            insert_as_loaded(session, message, _INSERT_MESSAGE)
+        else:
+            session.add(message)
+            session.flush()
     if raw_later:
         write_big(session, _MESSAGES, "raw", _MESSAGES.c.id == message.id, mail.raw)
         set_committed_value(message, "raw", mail.raw)

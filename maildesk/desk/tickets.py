@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.breach_review import review_breach
 from maildesk.desk.context import Context
@@ -22,8 +23,9 @@ from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
-from maildesk.store.as_loaded import insert_as_loaded
-from maildesk.store.models import Event, Ticket, TicketLink
+from maildesk.store.as_loaded import insert_all_as_loaded, insert_as_loaded, none_pending
+from maildesk.store.base import Base
+from maildesk.store.models import Event, Message, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
 
 SYSTEM = "system"
@@ -73,8 +75,12 @@ def record(
     return event
 
 
-def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Ticket:
-    """A new ticket with its number, status new (or assigned when an assignee is given), and its deadlines."""
+def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: Message | None = None) -> Ticket:
+    """A new ticket with its number, status new (or assigned when an assignee is given), and its deadlines.
+
+    ``first``: the ticket's first message, not yet written (``messages.inbound_row``). On PostgreSQL it is written
+    in the ticket's statement when it can be (``messages.store_inbound`` writes it otherwise).
+    """
     session, now, settings = ctx.session, ctx.now, ctx.settings
     number = next_ticket_number(session, settings.ticket_prefix, now, settings.tz)
     status = Status.ASSIGNED if data.assignee else Status.NEW
@@ -100,10 +106,20 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM) -> Tick
     events.extend(_event_row(ticket, actor, action, now, note=note) for action, note in data.extra_events)
     # one INSERT, not an ORM flush (which would write whatever else is pending too; that goes out later)
     if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL: the events in the ticket's own statement, a round trip less a new ticket
+        # PostgreSQL: the events, and the first message, in the ticket's own statement: a round trip less for each
         values = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()
                   if key != "ticket_id"}
-        insert_as_loaded(session, ticket, _ticket_with_events(len(events)), prefix="t_", extra=values)
+        # the message only where store_inbound would write it by one INSERT too: its bytes in the row, and no
+        # other message waiting for a flush (ids keep the order in which the messages were written)
+        with_first = first is not None and first.raw is not None and none_pending(session, Message)
+        objs: list[tuple[Base, str]] = [(ticket, "t_")]
+        if with_first:
+            assert first is not None
+            objs.append((first, "m_"))
+        insert_all_as_loaded(session, objs, _ticket_with_events(len(events), with_first), extra=values)
+        if with_first:
+            assert first is not None
+            set_committed_value(first, "ticket_id", ticket.id)
     else:
         insert_as_loaded(session, ticket, _INSERT_TICKET)
         # the events in one INSERT (an executemany), not one ORM insert with RETURNING each
@@ -115,24 +131,35 @@ _EVENTS = Event.metadata.tables[Event.__tablename__]
 _INSERT_EVENTS = insert(_EVENTS)
 _TICKETS = Ticket.metadata.tables[Ticket.__tablename__]
 _INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
-_TICKETS_WITH_EVENTS: dict[int, Any] = {}  # built once for each number of events: building costs more than running
+_TICKETS_WITH_EVENTS: dict[tuple[int, bool], Any] = {}  # built once for each shape: building costs more than running
+_MESSAGES = Message.metadata.tables[Message.__tablename__]
 
 
-def _ticket_with_events(count: int) -> Any:
+def _ticket_with_events(count: int, with_first: bool) -> Any:
     """PostgreSQL: ``WITH made AS (INSERT INTO tickets … RETURNING id), recorded AS (INSERT INTO events SELECT
-    made.id, … FROM made UNION ALL …) SELECT id FROM made``, the ticket's values named t_<column>, the i-th
-    event's e<i>_<column>; the events written in their order."""
-    statement = _TICKETS_WITH_EVENTS.get(count)
+    made.id, … FROM made UNION ALL …) SELECT id FROM made``; with the first message, ``…, kept AS (INSERT INTO
+    messages SELECT made.id, … FROM made RETURNING ticket_id, id) SELECT ticket_id, id FROM kept``. The ticket's
+    values are named t_<column>, the i-th event's e<i>_<column>, the message's m_<column>; the events are written
+    in their order."""
+    statement = _TICKETS_WITH_EVENTS.get((count, with_first))
     if statement is None:
-        ticket_columns = [c for c in _TICKETS.columns if not c.primary_key]
-        made = (insert(_TICKETS).values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in ticket_columns})
+        made = (insert(_TICKETS).values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in _TICKETS.columns
+                                         if not c.primary_key})
                 .returning(_TICKETS.c.id).cte("made"))
         event_columns = [c for c in _EVENTS.columns if c.key not in ("id", "ticket_id")]
         rows = [select(made.c.id, *[bindparam(f"e{i}_{c.key}", type_=c.type) for c in event_columns])
                 .select_from(made) for i in range(count)]
         recorded = (insert(_EVENTS).from_select(["ticket_id", *[c.key for c in event_columns]],
                                                 rows[0] if count == 1 else union_all(*rows)).cte("recorded"))
-        statement = _TICKETS_WITH_EVENTS[count] = select(made.c.id).add_cte(recorded)
+        statement = select(made.c.id).add_cte(recorded)
+        if with_first:
+            message_columns = [c for c in _MESSAGES.columns if c.key not in ("id", "ticket_id")]
+            kept = (insert(_MESSAGES).from_select(
+                ["ticket_id", *[c.key for c in message_columns]],
+                select(made.c.id, *[bindparam(f"m_{c.key}", type_=c.type) for c in message_columns]).select_from(made),
+            ).returning(_MESSAGES.c.ticket_id, _MESSAGES.c.id).cte("kept"))
+            statement = select(kept.c.ticket_id, kept.c.id).add_cte(recorded)
+        _TICKETS_WITH_EVENTS[(count, with_first)] = statement
     return statement
 
 

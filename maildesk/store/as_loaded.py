@@ -13,7 +13,7 @@ session would refuse it beside the stale object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, event, inspect
@@ -76,24 +76,34 @@ def insert_as_loaded(session: Session, obj: Base, insert: Any, *, prefix: str = 
     Nothing pending is flushed first: the caller knows the row needs none of it. The statement takes
     ``obj``'s values by their column names, each after ``prefix``, and ``extra`` besides (a statement that
     writes another row too)."""
-    table: Table = obj.__table__  # type: ignore[assignment]
-    for column in table.columns:
-        if not column.primary_key and column.key not in obj.__dict__:
-            setattr(obj, column.key, None)
-    values = {prefix + c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
+    return insert_all_as_loaded(session, [(obj, prefix)], insert, extra=extra)
+
+
+def insert_all_as_loaded(session: Session, objs: Sequence[tuple[Base, str]], insert: Any, *,
+                         extra: Mapping[str, Any] | None = None) -> bool:
+    """``insert_as_loaded`` for a statement that writes several new objects and returns their ids in one row, in
+    the order of ``objs``: each object's values named after its prefix."""
+    values: dict[str, Any] = {}
+    for obj, prefix in objs:
+        table: Table = obj.__table__  # type: ignore[assignment]
+        for column in table.columns:
+            if not column.primary_key and column.key not in obj.__dict__:
+                setattr(obj, column.key, None)
+        values.update({prefix + c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__})
     if extra:
         values.update(extra)
     with session.no_autoflush:
-        row_id = session.connection().scalar(insert, values)
-    if row_id is None:
+        ids = session.connection().execute(insert, values).first()
+    if ids is None:
         return False
-    obj.id = row_id  # type: ignore[attr-defined]
-    make_transient_to_detached(obj)
-    session.add(obj)
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None, "the INSERT above began one"
     written: list[tuple[SessionTransaction, Base]] = session.info.setdefault(_WRITTEN, [])
-    written.append((transaction, obj))
+    for (obj, _prefix), row_id in zip(objs, ids, strict=True):
+        obj.id = row_id  # type: ignore[attr-defined]
+        make_transient_to_detached(obj)
+        session.add(obj)
+        written.append((transaction, obj))
     return True
 
 

@@ -15,7 +15,7 @@ from maildesk.desk.bursts import apply_burst
 from maildesk.desk.context import Context
 from maildesk.desk.handling import Handling
 from maildesk.desk.mailing import language_of
-from maildesk.desk.messages import store_inbound
+from maildesk.desk.messages import inbound_row, store_inbound
 from maildesk.desk.proof import FROM_FAILED_FLAG, failed_from
 from maildesk.desk.tickets import SYSTEM, NewTicket, create_ticket, link_tickets, record
 from maildesk.desk.watchers import added_watchers
@@ -48,16 +48,18 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
         extra_events=(("rules", "; ".join(line for line in decision.explain() if line.startswith("hit"))),)
         if decision.hits else (),
     )
-    ticket = create_ticket(ctx, data, actor=behalf.recorded_by if behalf else SYSTEM)
+    # what the ticket keeps is the mail as it came: the staff member's, for a ticket they recorded
+    kept = mail.inbound.mail if behalf else message
+    first = inbound_row(ctx, kept, ticket=None, kind="recorded" if behalf else "normal", text=mail.text,
+                        rule_hits=list(decision.hits))
+    ticket = create_ticket(ctx, data, actor=behalf.recorded_by if behalf else SYSTEM, first=first)
     if behalf is not None:
         record(ctx, ticket, actor=behalf.recorded_by, action="recorded", new=behalf.channel,
                note=f"for {behalf.reporter} ({behalf.how})")
     if mail.lead:
         ticket.lead = mail.lead
         record(ctx, ticket, actor="system", action="lead", new=mail.lead)
-    # what the ticket keeps is the mail as it came: the staff member's, for a ticket they recorded
-    store_inbound(ctx, mail.inbound.mail if behalf else message, ticket=ticket, kind="recorded" if behalf else "normal",
-                  text=mail.text, rule_hits=list(decision.hits))
+    store_inbound(ctx, kept, ticket=ticket, kind=first.kind, text=mail.text, row=first)
     if mail.related is not None:
         link_tickets(ctx, ticket, mail.related, mail.link_kind, actor="system")
     if mail.split_from is not None:
