@@ -328,3 +328,18 @@ def test_a_new_tickets_first_events_and_message_are_written_with_it_in_their_ord
     assert all(e.at == NOW for e in events)
     writes = [s for s in seen if "INSERT INTO tickets" in s or "INSERT INTO events" in s]
     assert len(writes) == (1 if app.store.dialect == "postgresql" else 2)
+
+
+def test_a_group_reads_its_acknowledgement_limits_and_knowledge_base_counts_once(app: App) -> None:
+    """What each new ticket's acknowledgement asks the database (its sender's acknowledgements of the last hour, how
+    many articles hold each of its words) is read once for a group of mails, not once a mail."""
+    seen: list[str] = []
+    event.listen(app.store.engine, "before_cursor_execute", lambda *a: seen.append(" ".join(a[2].split())))
+    outcomes = intake_pipeline(app, lambda: NOW).process([
+        SourceMessage(f"g:{i}", mail(f"user{i}@example.com", f"打印机卡纸 {i}", "三楼的打印机卡纸了，打不出来。",
+                                     message_id=f"<g{i}@client.example.com>")) for i in range(5)])
+    assert [o.result for o in outcomes] == [Result.CREATED] * 5
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "ack")) == 5
+    assert len([s for s in seen if "FROM outbox JOIN tickets" in s]) == 1
+    assert len([s for s in seen if "FROM kb_terms" in s and "count(*)" in s]) == 1

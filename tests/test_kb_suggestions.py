@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from maildesk.kb import create_article, link_ticket
-from maildesk.kb.suggest import SUGGEST_THRESHOLD, candidates, suggest_articles
+from maildesk.kb.suggest import SUGGEST_THRESHOLD, candidates, read_suggestions_ahead, suggest_articles
 from maildesk.store.db import Store
 from maildesk.store.migrate import upgrade
 from maildesk.store.models import Message
@@ -50,6 +51,42 @@ def test_the_bar_holds_on_the_labelled_set(labelled: Store) -> None:
     assert precision >= 0.95 and recall >= 0.7, (precision, recall, sorted(suggested - relevant))
     near_misses = {(subject, title) for subject, title, ok in PAIRS if not ok}
     assert not suggested & near_misses
+
+
+def test_a_groups_term_counts_read_ahead_suggest_the_same_in_one_statement(labelled: Store) -> None:
+    """Intake reads the term counts for a group of mails' suggestions in one statement: the labelled set's
+    suggestions are the same as when each mail counts its own, and no mail counts again."""
+    with labelled.session() as s:
+        alone = [suggest_articles(s, q.subject, q.body) for q in QUERIES]
+    counts: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(*)" in statement and "kb_terms" in statement:
+            counts.append(statement)
+
+    event.listen(labelled.engine, "before_cursor_execute", counted)
+    try:
+        with labelled.session() as s:
+            read_suggestions_ahead(s, [(q.subject, q.body) for q in QUERIES])
+            together = [suggest_articles(s, q.subject, q.body) for q in QUERIES]
+    finally:
+        event.remove(labelled.engine, "before_cursor_execute", counted)
+    assert together == alone and any(together)
+    assert len(counts) == 1
+
+
+def test_an_article_written_after_the_counts_were_read_ahead_is_suggested(tmp_path: Path) -> None:
+    """Counts read ahead are forgotten when an article is indexed in the same transaction (an engineer's #kb in the
+    same group of mails): the next mail about it is offered it."""
+    store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
+    upgrade(store)
+    with store.session() as s:
+        read_suggestions_ahead(s, [("打印机卡纸", "三楼的打印机卡纸了，打不出来。")])
+        create_article(s, title="打印机卡纸", problem="打印机卡纸，打不出来", solution="打开后盖取出纸张。",
+                       tags=["打印机"], now=NOW)
+        offered = suggest_articles(s, "打印机卡纸", "三楼的打印机卡纸了，打不出来。")
+    assert [a["title"] for a in offered] == ["打印机卡纸"]
+    store.close()
 
 
 def test_an_oa_outage_gets_no_crm_article(tmp_path: Path) -> None:

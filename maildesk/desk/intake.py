@@ -21,6 +21,7 @@ from maildesk.desk.steps.recorded import take_over
 from maildesk.ingest.loops import MailKind
 from maildesk.ingest.outcome import Handled, Inbound
 from maildesk.ingest.parse import parse_mail
+from maildesk.kb.suggest import read_suggestions_ahead
 from maildesk.mail import InboundMail
 from maildesk.outbound.compose import make_message_id
 
@@ -37,8 +38,11 @@ class DeskHandler:
         return handle_mail(Context(self.desk, session, now), inbound)
 
     def read_ahead(self, session: Session, mails: Sequence[InboundMail], now: datetime) -> None:
-        # each new ticket's acknowledgement counts its sender's acknowledgements of the last hour
+        # each new ticket's acknowledgement counts its sender's acknowledgements of the last hour, and looks in the
+        # knowledge base for its subject and words (read here as the mail has them: where a quote cut from them
+        # changes their opening, the search reads what it lacks)
         read_acks_ahead(session, {mail.sender for mail in mails}, now)
+        read_suggestions_ahead(session, [(mail.subject.strip(), mail.text) for mail in mails])
 
 
 def handle_mail(ctx: Context, inbound: Inbound, *, on_behalf: OnBehalf | None = None) -> Handled:

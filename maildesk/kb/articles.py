@@ -20,6 +20,7 @@ from maildesk.masking import Masker
 from maildesk.outbound.compose import strip_subject
 from maildesk.store.models import Event, Message, Ticket
 from maildesk.store.models_kb import KbArticle, KbArticleTicket, KbTerm
+from maildesk.store.transaction_memo import forget
 from maildesk.times import iso
 
 # How much a term counts by where it occurs: a title or tag names the problem, the body describes it.
@@ -35,8 +36,14 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
 
 
+# the counts of articles holding each term that searches read ahead for a transaction (``search.read_terms_ahead``):
+# indexing an article changes them
+TERM_COUNTS_MEMO = "maildesk.kb.term_counts"
+
+
 def reindex(session: Session, article: KbArticle) -> None:
     """Rewrite the article's postings in the search index."""
+    forget(session, TERM_COUNTS_MEMO)
     session.flush()
     session.execute(delete(KbTerm).where(KbTerm.article_id == article.id))
     weights: dict[str, float] = {}

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, Connection, Select, String, any_, bindparam, column, func, select
 from sqlalchemy.orm import Session
 
-from maildesk.kb.articles import ticket_numbers
+from maildesk.kb.articles import TERM_COUNTS_MEMO, ticket_numbers
 from maildesk.kb.text import weighted_terms
 from maildesk.store.as_loaded import flushed_connection
 from maildesk.store.models_kb import KbArticle, KbTerm
+from maildesk.store.transaction_memo import recall, remember
 
-__all__ = ["Hit", "scores", "search"]
+__all__ = ["Hit", "read_terms_ahead", "scores", "search"]
 
 SATURATION = 0.5  # a term held with weight w counts w / (w + SATURATION): once in the body 0.67, in a title 0.86
 MAX_QUERY_TERMS = 200  # a pasted log as a query: enough terms to rank, not enough to slow the database
@@ -73,6 +75,59 @@ def _holding(conn: Connection, terms: list[str]) -> dict[str, int]:
     return {t: int(n) for t, n in conn.execute(statement, {"terms": value})}
 
 
+@dataclass
+class _TermCounts:
+    """What searches read ahead for a transaction: each query's terms, how many articles hold each term asked (none
+    left out), and how many articles there are, once read."""
+
+    terms: dict[tuple[str, str, float], tuple[dict[str, float], dict[str, float]]]
+    holding: dict[str, int]
+    articles: int | None = None
+
+
+def read_terms_ahead(session: Session, queries: Iterable[tuple[str, str]], context_weight: float) -> None:
+    """For the searches of ``queries`` (query, context) to come in this transaction (a group of mails'
+    acknowledgements): how many articles hold each of their terms, in one statement instead of one a search."""
+    terms: dict[tuple[str, str, float], tuple[dict[str, float], dict[str, float]]] = {}
+    asked: dict[str, None] = {}
+    for query, context in queries:
+        wanted, extra = terms[(query, context, context_weight)] = _query_terms(query, context, context_weight)
+        if extra:  # only a search with a context counts its terms before reading postings
+            asked.update(dict.fromkeys([*wanted, *extra]))
+    counts = _holding(session.connection(), list(asked)) if asked else {}
+    remember(session, TERM_COUNTS_MEMO, _TermCounts(terms, {t: counts.get(t, 0) for t in asked}))
+
+
+def _query_terms(query: str, context: str, context_weight: float) -> tuple[dict[str, float], dict[str, float]]:
+    """The weighted terms of ``query``, and those of ``context`` that ``query`` lacks at ``context_weight``."""
+    wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
+    extra: dict[str, float] = {}
+    if context and context_weight > 0:
+        extra = {t: w * context_weight for t, w in weighted_terms(context).items() if t not in wanted}
+        extra = dict(list(extra.items())[:max(0, MAX_QUERY_TERMS - len(wanted))])
+    return wanted, extra
+
+
+def _holding_known(conn: Connection, read: _TermCounts | None, terms: list[str]) -> dict[str, int]:
+    """``_holding``, from what was read ahead where it has every term; the others are read and kept with it."""
+    if read is None:
+        return _holding(conn, terms)
+    missing = [t for t in terms if t not in read.holding]
+    if missing:
+        counts = _holding(conn, missing)
+        read.holding.update({t: counts.get(t, 0) for t in missing})
+    return {t: read.holding[t] for t in terms if read.holding[t]}
+
+
+def _article_count(conn: Connection, read: _TermCounts | None) -> int:
+    if read is not None and read.articles is not None:
+        return read.articles
+    articles = conn.scalar(_ARTICLE_COUNT) or 0
+    if read is not None:
+        read.articles = articles
+    return articles
+
+
 def _idf(articles: int, holding: int) -> float:
     # smoothed: a term no article holds weighs like the rarest one, not infinitely more
     return math.log(1.0 + articles / (holding + 1.0))
@@ -85,21 +140,19 @@ def scores(session: Session, query: str, context: str = "", context_weight: floa
     beside its subject), when some article holds them and most do not: a name or a greeting no article
     holds says nothing about which one fits, and a word most hold says little and costs a long read.
     """
-    wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
-    extra: dict[str, float] = {}
-    if context and context_weight > 0:
-        extra = {t: w * context_weight for t, w in weighted_terms(context).items() if t not in wanted}
-        extra = dict(list(extra.items())[:max(0, MAX_QUERY_TERMS - len(wanted))])
+    read: _TermCounts | None = recall(session, TERM_COUNTS_MEMO)
+    known = read.terms.get((query, context, context_weight)) if read is not None else None
+    wanted, extra = (dict(known[0]), known[1]) if known is not None else _query_terms(query, context, context_weight)
     if not wanted and not extra:
         return {}
     # past the ORM's execute path: most of a query's CPU when, as for most mails, no article holds its terms
     conn = flushed_connection(session)
     holding: dict[str, int] = {}
     if extra:  # how many articles hold each term, before reading any article's postings
-        holding = _holding(conn, [*wanted, *extra])
+        holding = _holding_known(conn, read, [*wanted, *extra])
         if not holding:
             return {}
-        articles = conn.scalar(_ARTICLE_COUNT) or 0
+        articles = _article_count(conn, read)
         common = max(COMMON_FLOOR, articles * COMMON_SHARE)
         wanted.update({t: w for t, w in extra.items() if 0 < holding.get(t, 0) <= common})
         postings = conn.execute(_POSTINGS, {"terms": [t for t in wanted if holding.get(t)]}).all()
@@ -107,7 +160,7 @@ def scores(session: Session, query: str, context: str = "", context_weight: floa
         postings = conn.execute(_POSTINGS, {"terms": list(wanted)}).all()
         if not postings:  # no article holds a term: nothing to score, and no need to count the articles
             return {}
-        articles = conn.scalar(_ARTICLE_COUNT) or 0
+        articles = _article_count(conn, read)
         for term, _article, _weight in postings:
             holding[term] = holding.get(term, 0) + 1
     importance = {t: w * _idf(articles, holding.get(t, 0)) for t, w in wanted.items()}

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk.kb.search import scores
+from maildesk.kb.search import read_terms_ahead, scores
 from maildesk.kb.text import terms
 from maildesk.store.models_kb import KbArticle
 
-__all__ = ["BODY_WEIGHT", "SUGGEST_THRESHOLD", "Candidate", "candidates", "suggest_articles", "summary_of"]
+__all__ = ["BODY_WEIGHT", "SUGGEST_THRESHOLD", "Candidate", "candidates", "read_suggestions_ahead", "suggest_articles",
+           "summary_of"]
 
 # Chosen on tests/kb_labelled.py (bench/kb_relevance.py, figures in bench/README.md): every suggestion is right
 # from 0.33 to 0.50, recall falling from 0.84 to 0.48 across that plateau; below it wrong ones come in.
@@ -85,6 +87,12 @@ def candidates(session: Session, subject: str, body: str = "", *, body_weight: f
         out.append(Candidate(article_id, article.title, score, not wanted or bool(wanted & theirs),
                              summary_of(article)))
     return out
+
+
+def read_suggestions_ahead(session: Session, mails: Iterable[tuple[str, str]]) -> None:
+    """For the suggestions to come in this transaction for ``mails`` (subject, body): the counts of the articles
+    holding their terms, read in one statement (``search.read_terms_ahead``) instead of one a mail."""
+    read_terms_ahead(session, [(subject, body.strip()[:BODY_CHARS]) for subject, body in mails], BODY_WEIGHT)
 
 
 def suggest_articles(
