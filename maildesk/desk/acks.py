@@ -56,9 +56,10 @@ def read_acks_ahead(session: Session, senders: Iterable[str], now: datetime) -> 
 
 
 def acks_in_last_hour(ctx: Context, sender: str) -> int:
-    """Acks to ``sender`` queued in the last hour, earlier mails of this batch included.
+    """Acks to ``sender`` queued in the last hour, earlier mails of this batch included: from what the group read
+    ahead where it has the sender, else counted by the database.
 
-    Without an autoflush: the acks of earlier mails in the batch were written when they were
+    The count goes without an autoflush: the acks of earlier mails in the batch were written when they were
     queued (``outbox.queue_mail`` writes an outbox row by its own INSERT, so none is ever left
     pending), and the pending changes (tickets' counters and deadlines, events) do not change
     the count; they go out in one flush later.

@@ -111,15 +111,11 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: 
                   if key != "ticket_id"}
         # the message only where store_inbound would write it by one INSERT too: its bytes in the row, and no
         # other message waiting for a flush (ids keep the order in which the messages were written)
-        with_first = first is not None and first.raw is not None and none_pending(session, Message)
-        objs: list[tuple[Base, str]] = [(ticket, "t_")]
-        if with_first:
-            assert first is not None
-            objs.append((first, "m_"))
-        insert_all_as_loaded(session, objs, _ticket_with_events(len(events), with_first), extra=values)
-        if with_first:
-            assert first is not None
-            set_committed_value(first, "ticket_id", ticket.id)
+        written = first if first is not None and first.raw is not None and none_pending(session, Message) else None
+        objs: list[tuple[Base, str]] = [(ticket, "t_")] if written is None else [(ticket, "t_"), (written, "m_")]
+        insert_all_as_loaded(session, objs, _ticket_with_events(len(events), written is not None), extra=values)
+        if written is not None:
+            set_committed_value(written, "ticket_id", ticket.id)
     else:
         insert_as_loaded(session, ticket, _INSERT_TICKET)
         # the events in one INSERT (an executemany), not one ORM insert with RETURNING each
