@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, union_all
+from sqlalchemy import insert, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
-from maildesk.store.as_loaded import insert_all_as_loaded, insert_as_loaded, none_pending
+from maildesk.store.as_loaded import bound_values, insert_all_as_loaded, insert_as_loaded, none_pending
 from maildesk.store.base import Base
 from maildesk.store.models import Event, Message, Ticket, TicketLink
 from maildesk.store.numbering import next_ticket_number
@@ -139,21 +139,16 @@ def _ticket_with_events(count: int, with_first: bool) -> Any:
     in their order."""
     statement = _TICKETS_WITH_EVENTS.get((count, with_first))
     if statement is None:
-        made = (insert(_TICKETS).values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in _TICKETS.columns
-                                         if not c.primary_key})
-                .returning(_TICKETS.c.id).cte("made"))
-        event_columns = [c for c in _EVENTS.columns if c.key not in ("id", "ticket_id")]
-        rows = [select(made.c.id, *[bindparam(f"e{i}_{c.key}", type_=c.type) for c in event_columns])
-                .select_from(made) for i in range(count)]
-        recorded = (insert(_EVENTS).from_select(["ticket_id", *[c.key for c in event_columns]],
-                                                rows[0] if count == 1 else union_all(*rows)).cte("recorded"))
+        made = insert(_TICKETS).values(bound_values(_TICKETS, "t_")).returning(_TICKETS.c.id).cte("made")
+        rows = [bound_values(_EVENTS, f"e{i}_", given={"ticket_id": made.c.id}) for i in range(count)]
+        selects = [select(*row.values()).select_from(made) for row in rows]
+        recorded = (insert(_EVENTS).from_select(list(rows[0]), selects[0] if count == 1 else union_all(*selects))
+                    .cte("recorded"))
         statement = select(made.c.id).add_cte(recorded)
         if with_first:
-            message_columns = [c for c in _MESSAGES.columns if c.key not in ("id", "ticket_id")]
-            kept = (insert(_MESSAGES).from_select(
-                ["ticket_id", *[c.key for c in message_columns]],
-                select(made.c.id, *[bindparam(f"m_{c.key}", type_=c.type) for c in message_columns]).select_from(made),
-            ).returning(_MESSAGES.c.ticket_id, _MESSAGES.c.id).cte("kept"))
+            first = bound_values(_MESSAGES, "m_", given={"ticket_id": made.c.id})
+            kept = (insert(_MESSAGES).from_select(list(first), select(*first.values()).select_from(made))
+                    .returning(_MESSAGES.c.ticket_id, _MESSAGES.c.id).cte("kept"))
             statement = select(kept.c.ticket_id, kept.c.id).add_cte(recorded)
         _TICKETS_WITH_EVENTS[(count, with_first)] = statement
     return statement

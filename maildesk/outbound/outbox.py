@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.outbound.compose import compose, make_message_id
-from maildesk.store.as_loaded import insert_as_loaded, none_pending
+from maildesk.store.as_loaded import bound_values, insert_as_loaded, none_pending
 from maildesk.store.models import Message, OutboxMail, Ticket
 
 LOOP_HEADER_VALUE = "maildesk"
@@ -163,15 +163,13 @@ def _outbox_and_copy(unless_queued: bool) -> Any:
     """PostgreSQL: ``WITH queued AS (INSERT INTO outbox … RETURNING id), recorded AS (INSERT INTO messages SELECT …
     FROM queued) SELECT id FROM queued``, the outbox row's values named o_<column>, the message's m_<column>.
     Both INSERTs run whatever the outer SELECT reads; no outbox row (a dedup key queued before), no message."""
-    outbox_columns = [c for c in _OUTBOX.columns if not c.primary_key]
-    queued = pg_insert(_OUTBOX).values({c.key: bindparam(f"o_{c.key}", type_=c.type) for c in outbox_columns})
+    queued = pg_insert(_OUTBOX).values(bound_values(_OUTBOX, "o_"))
     if unless_queued:
         queued = queued.on_conflict_do_nothing(index_elements=["dedup_key"])
     queued_cte = queued.returning(_OUTBOX.c.id).cte("queued")
     messages = Message.metadata.tables[Message.__tablename__]
-    message_columns = [c for c in messages.columns if not c.primary_key]
-    copy = select(*[bindparam(f"m_{c.key}", type_=c.type) for c in message_columns]).select_from(queued_cte)
-    recorded = insert(messages).from_select([c.key for c in message_columns], copy).cte("recorded")
+    copy = bound_values(messages, "m_")
+    recorded = insert(messages).from_select(list(copy), select(*copy.values()).select_from(queued_cte)).cte("recorded")
     return select(queued_cte.c.id).add_cte(recorded)
 
 

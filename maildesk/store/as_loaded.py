@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, inspect
+from sqlalchemy import Connection, Table, bindparam, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from maildesk.store.base import Base
@@ -66,6 +66,13 @@ def _pending_for(session: Session, model: type[Base], columns: list[str]) -> boo
             if any(attrs[name].history.has_changes() for name in columns):
                 return True
     return False
+
+
+def bound_values(table: Table, prefix: str, *, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Each column of ``table`` but its key, as the bind parameter <prefix><column> (how ``insert_all_as_loaded``
+    names an object's values), or as ``given`` has it (the id a statement's earlier INSERT returned)."""
+    return {c.key: given[c.key] if given and c.key in given else bindparam(f"{prefix}{c.key}", type_=c.type)
+            for c in table.columns if not c.primary_key}
 
 
 def insert_as_loaded(session: Session, obj: Base, insert: Any, *, prefix: str = "",
