@@ -40,16 +40,18 @@ def inbound_row(
 
 def store_inbound(
     ctx: Context, mail: InboundMail, *, ticket: Ticket | None, kind: str, text: str,
-    rule_hits: list[str] | None = None, row: Message | None = None,
+    rule_hits: list[str] | None = None,
 ) -> Message:
-    """The message row (raw bytes kept, so nothing is ever lost) and its attachments; ``ctx.stored`` is it.
+    """The message row (raw bytes kept, so nothing is ever lost) and its attachments; ``ctx.stored`` is it."""
+    return keep_inbound(ctx, mail, inbound_row(ctx, mail, ticket=ticket, kind=kind, text=text, rule_hits=rule_hits),
+                        ticket)
 
-    ``row``: the row made beforehand by ``inbound_row``, perhaps written already (with its ticket, by
+
+def keep_inbound(ctx: Context, mail: InboundMail, message: Message, ticket: Ticket | None) -> Message:
+    """``store_inbound`` for a row made beforehand by ``inbound_row``, perhaps written already (with its ticket, by
     ``tickets.create_ticket``)."""
     session, now = ctx.session, ctx.now
     raw_later = written_later(session, mail.raw)
-    message = row if row is not None else inbound_row(ctx, mail, ticket=ticket, kind=kind, text=text,
-                                                      rule_hits=rule_hits)
     if message.id is None:  # not written with its ticket
         message.ticket_id = ticket.id if ticket is not None else None
         if (ticket is None or ticket.id is not None) and none_pending(session, Message):

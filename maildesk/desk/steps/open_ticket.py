@@ -15,7 +15,7 @@ from maildesk.desk.bursts import apply_burst
 from maildesk.desk.context import Context
 from maildesk.desk.handling import Handling
 from maildesk.desk.mailing import language_of
-from maildesk.desk.messages import inbound_row, store_inbound
+from maildesk.desk.messages import inbound_row, keep_inbound
 from maildesk.desk.proof import FROM_FAILED_FLAG, failed_from
 from maildesk.desk.tickets import SYSTEM, NewTicket, create_ticket, link_tickets, record
 from maildesk.desk.watchers import added_watchers
@@ -59,7 +59,7 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     if mail.lead:
         ticket.lead = mail.lead
         record(ctx, ticket, actor="system", action="lead", new=mail.lead)
-    store_inbound(ctx, kept, ticket=ticket, kind=first.kind, text=mail.text, row=first)
+    keep_inbound(ctx, kept, first, ticket)
     if mail.related is not None:
         link_tickets(ctx, ticket, mail.related, mail.link_kind, actor="system")
     if mail.split_from is not None:
