@@ -79,7 +79,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: 
     """A new ticket with its number, status new (or assigned when an assignee is given), and its deadlines.
 
     ``first``: the ticket's first message, not yet written (``messages.inbound_row``). On PostgreSQL it is written
-    in the ticket's statement when it can be (``messages.store_inbound`` writes it otherwise).
+    in the ticket's statement when it can be (``messages.keep_inbound`` writes it otherwise).
     """
     session, now, settings = ctx.session, ctx.now, ctx.settings
     number = next_ticket_number(session, settings.ticket_prefix, now, settings.tz)
@@ -109,7 +109,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: 
         # PostgreSQL: the events, and the first message, in the ticket's own statement: a round trip less for each
         values = {f"e{i}_{key}": value for i, row in enumerate(events) for key, value in row.items()
                   if key != "ticket_id"}
-        # the message only where store_inbound would write it by one INSERT too: its bytes in the row, and no
+        # the message only where keep_inbound would write it by one INSERT too: its bytes in the row, and no
         # other message waiting for a flush (ids keep the order in which the messages were written)
         written = first if first is not None and first.raw is not None and none_pending(session, Message) else None
         objs: list[tuple[Base, str]] = [(ticket, "t_")] if written is None else [(ticket, "t_"), (written, "m_")]
