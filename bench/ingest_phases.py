@@ -52,17 +52,17 @@ def main() -> None:
     from maildesk.daemon import intake_pipeline
     from maildesk.desk import steps
     from maildesk.desk.steps import acknowledge, assign, classify, open_ticket, tell_assignee
-    from maildesk.ingest import pipeline
+    from maildesk.ingest import parsing_alongside, pipeline
     from maildesk.ingest.source import SourceMessage
     from maildesk.outbound import outbox
     from maildesk.outbound.templates import Templates
     from tests.desk import desk_settings, write_config
 
     for module, name, label in [
-        (pipeline, "parse_mail", "parse"), (pipeline, "classify", "loop check"), (pipeline, "strip_quoted", "quotes"),
+        (parsing_alongside, "parse_or_error", "parse"), (pipeline, "classify", "loop check"), (pipeline, "strip_quoted", "quotes"),
         (pipeline, "named_ticket", "threading"), (classify, "evaluate", "rules"),
         (assign, "choose_assignee", "assignee"), (open_ticket, "create_ticket", "create ticket"),
-        (open_ticket, "store_inbound", "store mail"), (acknowledge, "acks_in_last_hour", "hourly ack limit"),
+        (open_ticket, "keep_inbound", "store mail"), (acknowledge, "acks_in_last_hour", "hourly ack limit"),
         (acknowledge, "suggest_articles", "KB suggestions"), (acknowledge, "queue_ack", "ack mail"),
         (tell_assignee, "queue_assignment", "assignment mail"),
         (Templates, "render", "  rendering (in the mails)"), (outbox, "compose", "  composing (in the mails)"),
