@@ -59,7 +59,8 @@ def main() -> None:
     from tests.desk import desk_settings, write_config
 
     for module, name, label in [
-        (parsing_alongside, "parse_or_error", "parse"), (pipeline, "classify", "loop check"), (pipeline, "strip_quoted", "quotes"),
+        (parsing_alongside, "parse_or_error", "parse"), (pipeline, "classify", "loop check"),
+        (pipeline, "strip_quoted", "quotes"),
         (pipeline, "named_ticket", "threading"), (classify, "evaluate", "rules"),
         (assign, "choose_assignee", "assignee"), (open_ticket, "create_ticket", "create ticket"),
         (open_ticket, "keep_inbound", "store mail"), (acknowledge, "acks_in_last_hour", "hourly ack limit"),
