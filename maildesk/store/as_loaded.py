@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from maildesk.store.base import Base
-from maildesk.store.rollbacks import rolled_back_to
+from maildesk.store.rollbacks import rolled_back_to, within
 
 # session.info key: the objects insert_as_loaded wrote in the session's current transaction, with the
 # (innermost) transaction each was written in
@@ -114,15 +114,6 @@ def insert_all_as_loaded(session: Session, objs: Sequence[tuple[Base, str]], ins
     return True
 
 
-def _within(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
-    """Whether ``transaction`` is ``boundary`` or a savepoint inside it."""
-    while transaction is not None:
-        if transaction is boundary:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
     """Out of the session: the objects written in the savepoint or transaction just rolled back."""
@@ -132,7 +123,7 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
     boundary = rolled_back_to(previous)
     kept = []
     for transaction, obj in written:
-        if not _within(transaction, boundary):
+        if not within(transaction, boundary):
             kept.append((transaction, obj))
         elif obj in session:
             session.expunge(obj)

@@ -13,3 +13,12 @@ def rolled_back_to(previous: SessionTransaction) -> SessionTransaction:
     while not boundary.nested and boundary.parent is not None:
         boundary = boundary.parent
     return boundary
+
+
+def within(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``boundary`` or a savepoint inside it."""
+    while transaction is not None:
+        if transaction is boundary:
+            return True
+        transaction = transaction.parent
+    return False
