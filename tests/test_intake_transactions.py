@@ -251,43 +251,54 @@ def test_another_daemon_storing_a_mail_first_leaves_it_stored_once(tmp_path: Pat
     other.close()
 
 
-def test_each_queued_mail_and_its_copy_on_the_ticket_are_one_statement_on_postgresql(app: App) -> None:
-    """A new ticket's acknowledgement is queued with a copy among the ticket's messages (what a reply to it is
-    threaded by). On PostgreSQL the mail is written with its copy in one statement (a round trip less a mail); on
-    both databases the copy is there, after the reporter's mail, and a notice whose dedup key was queued before
-    writes neither the mail nor a copy."""
+def test_a_groups_mails_and_their_copies_on_the_tickets_are_written_together_at_commit(app: App) -> None:
+    """Each new ticket queues its acknowledgement and assignment mails, each with a copy among the ticket's messages
+    (what a reply to it is threaded by). Those of a whole group are written as it commits: one statement for the
+    outbox rows and one for the copies, however many tickets, each copy after the reporter's mail on its ticket
+    and the rows in the order queued. A notice with a dedup key is written at once (on PostgreSQL with its copy,
+    in one statement), and one whose key was queued before writes neither the mail nor a copy."""
     seen: list[str] = []
     event.listen(app.store.engine, "before_cursor_execute", lambda *a: seen.append(" ".join(a[2].split())))
-    pipeline = intake_pipeline(app, lambda: NOW)
-    outcome, = pipeline.process([SourceMessage("c:1", mail("user1@example.com", "VPN 连不上", "在家连不上公司 VPN。",
-                                                               message_id="<c1@client.example.com>"))])
-    assert outcome.result == Result.CREATED
-    outbox_writes = [s for s in seen if s.startswith(("INSERT INTO outbox", "WITH queued AS (INSERT INTO outbox"))]
-    message_writes = [s for s in seen if s.startswith("INSERT INTO messages")]
+    senders = [f"user{i}@example.com" for i in range(3)]
+    outcomes = intake_pipeline(app, lambda: NOW).process([
+        SourceMessage(f"c:{i}", mail(sender, f"VPN 连不上 {i}", "在家连不上公司 VPN。",
+                                     message_id=f"<c{i}@client.example.com>"))
+        for i, sender in enumerate(senders)])
+    assert [o.result for o in outcomes] == [Result.CREATED] * 3
+    outbox_writes = [s for s in seen if "INSERT INTO outbox" in s]
+    # the reporters' mails are written with RETURNING (on PostgreSQL, in their tickets' statements); the copies not
+    copy_writes = [s for s in seen if s.startswith("INSERT INTO messages") and "RETURNING" not in s]
+    assert len(outbox_writes) == 1 and len(copy_writes) == 1
     with app.store.session() as s:
-        queued = s.execute(select(OutboxMail.kind, OutboxMail.message_id).order_by(OutboxMail.id)).all()
-        copies = s.execute(select(Message.direction, Message.kind, Message.message_id, Message.in_reply_to)
-                           .order_by(Message.id)).all()
-        assert s.scalars(select(Ticket)).one().message_count == 1 + len(queued)
-    assert [k for k, _ in queued][:1] == ["ack"] and len(outbox_writes) == len(queued)
-    if app.store.dialect == "postgresql":
-        assert all("INSERT INTO messages" in s for s in outbox_writes)
-        # the reporter's own mail is written with the ticket (test_a_new_tickets_first_events_…)
-        assert not message_writes
-    else:
-        assert len(message_writes) == 1 + len(queued)
-    assert copies == [("in", "normal", "c1@client.example.com", None),
-                      *[("out", kind, message_id, copies[k][2]) for k, (kind, message_id) in enumerate(queued)]]
-    # a notice with a dedup key queued twice: the second writes no outbox row and no copy
-    for _ in range(2):
+        queued = s.execute(select(OutboxMail.kind, OutboxMail.ticket_id, OutboxMail.message_id)
+                           .order_by(OutboxMail.id)).all()
+        tickets = s.scalars(select(Ticket).order_by(Ticket.id)).all()
+        # in the order queued: ticket by ticket, each one's acknowledgement first
+        assert [t for _, t, _ in queued] == sorted(t for _, t, _ in queued) and {t for _, t, _ in queued} == {
+            t.id for t in tickets}
+        assert all(queued[i][0] == "ack" for i, (_, t, _) in enumerate(queued) if i == 0 or queued[i - 1][1] != t)
+        for ticket, sender in zip(tickets, senders, strict=True):
+            copies = s.execute(select(Message.direction, Message.kind, Message.message_id)
+                               .where(Message.ticket_id == ticket.id).order_by(Message.id)).all()
+            assert copies[0][:2] == ("in", "normal") and copies[0][2].startswith(f"c{senders.index(sender)}@")
+            assert copies[1:] == [("out", k, m) for k, t, m in queued if t == ticket.id]
+            assert ticket.message_count == len(copies)
+    # a notice with a dedup key queued twice: written at once; the second writes no outbox row and no copy
+    for attempt in range(2):
+        seen.clear()
         with app.store.session() as s:
-            ticket = s.scalars(select(Ticket)).one()
+            ticket = s.scalars(select(Ticket).order_by(Ticket.id)).first()
+            assert ticket is not None
             values = {k: v for k, v in SAMPLES["progress"].items() if k != "ticket"}
-            to_reporter(context(app, s, NOW), ticket, "progress", values, dedup_key=f"progress:{ticket.id}")
+            queued_now = to_reporter(context(app, s, NOW), ticket, "progress", values,
+                                     dedup_key=f"progress:{ticket.id}")
+            assert (queued_now is not None) == (attempt == 0)
+            writes = [w for w in seen if "INSERT INTO" in w]
+            if attempt == 0:
+                assert len(writes) == (1 if app.store.dialect == "postgresql" else 2)
     with app.store.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "progress")) == 1
         assert s.scalar(select(func.count()).select_from(Message).where(Message.kind == "progress")) == 1
-        assert s.scalars(select(Ticket)).one().message_count == 2 + len(queued)
 
 
 def test_a_new_tickets_first_events_and_message_are_written_with_it_in_their_order(app: App) -> None:

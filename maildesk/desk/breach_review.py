@@ -18,6 +18,7 @@ from sqlalchemy import select
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import fmt_time
 from maildesk.desk.review_tasks import open_task
+from maildesk.outbound.outbox import QueuedMail
 from maildesk.store.models import Message, OutboxMail, Ticket
 from maildesk.store.models_conversation import ReviewTask
 from maildesk.words import hours_minutes, missed_name
@@ -53,7 +54,8 @@ def mail_key(ticket: Ticket) -> str:
     return f"review:{ticket.number}:{REASON}"
 
 
-def queued_review(ctx: Context, ticket: Ticket) -> OutboxMail | None:
+def queued_review(ctx: Context, ticket: Ticket) -> QueuedMail | None:
     """The review mail a close at ``ctx.now`` queued for ``ticket``, if it did (for the sweep's report)."""
-    return ctx.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == mail_key(ticket),
-                                                        OutboxMail.created_at == ctx.now)).one_or_none()
+    row = ctx.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == mail_key(ticket),
+                                                       OutboxMail.created_at == ctx.now)).one_or_none()
+    return None if row is None else QueuedMail(row.kind, row.message_id, list(row.to_addrs), row.raw)

@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, select
 from maildesk.config import Settings
 from maildesk.desk.context import Context
 from maildesk.masking import mask_email, mask_name
-from maildesk.outbound.outbox import Outgoing, queue_mail, thread_ids
-from maildesk.store.models import Message, OutboxMail, Ticket
+from maildesk.outbound.outbox import Outgoing, QueuedMail, queue_mail, thread_ids
+from maildesk.store.models import Message, Ticket
 from maildesk.words import priority_name, status_name, type_name
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -123,7 +123,7 @@ def send_on_ticket(
     lang: str | None = None, in_reply_to: str | None = None, references: Sequence[str] = (),
     dedup_key: str | None = None, auto_submitted: str | None = "auto-generated", cc: Sequence[str] = (),
     attachments: Files = (), reply_to: str | None = None, template: str | None = None, threaded: bool = True,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Render ``kind`` (or ``template``) for the ticket and queue it, threaded under the ticket's conversation
     unless ``in_reply_to`` says otherwise (or ``threaded`` is False: the caller chose the thread, maybe none)."""
     thread: Thread = (in_reply_to, references)
@@ -139,7 +139,7 @@ def to_staff(
     ctx: Context, ticket: Ticket, kind: str, to: Sequence[str], context: Mapping[str, Any], *,
     dedup_key: str | None = None, template: str | None = None, attachments: Files = (),
     auto_submitted: str | None = "auto-generated", in_reply_to: str | None = None, references: Sequence[str] = (),
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """A mail to staff about ``ticket``: in the desk's language, masked for readers outside the conversation,
     answered at the staff reply address."""
     thread: Thread = (in_reply_to, references) if in_reply_to is not None else thread_ids(ctx.session, ticket)
@@ -190,7 +190,7 @@ def to_reporter(
     ctx: Context, ticket: Ticket, kind: str, context: Mapping[str, Any], *, dedup_key: str | None = None,
     attachments: Files = (), template: str | None = None, auto_submitted: str | None = "auto-generated",
     with_watchers: bool = True,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """A mail to the reporter (and watchers), threaded on what they saw, answered at the ticket's address."""
     thread = reporter_thread_ids(ctx, ticket)
     mail = reporter_mail(ctx, ticket, kind, context, thread=thread, dedup_key=dedup_key, attachments=attachments,
@@ -217,7 +217,7 @@ def reporter_mail(
 def relay_to_staff(
     ctx: Context, ticket: Ticket, to: Sequence[str], *, author_name: str, body: str, notice: str = "",
     kind: str = "relay", attachments: Files = (), dedup_key: str | None = None,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Words for staff (the reporter's reply, a reopening, an escalation, a review request).
 
     ``author_name`` and ``notice`` go as the caller wrote them; the subject, the reporter and

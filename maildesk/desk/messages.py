@@ -7,6 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.context import Context
 from maildesk.mail import InboundMail
+from maildesk.outbound.pending_mail import NEW_TICKET
 from maildesk.store.as_loaded import insert_as_loaded, none_pending
 from maildesk.store.bigbytes import write_big, written_later
 from maildesk.store.models import Attachment, Blob, Message, Ticket
@@ -18,6 +19,8 @@ _BLOBS = Blob.metadata.tables[Blob.__tablename__]
 _INSERT_BLOB = insert(_BLOBS).values(sha256=bindparam("digest"), data=bindparam("data"))
 _MESSAGES = Message.metadata.tables[Message.__tablename__]
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+# a new ticket's first message: mails queued before it need not be written first (``pending_mail``)
+_INSERT_FIRST_MESSAGE = _INSERT_MESSAGE.execution_options(**NEW_TICKET)
 # Attachment.content_type is String(200): PostgreSQL refuses more, SQLite would keep it; cut on both
 _CONTENT_TYPE_CHARS = 200
 
@@ -47,9 +50,10 @@ def store_inbound(
                         ticket)
 
 
-def keep_inbound(ctx: Context, mail: InboundMail, message: Message, ticket: Ticket | None) -> Message:
+def keep_inbound(ctx: Context, mail: InboundMail, message: Message, ticket: Ticket | None, *,
+                 opening: bool = False) -> Message:
     """``store_inbound`` for a row made beforehand by ``inbound_row``, perhaps written already (with its ticket, by
-    ``tickets.create_ticket``)."""
+    ``tickets.create_ticket``); ``opening``: the mail that opened ``ticket``, made in this transaction."""
     session, now = ctx.session, ctx.now
     raw_later = written_later(session, mail.raw)
     if message.id is None:  # not written with its ticket
@@ -59,7 +63,7 @@ def keep_inbound(ctx: Context, mail: InboundMail, message: Message, ticket: Tick
             # the ticket's own pending changes go out with its next flush, in one UPDATE. The row becomes
             # the session's own as if loaded. Only with no Message pending, so ids keep the order in which
             # the mails were written.
-            insert_as_loaded(session, message, _INSERT_MESSAGE)
+            insert_as_loaded(session, message, _INSERT_FIRST_MESSAGE if opening else _INSERT_MESSAGE)
         else:
             session.add(message)
             session.flush()

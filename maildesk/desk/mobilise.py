@@ -18,8 +18,9 @@ from sqlalchemy.orm import selectinload
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import in_conversation, mask_for_ticket, to_staff
 from maildesk.desk.tickets import SYSTEM, record
+from maildesk.outbound.outbox import QueuedMail
 from maildesk.people.roles import holders, supervisors
-from maildesk.store.models import Message, OutboxMail, Ticket
+from maildesk.store.models import Message, Ticket
 from maildesk.words import file_size, joined, role_name
 
 WORDS_CHARS = 1500  # of the reporter's words in the mail
@@ -60,7 +61,7 @@ def first_words(ctx: Context, ticket: Ticket) -> tuple[str, list[tuple[str, int]
 def mobilise(
     ctx: Context, ticket: Ticket, *, reason: str, dedup_key: str, count: int = 0,
     due: str = "", overdue_by: str = "", event: str = "", actor: str = "",
-) -> list[OutboxMail]:
+) -> list[QueuedMail]:
     """Mail every holder of the mobilisation roles about ``ticket`` (``reason``: new, incident, raised, breach;
     ``actor``: who raised it, not told of their own act), once; the "mobilised" event in its history says
     ``event`` (default: the reason) and to whom."""

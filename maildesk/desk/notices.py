@@ -18,8 +18,8 @@ from maildesk.desk.context import Context
 from maildesk.desk.mailing import Files, form_context, relay_to_staff, send_on_ticket, to_reporter, to_staff
 from maildesk.desk.messages import attachments_of
 from maildesk.mail import InboundMail
-from maildesk.outbound.outbox import Outgoing, queue_mail
-from maildesk.store.models import OutboxMail, Ticket
+from maildesk.outbound.outbox import Outgoing, QueuedMail, queue_mail
+from maildesk.store.models import Ticket
 from maildesk.words import working_days
 
 DESCRIPTION_CHARS = 1500  # of the reporter's words in the assignment mail
@@ -28,7 +28,7 @@ DESCRIPTION_CHARS = 1500  # of the reporter's words in the assignment mail
 def queue_ack(
     ctx: Context, ticket: Ticket, *, message_id: str | None, references: Sequence[str],
     kb_articles: Sequence[Mapping[str, Any]] = (),
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """The acknowledgement to the reporter, as an auto-reply to their mail (``message_id``); without one (a
     ticket staff recorded for them), a mail of its own that starts the ticket's thread."""
     if message_id is None:
@@ -48,7 +48,7 @@ def queue_ack(
 def queue_assignment(
     ctx: Context, ticket: Ticket, assignee: str, *, description: str, in_reply_to: str | None = None,
     notice: str = "", history: bool = False, first_mail: InboundMail | None = None,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Tell the assignee (by mail) that the ticket is theirs; ``notice`` says above it why it came to them.
 
     The reporter's attachments come along (within ``intake.brief_attachment_bytes``, the rest named);
@@ -87,7 +87,7 @@ def queue_reassignment(
 
 
 def tell_previous(ctx: Context, ticket: Ticket, *, previous: str, new: str, actor: str, body: str = "",
-                  notice: str = "") -> OutboxMail | None:
+                  notice: str = "") -> QueuedMail | None:
     """The previous assignee hears that the ticket went to ``new`` (and, with ``body``, why)."""
     who = ctx.person_name(actor) or actor
     told = notice or ctx.say("briefing.reassigned_away", who=who, to=ctx.person_name(new))
@@ -97,7 +97,7 @@ def tell_previous(ctx: Context, ticket: Ticket, *, previous: str, new: str, acto
 
 def queue_reject(
     ctx: Context, *, to: str, sender_name: str, subject: str, message_id: str, lang: str,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """The polite refusal to an unknown sender under the 'reject' policy (no ticket is made)."""
     rendered = ctx.templates.render("reject", lang, {"sender_name": sender_name, "original_subject": subject})
     return queue_mail(ctx.session, ctx.settings, Outgoing(
@@ -110,7 +110,7 @@ def queue_reject(
 def queue_command_error(
     ctx: Context, ticket: Ticket, to: str, *, errors: Sequence[tuple[str, str]], applied: Sequence[str],
     message_id: str, references: Sequence[str],
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Tell a staff member which command lines of their mail were not applied, and why.
 
     Someone outside the ticket's conversation (a supervisor answering an escalation, or a forger
@@ -125,7 +125,7 @@ def queue_command_error(
 
 def queue_form_error(
     ctx: Context, to: str, *, errors: Sequence[tuple[str, str]], message_id: str, references: Sequence[str],
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Tell a staff member why their mail opened no ticket for a reporter (it names no ticket of its own)."""
     rendered = ctx.templates.render("command_error", ctx.lang, {
         "staff_name": ctx.person_name(to), "ticket": None, "applied": [],
@@ -141,7 +141,7 @@ def queue_form_error(
 def queue_confirm(
     ctx: Context, ticket: Ticket, *, engineer: str, resolution: str, attachments: Files = (),
     kb_article: Mapping[str, Any] | None = None,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Ask the reporter to confirm the solution: solved / still a problem / needs improvement."""
     lang = ticket.language or ctx.lang
     context = {"reporter_name": ticket.reporter_name, "engineer_name": ctx.person_name(engineer),
@@ -155,7 +155,7 @@ def queue_confirm(
 def queue_closed(
     ctx: Context, ticket: Ticket, *, reason: str, resolution: str | None, attachments: Files = (),
     kb_article: Mapping[str, Any] | None = None,
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """Tell the reporter (and watchers) the ticket is closed, and why."""
     context = {"reporter_name": ticket.reporter_name, "close_reason": reason, "resolution": resolution or None,
                "kb_article": kb_article}
@@ -167,7 +167,7 @@ def queue_closed(
 def queue_kb_article(
     ctx: Context, ticket: Ticket, to: str, *, requested: int, article: Mapping[str, Any] | None, message_id: str,
     references: Sequence[str],
-) -> OutboxMail | None:
+) -> QueuedMail | None:
     """A knowledge-base article a reporter or watcher asked for (``#kb 12``), mailed to them alone in answer;
     ``article`` None: it was not offered on this ticket, and the mail says so."""
     person = ctx.directory.get(to)
@@ -179,7 +179,7 @@ def queue_kb_article(
     )
 
 
-def queue_survey(ctx: Context, ticket: Ticket) -> OutboxMail | None:
+def queue_survey(ctx: Context, ticket: Ticket) -> QueuedMail | None:
     """The satisfaction survey, once per ticket, to the reporter only; never for a requirement (需求), whose
     requester was told the evaluation: the survey's questions are about a fault being solved."""
     if ctx.desk.is_requirement(ticket.type):

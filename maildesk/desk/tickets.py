@@ -22,6 +22,7 @@ from maildesk.desk.context import Context
 from maildesk.desk.deadlines import keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
+from maildesk.outbound.pending_mail import NEW_TICKET
 from maildesk.statuses import TRANSITIONS, Status, allowed_moves
 from maildesk.store.as_loaded import bound_values, insert_all_as_loaded, insert_as_loaded, none_pending
 from maildesk.store.base import Base
@@ -149,7 +150,8 @@ def _ticket_with_events(count: int, with_first: bool) -> Any:
             first = bound_values(_MESSAGES, "m_", given={"ticket_id": made.c.id})
             kept = (insert(_MESSAGES).from_select(list(first), select(*first.values()).select_from(made))
                     .returning(_MESSAGES.c.ticket_id, _MESSAGES.c.id).cte("kept"))
-            statement = select(kept.c.ticket_id, kept.c.id).add_cte(recorded)
+            # a new ticket's first message: mails queued before it need not be written first (``pending_mail``)
+            statement = select(kept.c.ticket_id, kept.c.id).add_cte(recorded).execution_options(**NEW_TICKET)
         _TICKETS_WITH_EVENTS[(count, with_first)] = statement
     return statement
 

@@ -4,7 +4,8 @@
 Message-ID and body) and, for mails about a ticket, records them as outgoing
 messages of the ticket so replies to them thread back. A ``dedup_key`` makes a
 notice idempotent: a second attempt to queue the same (ticket, kind, level,
-period) does nothing.
+period) does nothing. A mail without one is written with the transaction's other
+mails as it commits (``pending_mail``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maildesk.config import Settings
 from maildesk.outbound.compose import compose, make_message_id
-from maildesk.store.as_loaded import bound_values, insert_as_loaded, none_pending
+from maildesk.outbound.pending_mail import queue_at_commit
+from maildesk.store.as_loaded import bound_values, none_pending
 from maildesk.store.models import Message, OutboxMail, Ticket
 
 LOOP_HEADER_VALUE = "maildesk"
@@ -95,86 +96,76 @@ def compose_for_outbox(settings: Settings, mail: Outgoing, *, now: datetime, tic
     return Composed(outbox, message)
 
 
+@dataclass(frozen=True)
+class QueuedMail:
+    """A mail put in the outbox: what its caller may tell of it (the row itself is written with the transaction)."""
+
+    kind: str
+    message_id: str
+    to_addrs: list[str]
+    raw: bytes
+
+
 def queue_mail(
     session: Session, settings: Settings, mail: Outgoing, *, now: datetime, ticket: Ticket | None = None,
-) -> OutboxMail | None:
-    """Store ``mail`` for sending; None when its dedup_key was queued before."""
+) -> QueuedMail | None:
+    """Store ``mail`` for sending; None when its dedup_key was queued before.
+
+    A mail without a dedup key is written when the transaction commits, with the rest of its mails
+    (``pending_mail``); one with a key is written now, for the unique key to say whether it was queued
+    before (two daemons may race to queue the same notice: the INSERT does nothing on a clash)."""
     if mail.dedup_key is not None and session.scalar(_QUEUED_BEFORE, {"key": mail.dedup_key}):
         return None
+    if (ticket is not None and ticket.id is None) or not none_pending(session, Message):
+        # the ticket's id for the rows, and the messages made before this mail written before its copy
+        session.flush()
     composed = compose_for_outbox(settings, mail, now=now, ticket=ticket)
-    row = OutboxMail(**composed.outbox)
-    copied = False  # the ticket's copy of the mail written in the same statement as the row
-    if none_pending(session, OutboxMail):
-        # One INSERT now instead of an ORM insert at the next flush (and, for a notice with a
-        # dedup key, a savepoint around it: three statements more). Two daemons may race to queue
-        # the same notice: the unique key settles it, the INSERT doing nothing on a clash. The row
-        # becomes the session's own as if loaded, so callers use it as before. Only with no other
-        # outbox row pending, so that ids keep the order in which the mails were written.
-        if (ticket is not None and ticket.id is not None and composed.message is not None
-                and session.get_bind().dialect.name == "postgresql" and none_pending(session, Message)):
-            # PostgreSQL: the copy goes in the same statement, a round trip less a mail (a new ticket queues
-            # two); with a dedup key queued before, neither is written
-            copy = {f"m_{key}": value for key, value in composed.message.items()}
-            written = insert_as_loaded(session, row, _QUEUED_WITH_COPY[mail.dedup_key is not None], prefix="o_",
-                                       extra={**copy, "m_ticket_id": ticket.id})
-            copied = True
-        else:
-            insert_row = _INSERT_OUTBOX if mail.dedup_key is None else _insert_unless_queued(session)
-            written = insert_as_loaded(session, row, insert_row)
-        if not written:
-            return None
-    elif mail.dedup_key is not None:
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            return None
-    else:
-        session.add(row)
+    if mail.dedup_key is None:
+        queue_at_commit(session, composed.outbox, composed.message)
+    elif not _write_unless_queued(session, composed):
+        return None
     if ticket is not None and composed.message is not None:
-        if not copied:
-            # the ticket's id as of now: a savepoint above may have flushed a ticket that was new when composed
-            values = {**composed.message, "ticket_id": ticket.id}
-            if ticket.id is not None and none_pending(session, Message):
-                # Nothing reads this row back as an object: a plain INSERT now costs a third of an ORM
-                # insert with RETURNING. With no Message waiting to be flushed, ids keep the order in
-                # which the mails were written; the pending rest is flushed later as usual.
-                session.connection().execute(_INSERT_MESSAGE, values)
-            else:
-                session.add(Message(**values))
         ticket.message_count = (ticket.message_count or 0) + 1
-    return row
+    return QueuedMail(mail.kind, composed.message_id, list(composed.outbox["to_addrs"]), composed.outbox["raw"])
+
+
+def _write_unless_queued(session: Session, composed: Composed) -> bool:
+    """Write the row of a mail with a dedup key, and its copy on the ticket; False when the key was queued before."""
+    connection = session.connection()
+    if composed.message is not None and connection.dialect.name == "postgresql":
+        # the copy in the same statement: a round trip less
+        values = {**{f"o_{key}": value for key, value in composed.outbox.items()},
+                  **{f"m_{key}": value for key, value in composed.message.items()}}
+        return connection.execute(_QUEUED_WITH_COPY, values).first() is not None
+    if connection.execute(_INSERT_UNLESS_QUEUED[connection.dialect.name], composed.outbox).first() is None:
+        return False
+    if composed.message is not None:
+        connection.execute(_INSERT_MESSAGE, composed.message)
+    return True
 
 
 _INSERT_MESSAGE = insert(Message.metadata.tables[Message.__tablename__])
 _OUTBOX = OutboxMail.metadata.tables[OutboxMail.__tablename__]
-_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 _INSERT_UNLESS_QUEUED = {
     "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_OUTBOX.c.id),
     "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_OUTBOX.c.id),
 }
 
 
-def _insert_unless_queued(session: Session) -> Any:
-    return _INSERT_UNLESS_QUEUED[session.get_bind().dialect.name]
-
-
-def _outbox_and_copy(unless_queued: bool) -> Any:
-    """PostgreSQL: ``WITH queued AS (INSERT INTO outbox … RETURNING id), recorded AS (INSERT INTO messages SELECT …
-    FROM queued) SELECT id FROM queued``, the outbox row's values named o_<column>, the message's m_<column>.
-    Both INSERTs run whatever the outer SELECT reads; no outbox row (a dedup key queued before), no message."""
+def _outbox_and_copy() -> Any:
+    """PostgreSQL: ``WITH queued AS (INSERT INTO outbox … ON CONFLICT DO NOTHING RETURNING id), recorded AS (INSERT
+    INTO messages SELECT … FROM queued) SELECT id FROM queued``, the outbox row's values named o_<column>, the
+    message's m_<column>. Both INSERTs run whatever the outer SELECT reads; no outbox row (the dedup key queued
+    before), no message."""
     queued = pg_insert(_OUTBOX).values(bound_values(_OUTBOX, "o_"))
-    if unless_queued:
-        queued = queued.on_conflict_do_nothing(index_elements=["dedup_key"])
-    queued_cte = queued.returning(_OUTBOX.c.id).cte("queued")
+    queued_cte = queued.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_OUTBOX.c.id).cte("queued")
     messages = Message.metadata.tables[Message.__tablename__]
     copy = bound_values(messages, "m_")
     recorded = insert(messages).from_select(list(copy), select(*copy.values()).select_from(queued_cte)).cte("recorded")
     return select(queued_cte.c.id).add_cte(recorded)
 
 
-# built once, for a mail with a dedup key (True) and without
-_QUEUED_WITH_COPY = {unless: _outbox_and_copy(unless) for unless in (False, True)}
+_QUEUED_WITH_COPY = _outbox_and_copy()  # built once
 
 
 # built once: building a select cost more than SQLite takes to run it, and sweeps run these once a mail

@@ -32,6 +32,7 @@ from maildesk.desk.context import Context
 from maildesk.desk.mailing import reporter_mail, staff_mail, to_reporter, to_staff
 from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
+from maildesk.outbound.outbox import QueuedMail
 from maildesk.sla import BusinessHours
 from maildesk.store.db import Store
 from maildesk.store.models import OutboxMail, Ticket
@@ -125,7 +126,7 @@ class Batch:
     def now(self) -> datetime:
         return self.sweep.now
 
-    def keep(self, row: OutboxMail | None, ticket: Ticket | None, kind: str, level: int | None = None) -> bool:
+    def keep(self, row: QueuedMail | None, ticket: Ticket | None, kind: str, level: int | None = None) -> bool:
         """Note a queued mail for the sweep's report; False when ``row`` is None (queued before)."""
         if row is None:
             return False

@@ -59,7 +59,7 @@ def handle(ctx: Context, mail: Handling) -> Handled | None:
     if mail.lead:
         ticket.lead = mail.lead
         record(ctx, ticket, actor="system", action="lead", new=mail.lead)
-    keep_inbound(ctx, kept, first, ticket)
+    keep_inbound(ctx, kept, first, ticket, opening=True)
     if mail.related is not None:
         link_tickets(ctx, ticket, mail.related, mail.link_kind, actor="system")
     if mail.split_from is not None:
