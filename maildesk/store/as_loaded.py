@@ -61,10 +61,10 @@ def _pending_for(session: Session, model: type[Base], columns: list[str]) -> boo
     if any(isinstance(o, model) for o in session.new) or any(isinstance(o, model) for o in session.deleted):
         return True
     for obj in session.dirty:
-        if isinstance(obj, model):
-            attrs = inspect(obj).attrs
-            if any(attrs[name].history.has_changes() for name in columns):
-                return True
+        # an attribute set since the object was loaded or flushed has its old value kept here: a set to the same
+        # value counts too, a flush more at worst (the attribute's history would tell, at many times the cost)
+        if isinstance(obj, model) and not inspect(obj).committed_state.keys().isdisjoint(columns):
+            return True
     return False
 
 
