@@ -183,3 +183,24 @@ def test_cli_exits_2_naming_imap_ca_file(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert err.startswith("maildesk: config error: imap.ca_file: cannot read CA file ")
     assert "no-such-ca.pem" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_over_tls_idle_wakes_for_mail_that_came_before_it_began(
+    tls_mailbox: Mailbox, tls_certs: TlsCerts, security: str,
+) -> None:
+    """Over TLS too, a mail delivered after the last command (told of with IDLE's continuation, in one read)
+    ends the wait at once, and with nothing new the wait lasts its time."""
+    settings = tls_settings(tls_mailbox, security, ca_file=str(tls_certs.ca), idle=True)
+    with ImapSource(settings) as source:
+        assert source.fetch_batch(10) == []
+        tls_mailbox.append("INBOX", mail("zhang.wei@example.com", "打印机卡纸", "三楼打印机卡纸。"))
+        started = time.monotonic()
+        source.wait_for_mail(5)
+        assert time.monotonic() - started < 1
+        [fetched] = source.fetch_batch(10)
+        source.mark_done([fetched.source_id])
+        assert source.fetch_batch(10) == []
+        started = time.monotonic()
+        source.wait_for_mail(0.5)
+        assert time.monotonic() - started >= 0.45

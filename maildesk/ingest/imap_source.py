@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -286,14 +287,14 @@ class ImapSource:
         deadline = self._clock() + min(timeout, MAX_IDLE_SECONDS)
         while (remaining := deadline - self._clock()) > 0:
             client.idle()
-            responses: list[tuple[Any, ...]] = []
+            told = False
             try:
-                responses += client.idle_check(timeout=remaining)
+                told = _news_in_buffer(client) or _tells_of_mail(client.idle_check(timeout=remaining))
             finally:
                 # imapclient's idle_check reports a closed connection as "nothing yet"; ending the
                 # IDLE raises on a dead connection instead of spinning until the deadline
-                responses += client.idle_done()[1]
-            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                told = _tells_of_mail(client.idle_done()[1]) or told
+            if told:
                 break
             # woken by something else (a keep-alive, a flag change): idle again for the rest
         return True
@@ -316,6 +317,39 @@ class ImapSource:
             else:
                 uids.append(int(uid))
         return sorted(set(uids))
+
+
+def _tells_of_mail(responses: Sequence[tuple[Any, ...]]) -> bool:
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+_NEWS_LINE = re.compile(rb"\* \d+ (EXISTS|RECENT)\b")
+
+
+def _news_in_buffer(client: Any) -> bool:
+    """Whether the server told of new mail in the same read as IDLE's continuation ("+ idling"). A mail that
+    came after the last command is told of as IDLE begins (Dovecot sends it with the continuation); imaplib
+    reads both into its buffer at once, and ``idle_check``, which waits on the socket, never looks there: the
+    wait lasted until the next mail or the timeout. The complete lines found there are read (up to a literal,
+    which is left to imaplib); nothing waits on the socket."""
+    imap = client._imap
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    sock.setblocking(False)  # a peek at an empty buffer tries the socket once: it must not wait
+    news = False
+    try:
+        while True:
+            try:
+                buffered = imap.file.peek(1)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                break
+            end = buffered.find(b"\n")
+            if end < 0 or buffered[:end].rstrip(b"\r").endswith(b"}"):  # no whole line, or a literal follows
+                break
+            news = _NEWS_LINE.match(imap._get_line()) is not None or news
+    finally:
+        sock.settimeout(timeout)
+    return news
 
 
 def _forget_news(client: Any) -> None:
