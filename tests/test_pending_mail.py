@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from maildesk.app import App
@@ -19,9 +20,10 @@ from tests.desk import context, new_ticket
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
-def _relay(app: App, session: Session, ticket: Ticket, words: str) -> QueuedMail:
+def _relay(app: App, session: Session, ticket: Ticket, words: str, *, answering: str | None = None) -> QueuedMail:
+    """A relay to the reporter, threaded on the ticket's messages (read first) unless ``answering`` names a mail."""
     queued = send_on_ticket(context(app, session, NOW), ticket, "relay", [ticket.reporter],
-                            {"engineer_name": "李工", "body": words, "notice": ""})
+                            {"engineer_name": "李工", "body": words, "notice": ""}, in_reply_to=answering)
     assert queued is not None
     return queued
 
@@ -82,3 +84,34 @@ def test_a_transaction_rolled_back_sends_none_of_its_mails(app: App) -> None:
     outbox, copies, count = _written(app)
     assert outbox == copies == [sent.message_id]
     assert count == 1
+
+
+# A database refusing one outbox row, for real: a trigger (the fault a full disk or a constraint would make).
+_REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox WHEN NEW.text LIKE '%拒收%' "
+               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_mail() RETURNS trigger AS $$ BEGIN IF NEW.text LIKE '%拒收%' THEN "
+        "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
+    ],
+}
+
+
+def test_a_write_failing_in_a_savepoint_loses_none_of_the_mails_queued_before_it(app: App) -> None:
+    """The mails pending are written together; when the database refuses the statement inside a savepoint (the
+    savepoint's own mail), the mails queued before the savepoint are written at commit all the same."""
+    number = new_ticket(app, NOW, "P3")
+    with app.store.session() as s:
+        for ddl in _REFUSE[app.store.dialect]:
+            s.execute(text(ddl))
+    with app.store.session() as s:
+        ticket = _ticket(s, number)
+        kept = _relay(app, s, ticket, "先记录下来。")
+        with pytest.raises(DBAPIError), s.begin_nested():
+            _relay(app, s, ticket, "这封会被拒收。", answering="asked@example.com")  # threaded without a read
+            s.scalars(select(OutboxMail)).all()  # the read writes both: the database refuses the statement
+        last = _relay(app, s, ticket, "处理完毕。")
+    outbox, copies, count = _written(app)
+    assert outbox == copies == [kept.message_id, last.message_id]
+    assert count == 2

@@ -93,6 +93,11 @@ def _write(connection: Connection, pending: _Pending) -> None:
     assert session is not None, "a session's mails are written before it ends"
     mails, pending.queued = pending.queued, []
     transaction = session.get_nested_transaction() or session.get_transaction()
+    # counted as written before the statements run: should one fail, the rollback that follows (of the savepoint
+    # or transaction around it) puts back what it queued before, as for mails really written there
+    for m in mails:
+        m.written_in = transaction
+    pending.written.extend(mails)
     pending.writing = True  # these two statements must not set the guard off again
     try:
         connection.execute(_INSERT_OUTBOX, [m.outbox for m in mails])
@@ -101,9 +106,6 @@ def _write(connection: Connection, pending: _Pending) -> None:
             connection.execute(_INSERT_MESSAGES, copies)
     finally:
         pending.writing = False
-    for m in mails:
-        m.written_in = transaction
-    pending.written.extend(mails)
 
 
 # statement → whether it names the outbox or the messages, worked out once for each statement object
