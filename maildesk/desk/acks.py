@@ -49,7 +49,8 @@ def read_acks_ahead(session: Session, senders: Iterable[str], now: datetime) -> 
     times: dict[str, list[datetime]] = {sender: [] for sender in senders}
     if not times:
         return
-    # past the ORM's execute path: nothing pending changes the count (outbox rows are written by their own INSERT)
+    # past the ORM's execute path: no ORM object pending changes the count (outbox rows are written past the ORM,
+    # and the mails waiting for the commit are written before this statement by ``pending_mail``'s guard)
     for reporter, at in session.connection().execute(_ACK_TIMES, {"senders": list(times), "since": since}):
         times[reporter].append(at)
     remember(session, _MEMO, _AcksRead(since, times))
@@ -59,10 +60,11 @@ def acks_in_last_hour(ctx: Context, sender: str) -> int:
     """Acks to ``sender`` queued in the last hour, earlier mails of this batch included: from what the group read
     ahead where it has the sender, else counted by the database.
 
-    The count goes without an autoflush: the acks of earlier mails in the batch were written when they were
-    queued (``outbox.queue_mail`` writes an outbox row by its own INSERT, so none is ever left
-    pending), and the pending changes (tickets' counters and deadlines, events) do not change
-    the count; they go out in one flush later.
+    The count goes without an autoflush: the acks of earlier mails in the batch are never ORM objects
+    (``outbox.queue_mail`` writes outbox rows past the ORM, and the ones waiting for the commit are
+    written before any statement that reads the outbox: ``outbound/pending_mail``), and the pending
+    changes (tickets' counters and deadlines, events) do not change the count; they go out in one
+    flush later.
     So the count goes to the session's connection, past the ORM's execute path (which would
     also cost the no_autoflush block): the same statement, a third less CPU.
     """

@@ -4,7 +4,7 @@ equivalent (no row of the table pending; the autoflush done first).
 
 An ORM flush of one new object costs about three times a plain ``INSERT … RETURNING id`` and
 writes everything else pending with it. Where intake makes a row it goes on using as an object
-(a ticket, its first message, an outbox mail), it inserts the object's values itself and hands
+(a ticket, its first message), it inserts the object's values itself and hands
 the object to the session as persistent: its values count as loaded, later changes to it are
 flushed as usual. A rollback that takes the row back takes the object out of the session too, as
 the ORM does with the objects it wrote itself: SQLite gives the next row the same id, and the
@@ -75,21 +75,19 @@ def bound_values(table: Table, prefix: str, *, given: Mapping[str, Any] | None =
             for c in table.columns if not c.primary_key}
 
 
-def insert_as_loaded(session: Session, obj: Base, insert: Any, *, prefix: str = "",
-                     extra: Mapping[str, Any] | None = None) -> bool:
-    """Write the new ``obj`` with ``insert`` (an ``INSERT … RETURNING id`` of its table) and make it the
-    session's own as if loaded; False, and ``obj`` left out, when the INSERT wrote nothing (ON CONFLICT DO
-    NOTHING). Columns not set on ``obj`` are written as NULL, so that nothing is left to load later.
-    Nothing pending is flushed first: the caller knows the row needs none of it. The statement takes
-    ``obj``'s values by their column names, each after ``prefix``, and ``extra`` besides (a statement that
-    writes another row too)."""
-    return insert_all_as_loaded(session, [(obj, prefix)], insert, extra=extra)
+def insert_as_loaded(session: Session, obj: Base, insert: Any) -> bool:
+    """Write the new ``obj`` with ``insert`` (an ``INSERT … RETURNING id`` of its table, taking ``obj``'s values by
+    their column names) and make it the session's own as if loaded; False, and ``obj`` left out, when the INSERT
+    wrote nothing (ON CONFLICT DO NOTHING). Columns not set on ``obj`` are written as NULL, so that nothing is left
+    to load later. Nothing pending is flushed first: the caller knows the row needs none of it."""
+    return insert_all_as_loaded(session, [(obj, "")], insert)
 
 
 def insert_all_as_loaded(session: Session, objs: Sequence[tuple[Base, str]], insert: Any, *,
                          extra: Mapping[str, Any] | None = None) -> bool:
     """``insert_as_loaded`` for a statement that writes several new objects and returns their ids in one row, in
-    the order of ``objs``: each object's values named after its prefix."""
+    the order of ``objs``: each object's values named after its prefix, and ``extra`` besides (values the
+    statement takes that are no object's, such as a new ticket's first events)."""
     values: dict[str, Any] = {}
     for obj, prefix in objs:
         table: Table = obj.__table__  # type: ignore[assignment]
