@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -10,7 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from maildesk.store.base import Base
-from maildesk.store.db import Store
+from maildesk.store.db import SQLITE_PAGE_BYTES, Store
+from maildesk.store.migrate import upgrade
 from maildesk.store.models import Message, Ticket
 
 
@@ -27,6 +30,33 @@ def test_sqlite_uses_wal(store: Store) -> None:
         return
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_a_new_sqlite_database_has_16_kb_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    """A new desk's SQLite file is made with 16 KB pages (a mail's bytes cross fewer pages); a desk made before,
+    with SQLite's 4 KB, opens, migrates and stores mail as it did, its pages unchanged."""
+    new = Store(f"sqlite:///{tmp_path / 'new.db'}")
+    upgrade(new)
+    with new.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar() == SQLITE_PAGE_BYTES == 16384
+    new.close()
+    old_path = tmp_path / "old.db"
+    made = sqlite3.connect(old_path)
+    made.execute("PRAGMA page_size=4096")
+    made.execute("PRAGMA journal_mode=WAL")
+    made.execute("CREATE TABLE made_before (x)")
+    made.close()
+    old = Store(f"sqlite:///{old_path}")
+    upgrade(old)
+    raw = "Subject: 打印机卡纸\r\n\r\n".encode() + bytes(range(256)) * 400
+    with old.session() as s:
+        s.add(Message(direction="in", kind="normal", message_id="old@example.com", from_addr="a@example.com",
+                      to_addrs=[], cc_addrs=[], subject="打印机卡纸", text="", raw=raw, defects=[], rule_hits=[],
+                      created_at=datetime(2026, 11, 23, 1, 30, tzinfo=UTC)))
+    with old.session() as s:
+        assert s.scalar(text("PRAGMA page_size")) == 4096
+        assert s.query(Message).one().raw == raw
+    old.close()
 
 
 def test_times_come_back_aware_and_equal(store: Store) -> None:

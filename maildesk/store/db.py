@@ -34,6 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from maildesk.store.dberrors import DatabaseUnavailable, connect_problem
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+# A new database's page: a mail's bytes and its attachments live in the database, and a value larger than a page
+# is a chain of overflow pages, each a frame of the WAL with its checksum and copied again when checkpointed.
+# With 16 KB pages instead of SQLite's 4 KB, the heavy corpus of bench/end_to_end.py (a fifth of the mails with
+# an attachment of up to 1.2 MB) spends a quarter less in maildesk's process and the light one no more.
+SQLITE_PAGE_BYTES = 16384
 # A wait lasts until the holder commits and then half a poll more, on average: the sender's transactions hold
 # the lock about a millisecond, and at 2 ms a poll intake waited as long again as the sender held it. A try
 # costs a few microseconds.
@@ -57,6 +62,7 @@ def _sqlite_setup(engine: Engine) -> None:
         # take transaction control away from the driver so BEGIN is ours
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")  # a new database's; an existing one keeps its own
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # a committed mail survives a power cut
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
