@@ -35,7 +35,7 @@ from maildesk.ingest.imap_server import ImapConnectionError, ImapSettings
 from maildesk.ingest.imap_source import ImapSource
 from maildesk.ingest.outcome import Outcome
 from maildesk.ingest.parsing_alongside import ParsingAlongside, parse_in_process
-from maildesk.ingest.pipeline import Pipeline
+from maildesk.ingest.pipeline import TRANSACTION_MAILS, Pipeline
 from maildesk.ingest.read_ahead import ReadAhead
 from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
 from maildesk.outbound.alongside import SendingAlongside
@@ -183,7 +183,14 @@ class Daemon:
         return SendingAlongside(self._flush_in_child, stopping=self._stop, before_fork=self.app.store.before_fork)
 
     def _parsing_process(self) -> ParsingAlongside:
-        return ParsingAlongside(before_fork=self.app.store.before_fork)
+        return ParsingAlongside(before_fork=self.app.store.before_fork, upcoming=self._next_group)
+
+    def _next_group(self) -> list[bytes]:
+        """The first group of the batch the mailbox has read ahead, if it is there yet: the parsing process begins
+        on it while the batch in hand stores its last group."""
+        if not isinstance(self._reading, ReadAhead):
+            return []
+        return [m.raw for m in self._reading.upcoming(self.app.settings.intake.batch_size)[:TRANSACTION_MAILS]]
 
     def drain(self, after_batch: Callable[[], object] | None = None) -> list[Outcome]:
         """Take in what the source holds now, a process parsing alongside; ``after_batch`` once each batch is

@@ -71,6 +71,49 @@ def test_the_first_group_of_a_batch_is_parsed_by_both_processes_and_the_rest_by_
     assert by == [[here, here, here, child, child], [child] * 5, [child] * 5]
 
 
+def test_the_next_batchs_first_group_is_parsed_by_the_child_while_the_last_group_is_stored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the mailbox has read the next batch already (``upcoming``), the child parses its first group while the
+    daemon stores this batch's last: the daemon parses none of the next batch, and it gets its own mails."""
+    real = maildesk.ingest.parsing_alongside.parse_or_error
+
+    def parse_or_error(raw: bytes) -> InboundMail | Exception:
+        parsed = real(raw)
+        return dataclasses.replace(parsed, subject=str(os.getpid())) if isinstance(parsed, InboundMail) else parsed
+
+    monkeypatch.setattr(maildesk.ingest.parsing_alongside, "parse_or_error", parse_or_error)
+    groups = _groups()
+    batch, next_batch = groups[:2], groups[2:4]
+    upcoming: list[bytes] = []
+    with ParsingAlongside(upcoming=lambda: upcoming) as parsing:
+        child = str(parsing.pid)
+        upcoming = next_batch[0]
+        first = list(parsing.groups(batch))
+        upcoming = []
+        second = list(parsing.groups(next_batch))
+    here = str(os.getpid())
+    by = [[m.subject for m in group if isinstance(m, InboundMail)] for group in [*first, *second]]
+    assert by == [[here, here, here, child, child], [child] * 5, [child] * 5, [child] * 5]
+    assert [m.raw for g in second for m in g if isinstance(m, InboundMail)] == [r for g in next_batch for r in g]
+
+
+@pytest.mark.timeout(60)
+def test_a_group_asked_for_ahead_that_does_not_come_is_dropped_and_the_next_batch_gets_its_own_mails() -> None:
+    """The mailbox's next batch turned out otherwise (a stop, a smaller ask): the answer for the group asked ahead
+    is read and dropped before anything else is asked. The mails are big both ways, so that the child's answer
+    and the next request each fill the pipe: were one written while the other was, both ends would wait forever."""
+    def big(n: int) -> bytes:
+        return mail("a@example.com", f"大附件 {n}", "见附件。", message_id=f"<big{n}@example.com>",
+                    attachments=(("日志.zip", "application/zip", os.urandom(1_500_000)),))
+
+    batch, not_coming, next_batch = [[big(0)]], [big(n) for n in range(1, 4)], [[big(n) for n in range(4, 7)]]
+    with ParsingAlongside(upcoming=lambda: not_coming) as parsing:
+        child = parsing.pid
+        assert list(parsing.groups(batch)) == list(parse_in_process(batch))
+        assert list(parsing.groups(next_batch)) == list(parse_in_process(next_batch))
+        assert parsing.pid == child  # nothing fell back
+
+
 def test_the_process_works_out_each_attachments_digest_for_the_daemon() -> None:
     """The digest (the key the content is stored by) comes back with the mail: the daemon does not hash again."""
     groups = _groups()

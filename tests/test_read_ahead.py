@@ -115,6 +115,27 @@ def test_a_smaller_ask_gets_no_more_than_it_asked_and_the_rest_next(mailbox: Mai
         reading.close()
 
 
+def test_the_batch_read_ahead_shows_as_upcoming_once_it_is_there_and_is_what_comes_next(mailbox: Mailbox) -> None:
+    """``upcoming`` never waits: nothing before the first batch is taken, the next batch once its fetch is done
+    (the very mail objects the next ``fetch_batch`` hands out, so the parsing process's answer for them fits),
+    and what is left of a smaller ask."""
+    mailbox.append_many("INBOX", [chinese_mail(n) for n in range(5)])
+    reading = ReadAhead(ImapSource(mailbox.settings(batch_size=3)))
+    try:
+        assert reading.upcoming(3) == []  # nothing asked for yet: the first fetch is the caller's own
+        first = reading.fetch_batch(3)
+        assert subjects(first) == [0, 1, 2]
+        assert wait_for(lambda: reading.upcoming(3) != [])
+        upcoming = reading.upcoming(3)
+        assert subjects(upcoming) == [3, 4] and subjects(reading.upcoming(1)) == [3]
+        taken = reading.fetch_batch(1)
+        assert [m.raw for m in taken] == [m.raw for m in upcoming[:1]] and taken[0].raw is upcoming[0].raw
+        assert subjects(reading.upcoming(3)) == [4]  # the rest of what was read
+        assert subjects(reading.fetch_batch(3)) == [4]
+    finally:
+        reading.close()
+
+
 def test_a_move_that_fails_is_raised_at_the_next_call(mailbox: Mailbox) -> None:
     """The processed folder deleted under the daemon: the MOVE in the read-ahead thread fails, and the next
     fetch raises it, naming the move, instead of the drain going on as if the mail had been moved."""

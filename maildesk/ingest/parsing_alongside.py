@@ -4,11 +4,12 @@ the group before it.
 Parsing needs nothing but the mail's bytes, and storing keeps the daemon's process busy; a forked
 process uses the second core (measured on the heavy corpus of `bench/end_to_end.py`: parsing is
 1.5 ms of a mail's 10 ms, and with the child the daemon's own share of it is 0.3 ms). A batch's
-first group has nothing parsed ahead of it: the parent parses its first half while the child parses
-the rest. From then on the child works one group ahead: while the parent stores group k, the child
-parses group k+1. One request is out at a time, so neither end can block writing to a full pipe
-while the other does too; each answer carries its request's number, so an answer left unread (the
-batch failed in between) is never taken for another.
+first group is parsed while the batch before stores its last, if the mailbox has read it by then
+(``upcoming``: the daemon's read-ahead over IMAP); otherwise the parent parses its first half while
+the child parses the rest. From then on the child works one group ahead: while the parent stores
+group k, the child parses group k+1. One request is out at a time, so neither end can block writing
+to a full pipe while the other does too: an answer left unread (the batch failed in between, or the
+group asked for ahead was not the next batch's after all) is read and dropped before the next request.
 
 The child gets the raw bytes and answers each mail parsed without them (the parent has them; sending
 them back would double what crosses the pipe), or None where parsing raised: the parent then parses
@@ -61,11 +62,16 @@ def parse_in_process(groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
 class ParsingAlongside:
     """A forked process that parses the next group while the caller stores this one (``groups``)."""
 
-    def __init__(self, *, before_fork: Callable[[], None] | None = None) -> None:
+    def __init__(self, *, before_fork: Callable[[], None] | None = None,
+                 upcoming: Callable[[], Sequence[bytes]] | None = None) -> None:
+        """``upcoming``: the next batch's first group, if the mailbox has read it already (else empty)."""
         self._before_fork = before_fork
+        self._upcoming = upcoming
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._asked = 0  # the number of the last request sent
+        self._unread: int | None = None  # the request whose answer is not read yet
+        self._ahead: list[bytes] | None = None  # what that request asked, when it was a next batch's first group
 
     def start(self) -> ParsingAlongside:
         if self._before_fork is not None:
@@ -89,17 +95,39 @@ class ParsingAlongside:
         return self._process.pid if self._process is not None else None
 
     def groups(self, groups: Sequence[Sequence[bytes]]) -> Iterator[Parsed]:
-        """Each group parsed, in order: the first by both processes, each later one by the child while the caller
-        stores the one before (should the child have ended, here)."""
+        """Each group parsed, in order: the first by the child ahead of the batch or by both processes, each later
+        one by the child while the caller stores the one before (should the child have ended, here); while the
+        caller stores the last, the child parses the next batch's first group if it is known."""
         if not groups:
             return
-        first = self._shared(groups[0])
-        asked = self._ask(groups[1]) if len(groups) > 1 else None  # asked before the caller stores the first
+        first = self._taken_ahead(groups[0])
+        if first is None:
+            first = self._shared(groups[0])
+        asked = self._ask_next(groups, 1)  # before the caller stores the first
         yield first
         for k in range(1, len(groups)):
             answer = self._answer(asked, groups[k]) if asked is not None else None
-            asked = self._ask(groups[k + 1]) if k + 1 < len(groups) else None
+            asked = self._ask_next(groups, k + 1)
             yield answer if answer is not None else parse_group(groups[k])
+
+    def _ask_next(self, groups: Sequence[Sequence[bytes]], k: int) -> int | None:
+        """Group ``k`` asked for; past the batch's end, the next batch's first group if the mailbox has read it
+        (its answer is for that batch: None here)."""
+        if k < len(groups):
+            return self._ask(groups[k])
+        group = list(self._upcoming()) if self._upcoming is not None else []
+        if group and self._ask(group) is not None:
+            self._ahead = group
+        return None
+
+    def _taken_ahead(self, group: Sequence[bytes]) -> Parsed | None:
+        """The answer for ``group`` if it was asked for ahead (the same mails: the same bytes objects)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or self._unread is None or len(ahead) != len(group):
+            return None
+        if any(a is not b for a, b in zip(ahead, group, strict=True)):
+            return None  # not this batch's after all: the answer is dropped at the next request
+        return self._answer(self._unread, group)
 
     def _shared(self, group: Sequence[bytes]) -> Parsed:
         """A batch's first group, which nothing was parsing ahead of: its first half parsed here while the child
@@ -111,6 +139,9 @@ class ParsingAlongside:
         return here + (there if there is not None else parse_group(group[half:]))
 
     def _ask(self, group: Sequence[bytes]) -> int | None:
+        if self._unread is not None:  # read first: the child may be writing it, and block until it is read
+            self._receive(self._unread)
+            self._ahead = None
         if self._conn is None:
             return None
         self._asked += 1
@@ -119,11 +150,20 @@ class ParsingAlongside:
         except OSError:
             self._ended("it had ended")
             return None
+        self._unread = self._asked
         return self._asked
 
     def _answer(self, asked: int, group: Sequence[bytes]) -> Parsed | None:
         """The child's answer to request ``asked``, the raw bytes put back; None when it has none to give."""
-        conn = self._conn
+        mails = self._receive(asked)
+        if mails is None:
+            return None
+        return [parse_or_error(raw) if mail is None else dataclasses.replace(mail, raw=raw)
+                for raw, mail in zip(group, mails, strict=True)]
+
+    def _receive(self, asked: int) -> list[InboundMail | None] | None:
+        """The child's answer to request ``asked``, as it sent it; None when it has none to give."""
+        conn, self._unread = self._conn, None
         if conn is None:
             return None
         try:
@@ -132,13 +172,11 @@ class ParsingAlongside:
                     self._ended(f"it gave no answer within {ANSWER_SECONDS:.0f} s")
                     return None
                 number, mails = conn.recv()
-                if number == asked:  # an earlier answer was left unread when its batch failed
-                    break
+                if number == asked:  # not an earlier one: each is read before the next request (kept as a check)
+                    return list(mails)
         except (EOFError, OSError):
             self._ended("it ended")
             return None
-        return [parse_or_error(raw) if mail is None else dataclasses.replace(mail, raw=raw)
-                for raw, mail in zip(group, mails, strict=True)]
 
     def _ended(self, why: str) -> None:
         process = self._process

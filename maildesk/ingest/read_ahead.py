@@ -12,7 +12,8 @@ and a batch fetched ahead that is never taken (the pass ends, a stop, a failure)
 inbox, handed out in this pass only, so the next pass offers it again. The batch read ahead gets
 what the batch in hand leaves of the bytes a batch may hold, so the two together stay within them
 but for one mail (a source hands out its first mail however large); a batch that fills them is read
-alone, as before. A failure of a fetch or a move is raised to the caller on its next call
+alone, as before. ``upcoming`` shows the batch read ahead once it is there, so that the parsing
+process can begin on it before it is taken. A failure of a fetch or a move is raised to the caller on its next call
 (``fetch_batch``, ``settle``, ``wait_for_mail``), as it would have been raised by the call itself.
 
 ``settle`` ends a drain: it waits for the moves, drops a batch fetched ahead, ends the thread
@@ -60,6 +61,15 @@ class ReadAhead(SourceWrapper):
         if batch and not self._ready and (room is None or room > 0):
             self._ahead = self._submit(lambda: self.source.fetch_batch(limit, room))
         return batch
+
+    def upcoming(self, limit: int) -> list[SourceMessage]:
+        """What the next ``fetch_batch(limit)`` hands out, if it has been read already; else nothing (no wait)."""
+        if self._ready:
+            return self._ready[:limit]
+        ahead = self._ahead
+        if ahead is None or not ahead.done() or ahead.exception() is not None:
+            return []
+        return ahead.result()[:limit]
 
     def mark_done(self, source_ids: Sequence[str]) -> None:
         ids = list(source_ids)
