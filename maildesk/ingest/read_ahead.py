@@ -13,8 +13,9 @@ inbox, handed out in this pass only, so the next pass offers it again. The batch
 what the batch in hand leaves of the bytes a batch may hold, so the two together stay within them
 but for one mail (a source hands out its first mail however large); a batch that fills them is read
 alone, as before. ``upcoming`` shows the batch read ahead once it is there, so that the parsing
-process can begin on it before it is taken. A failure of a fetch or a move is raised to the caller on its next call
-(``fetch_batch``, ``settle``, ``wait_for_mail``), as it would have been raised by the call itself.
+process can begin on it before it is taken. A failure of a fetch or a move is raised to the caller
+on its next call (``fetch_batch``, ``settle``, ``wait_for_mail``), as it would have been raised by
+the call itself.
 
 ``settle`` ends a drain: it waits for the moves, drops a batch fetched ahead, ends the thread
 (so that nothing of it is running when the daemon forks a process or waits for mail) and raises
