@@ -8,6 +8,9 @@ The failures it can produce are the server's real replies, not mocks:
     sink.fail_next(2, "451 4.3.0 try later")      # the next two DATA commands get 451
     sink.refuse("nobody@example.cn", "550 5.1.1 no such user")   # at RCPT TO
     sink.stop(); ...; sink.start()                # SMTP down, then up on the same port
+    sink.drop_at_mail(1)                          # the next MAIL FROM finds the connection cut
+
+``noops`` counts the NOOP commands it was sent.
 
 ``SmtpSink(delay=0.2)`` answers each DATA after 0.2 s, as a busy server does, serving other
 sessions meanwhile; ``peak_data`` is the most DATA commands it was ever answering at once.
@@ -37,6 +40,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     content: bytes
     peer: tuple[str, int]
+    mail_options: tuple[str, ...] = ()
 
 
 class _Handler:
@@ -49,6 +53,23 @@ class _Handler:
         self.refusals: dict[str, str] = {}
         self.delay = delay
         self.in_data = self.peak_data = 0
+        self.drops = self.noops = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
+        with self.lock:
+            drop, self.drops = self.drops > 0, max(self.drops - 1, 0)
+        if drop:
+            # cut, as a server whose idle timer fired as the command came in: the client never gets this reply
+            server.transport.abort()
+            return "421 4.4.2 closing connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
+        with self.lock:
+            self.noops += 1
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         with self.lock:
@@ -70,7 +91,8 @@ class _Handler:
             if self.failures:
                 return self.failures.pop(0)
             self.messages.append(
-                Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content), session.peer)
+                Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content), session.peer,
+                         tuple(envelope.mail_options))
             )
         return "250 OK: queued"
 
@@ -117,6 +139,17 @@ class SmtpSink:
         """Answer the next ``count`` DATA commands with ``reply`` (e.g. "451 4.3.0 try later")."""
         with self._handler.lock:
             self._handler.failures.extend([reply] * count)
+
+    def drop_at_mail(self, count: int) -> None:
+        """Cut the connection, without a reply, at each of the next ``count`` MAIL FROM commands."""
+        with self._handler.lock:
+            self._handler.drops += count
+
+    @property
+    def noops(self) -> int:
+        """How many NOOP commands the server was sent."""
+        with self._handler.lock:
+            return self._handler.noops
 
     def refuse(self, address: str, reply: str) -> None:
         """Refuse ``address`` at RCPT TO with ``reply`` (e.g. "550 5.1.1 no such user") from now on."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email
 import gc
 import io
 import logging
@@ -11,6 +12,7 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -68,7 +70,8 @@ def test_smtp_delivers_the_exact_bytes(smtp_sink: SmtpSink) -> None:
 
 
 def test_smtp_reuses_one_connection_for_a_batch(smtp_sink: SmtpSink) -> None:
-    """Consecutive sends travel over one SMTP connection."""
+    """Consecutive sends travel over one SMTP connection, with no NOOP round trip before each, and each
+    announces the size the server then receives."""
 
     async def run() -> None:
         async with _smtp(smtp_sink) as transport:
@@ -78,6 +81,58 @@ def test_smtp_reuses_one_connection_for_a_batch(smtp_sink: SmtpSink) -> None:
     asyncio.run(run())
     assert len(smtp_sink.messages) == 3
     assert len({m.peer for m in smtp_sink.messages}) == 1
+    assert smtp_sink.noops == 0
+    assert [m.mail_options for m in smtp_sink.messages] == [(f"SIZE={len(_raw())}",)] * 3
+
+
+@pytest.mark.parametrize("ends", [b"\n", b"\r"])
+def test_announced_size_counts_line_ends_as_sent(smtp_sink: SmtpSink, ends: bytes) -> None:
+    """Bytes with bare LF or CR line ends travel with CRLF, and the size announced is that of what the
+    server receives (RFC 1870), not of the bytes given."""
+    raw = _raw().replace(b"\r\n", ends)
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            await transport.send(raw, SENDER, [REPORTER])
+
+    asyncio.run(run())
+    [received] = smtp_sink.messages
+    assert received.content == _raw()
+    assert received.mail_options == (f"SIZE={len(_raw())}",)
+
+
+def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_sink: SmtpSink) -> None:
+    """A kept connection the server cuts as the next mail begins (its idle timer, unseen by the client):
+    nothing of the mail was sent, so it goes out once over a new connection instead of failing."""
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            await transport.send(_raw("第一封"), SENDER, [REPORTER])
+            smtp_sink.drop_at_mail(1)
+            await transport.send(_raw("第二封"), SENDER, [REPORTER])
+            await transport.send(_raw("第三封"), SENDER, [REPORTER])
+
+    asyncio.run(run())
+    subjects = [email.message_from_bytes(m.content, policy=policy.default)["Subject"] for m in smtp_sink.messages]
+    assert [s.split()[-1] for s in subjects] == ["第一封", "第二封", "第三封"]
+    first, second, third = (m.peer for m in smtp_sink.messages)
+    assert first != second == third
+
+
+def test_a_new_connection_gone_at_mail_from_is_a_temporary_failure(smtp_sink: SmtpSink) -> None:
+    """Cut again on the new connection, the mail fails for now (to be tried later), and is not tried a third
+    time; the next send goes through."""
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            await transport.send(_raw("第一封"), SENDER, [REPORTER])
+            smtp_sink.drop_at_mail(2)
+            with pytest.raises(TemporaryFailure, match=rf"{smtp_sink.host}:{smtp_sink.port}.*SMTPServerDisconnected"):
+                await transport.send(_raw("第二封"), SENDER, [REPORTER])
+            await transport.send(_raw("第三封"), SENDER, [REPORTER])
+
+    asyncio.run(run())
+    assert len(smtp_sink.messages) == 2
 
 
 def test_4xx_is_temporary_and_the_next_try_delivers(smtp_sink: SmtpSink) -> None:
