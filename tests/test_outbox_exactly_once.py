@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from sqlalchemy import event
 
 from maildesk.daemon import Daemon
 from maildesk.ingest.file_source import MaildirSource
@@ -259,3 +260,21 @@ def test_four_connections_send_four_mails_at_a_time(db_url: str) -> None:
     store.close()
     assert result.sent == 12 and got == dict.fromkeys(ids, 1)
     assert peak == 4 and len(peers) == 4
+
+
+def test_a_group_s_results_go_with_the_next_claim_in_one_transaction(db_url: str, smtp_sink: SmtpSink) -> None:
+    """100 mails over four connections take six transactions: the first claim, four that each write the
+    results so far and claim the next group (the last finding none), and one for the mails still being sent
+    then. Every transaction is a wait for SQLite's one write lock, which intake shares; a group's results
+    written apart from the next claim made it eight."""
+    store = Store(db_url)
+    ids = queue(store, 100, NOW)
+    begun: list[int] = []
+    event.listen(store.engine, "begin", lambda conn: begun.append(1))
+    result = flush_outbox_sync(store, transports(smtp_sink), smtp_config(smtp_sink, connections=4), lambda: NOW)
+    transactions = len(begun)
+    rows = outbox_rows(store)
+    store.close()
+    assert result.sent == 100 and received_ids(smtp_sink) == dict.fromkeys(ids, 1)
+    assert {r.status for r in rows} == {"sent"}
+    assert transactions == 6

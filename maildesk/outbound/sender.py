@@ -12,7 +12,8 @@ The lease is measured by each flusher's clock: hosts sharing a database must agr
 to within a fraction of the lease.
 
 The one window for a second copy. Results are written one group at a time, in one
-transaction (not one commit per mail), or sooner, with the claim of the next group. A mail
+transaction (not one commit per mail): with the claim of the next group, or on their own once
+a group's worth has gathered while claimed rows are still waiting to be sent. A mail
 the SMTP server accepted whose result was not yet written when its flusher died is sent once
 more after the lease, with the same Message-ID: at most one group (``GROUP`` mails) plus one
 mail per connection.
@@ -156,7 +157,10 @@ class _Flush:
             result = await self._send(transport, row)
             # appended only now: ``self._done`` may have been handed to _record during the send
             self._done.append(result)
-            if len(self._done) >= self.group:
+            if len(self._done) >= self.group and self._queue:
+                # written now only while rows are left to send: with none left, this worker's next row is
+                # claimed at once, in the same transaction (two transactions a group were twice the waits for
+                # SQLite's lock, here and in intake, which ends its transaction early to let this one in)
                 await self._record()
 
     async def _watch(self, workers: list[asyncio.Task[None]]) -> None:
