@@ -1,7 +1,8 @@
 """The outbox sender: duplicates under slow SMTP with two senders, and throughput against a fast server.
 
     python bench/outbox.py [--quick] [--mails 600] [--delay 0.7] [--lease 120] [--throughput 2000]
-                           [--latency 0.02] [--latency-mails 400] [--database sqlite|postgresql|both]
+                           [--latency 0.02] [--latency-mails 400] [--rtt 0.01]
+                           [--database sqlite|postgresql|both]
 
 duplicates  the security issue's scenario: MAILS queued mails, an SMTP server answering each DATA
             after DELAY seconds (serving other sessions meanwhile), two sender processes that
@@ -11,7 +12,9 @@ duplicates  the security issue's scenario: MAILS queued mails, an SMTP server an
 throughput  one flush of N mails against a server answering at once: the sender as it was (one
             connection, a commit per mail; kept below as ``old_flush``, the baseline), then
             smtp.connections = 1 and 4. Prints mails/s and each against the baseline. Then the
-            same with a server taking LATENCY seconds per mail (20 ms), as a remote one does.
+            same with a server taking LATENCY seconds per mail (20 ms), as a busy one does, and
+            with a server RTT seconds away (10 ms), reached through a relay that holds every
+            chunk half of it each way, as a distant one is: each SMTP command is a round trip.
 
 The SMTP server (aiosmtpd, tests/smtp_sink.py) runs in a process of its own, so it does not
 share the senders' interpreter lock. PostgreSQL: where a server answers on 127.0.0.1:5432 (or
@@ -24,7 +27,9 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import queue as queue_module
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -63,21 +68,62 @@ def now() -> datetime:
 # ---- the SMTP server, in a process of its own ---------------------------------------------------------------------
 
 
-def _serve(conn: Connection, delay: float) -> None:
+def _serve(conn: Connection, delay: float, rtt: float) -> None:
     from tests.outbox_rows import received_ids
     from tests.smtp_sink import SmtpSink
 
     with SmtpSink(delay=delay) as sink:
-        conn.send((sink.host, sink.port))
+        conn.send(_distant(sink.host, sink.port, rtt) if rtt else (sink.host, sink.port))
         while conn.recv() == "ids":
             conn.send(dict(received_ids(sink)))
 
 
+def _distant(host: str, port: int, rtt: float) -> tuple[str, int]:
+    """A relay to (host, port) that holds every chunk rtt/2 seconds each way, as a network between two sites does
+    (each command and its reply cost one round trip); its address. It runs in a thread of its own until exit."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                due, data = await held.get()
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                if not data:
+                    writer.close()
+                    return
+                writer.write(data)
+
+        sending = asyncio.create_task(deliver())
+        while True:
+            data = await reader.read(65536)
+            held.put_nowait((asyncio.get_running_loop().time() + rtt / 2, data))
+            if not data:
+                break
+        await sending
+
+    async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(host, port)
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w), return_exceptions=True)
+
+    ready: queue_module.Queue[tuple[str, int]] = queue_module.Queue()
+
+    async def run() -> None:
+        server = await asyncio.start_server(relay, "127.0.0.1", 0)
+        ready.put(server.sockets[0].getsockname()[:2])
+        await server.serve_forever()
+
+    threading.Thread(target=asyncio.run, args=(run(),), daemon=True).start()
+    return ready.get()
+
+
 @contextmanager
-def smtp_server(delay: float) -> Iterator[tuple[tuple[str, int], Callable[[], dict[str, int]]]]:
-    """((host, port), a function returning how often the server took each Message-ID)."""
+def smtp_server(delay: float, rtt: float = 0.0) -> Iterator[tuple[tuple[str, int], Callable[[], dict[str, int]]]]:
+    """((host, port), a function returning how often the server took each Message-ID); ``rtt``: the server is
+    reached through a relay adding that round trip time."""
     mine, theirs = CTX.Pipe()
-    process = CTX.Process(target=_serve, args=(theirs, delay), daemon=True)
+    process = CTX.Process(target=_serve, args=(theirs, delay, rtt), daemon=True)
     process.start()
     address: tuple[str, int] = mine.recv()
 
@@ -233,8 +279,8 @@ def _new_flush(address: tuple[str, int], connections: int) -> Callable[[Store], 
     return lambda store: flush_outbox_sync(store, transports(address), smtp, now).sent
 
 
-def throughput(kind: str, mails: int, latency: float = 0.0) -> None:
-    with smtp_server(latency) as (address, _received):
+def throughput(kind: str, mails: int, latency: float = 0.0, rtt: float = 0.0) -> None:
+    with smtp_server(latency, rtt) as (address, _received):
         cases: list[tuple[str, Callable[[Store], int]]] = [
             ("before: 1 connection, a commit per mail",
              lambda store: old_flush(store, transports(address)(), smtp_config(address), now)),
@@ -244,6 +290,8 @@ def throughput(kind: str, mails: int, latency: float = 0.0) -> None:
         rates = [(label, _timed(kind, mails, flush)) for label, flush in cases]
     base = rates[0][1]
     server = f"server answering after {latency * 1000:g} ms" if latency else "server answering at once"
+    if rtt:
+        server = f"server {rtt * 1000:g} ms away (round trip)"
     for label, rate in rates:
         print(f"{kind:10} throughput: {mails} mails, {server}, {label:42} {rate:7.0f} mails/s  x{rate / base:.2f}")
 
@@ -264,6 +312,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02,
                         help="seconds a second throughput run's server takes per mail, as a remote one does (0: skip)")
     parser.add_argument("--latency-mails", type=int, default=400)
+    parser.add_argument("--rtt", type=float, default=0.01,
+                        help="round trip seconds to a third run's server, reached through a relay (0: skip)")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -279,6 +329,9 @@ def main() -> None:
     if args.latency:
         for kind in kinds:
             throughput(kind, args.latency_mails, args.latency)
+    if args.rtt:
+        for kind in kinds:
+            throughput(kind, args.latency_mails, rtt=args.rtt)
 
 
 if __name__ == "__main__":
