@@ -9,6 +9,7 @@ The failures it can produce are the server's real replies, not mocks:
     sink.refuse("nobody@example.cn", "550 5.1.1 no such user")   # at RCPT TO
     sink.stop(); ...; sink.start()                # SMTP down, then up on the same port
     sink.drop_at_mail(1)                          # the next MAIL FROM finds the connection cut
+    sink.drop_at_mail(1, "421 4.4.1 timed out")   # or is answered so
 
 ``noops`` counts the NOOP commands it was sent.
 
@@ -54,11 +55,14 @@ class _Handler:
         self.delay = delay
         self.in_data = self.peak_data = 0
         self.drops = self.noops = 0
+        self.drop_reply: str | None = None
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         with self.lock:
             drop, self.drops = self.drops > 0, max(self.drops - 1, 0)
         if drop:
+            if self.drop_reply is not None:
+                return self.drop_reply
             # cut, as a server whose idle timer fired as the command came in: the client never gets this reply
             server.transport.abort()
             return "421 4.4.2 closing connection"
@@ -140,10 +144,12 @@ class SmtpSink:
         with self._handler.lock:
             self._handler.failures.extend([reply] * count)
 
-    def drop_at_mail(self, count: int) -> None:
-        """Cut the connection, without a reply, at each of the next ``count`` MAIL FROM commands."""
+    def drop_at_mail(self, count: int, reply: str | None = None) -> None:
+        """Cut the connection, without a reply, at each of the next ``count`` MAIL FROM commands; or answer them
+        with ``reply`` (e.g. "421 4.4.1 connection timed out")."""
         with self._handler.lock:
             self._handler.drops += count
+            self._handler.drop_reply = reply
 
     @property
     def noops(self) -> int:

@@ -101,14 +101,16 @@ def test_announced_size_counts_line_ends_as_sent(smtp_sink: SmtpSink, ends: byte
     assert received.mail_options == (f"SIZE={len(_raw())}",)
 
 
-def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_sink: SmtpSink) -> None:
-    """A kept connection the server cuts as the next mail begins (its idle timer, unseen by the client):
-    nothing of the mail was sent, so it goes out once over a new connection instead of failing."""
+@pytest.mark.parametrize("reply", [None, "421 4.4.1 connection timed out"])
+def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_sink: SmtpSink,
+                                                                        reply: str | None) -> None:
+    """A kept connection the server cuts as the next mail begins, or answers with 421 (its idle timer, unseen by
+    the client): nothing of the mail was sent, so it goes out once over a new connection instead of failing."""
 
     async def run() -> None:
         async with _smtp(smtp_sink) as transport:
             await transport.send(_raw("第一封"), SENDER, [REPORTER])
-            smtp_sink.drop_at_mail(1)
+            smtp_sink.drop_at_mail(1, reply)
             await transport.send(_raw("第二封"), SENDER, [REPORTER])
             await transport.send(_raw("第三封"), SENDER, [REPORTER])
 
@@ -119,15 +121,17 @@ def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_si
     assert first != second == third
 
 
-def test_a_new_connection_gone_at_mail_from_is_a_temporary_failure(smtp_sink: SmtpSink) -> None:
-    """Cut again on the new connection, the mail fails for now (to be tried later), and is not tried a third
-    time; the next send goes through."""
+@pytest.mark.parametrize(("reply", "said"), [(None, "SMTPServerDisconnected"), ("421 4.3.2 shutting down", "421")])
+def test_a_new_connection_gone_at_mail_from_is_a_temporary_failure(smtp_sink: SmtpSink, reply: str | None,
+                                                                   said: str) -> None:
+    """Cut again (or 421) on the new connection, the mail fails for now (to be tried later), and is not tried
+    a third time; the next send goes through."""
 
     async def run() -> None:
         async with _smtp(smtp_sink) as transport:
             await transport.send(_raw("第一封"), SENDER, [REPORTER])
-            smtp_sink.drop_at_mail(2)
-            with pytest.raises(TemporaryFailure, match=rf"{smtp_sink.host}:{smtp_sink.port}.*SMTPServerDisconnected"):
+            smtp_sink.drop_at_mail(2, reply)
+            with pytest.raises(TemporaryFailure, match=rf"{smtp_sink.host}:{smtp_sink.port}: .*{said}"):
                 await transport.send(_raw("第二封"), SENDER, [REPORTER])
             await transport.send(_raw("第三封"), SENDER, [REPORTER])
 

@@ -119,8 +119,8 @@ class SmtpTransport:
 
     The connection opens on the first ``send`` and stays open: a batch of sends pays
     one handshake. Servers drop idle clients: one whose closing was seen is replaced
-    before use, and one that turns out gone at MAIL FROM, the first command of a mail
-    (nothing of the mail sent yet), is replaced and the mail sent over the new one, so
+    before use, and one that turns out gone (or answers 421) at MAIL FROM, the first
+    command of a mail, is replaced and the mail sent over the new one, so
     no mail fails for it. (A NOOP before each mail found such connections too, at a
     round trip and a fifth of the server's work a mail.) Call ``close()`` (or use
     ``async with transport:``) when the batch is done.
@@ -243,8 +243,8 @@ class SmtpTransport:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 raise self._all_refused(exc) from None
             except aiosmtplib.SMTPResponseException as exc:
-                # The server answered inside the transaction; RSET was sent, so the
-                # connection stays usable (the next MAIL FROM tells if it is not).
+                # The server answered inside the transaction, which is reset (a refused MAIL FROM
+                # began none), so the connection stays usable (the next MAIL FROM tells if it is not).
                 if 500 <= exc.code < 600:
                     raise PermanentFailure(f"{self._where}: {_describe(exc)}", exc.code) from None
                 self._drop()
@@ -303,7 +303,7 @@ class SmtpTransport:
 
 
 class _Unanswered(Exception):
-    """MAIL FROM got no reply: the connection was gone before anything of the mail was sent."""
+    """MAIL FROM got no reply, or 421: the connection was gone before anything of the mail was sent."""
 
     def __init__(self, cause: BaseException) -> None:
         self.cause = cause
@@ -314,7 +314,8 @@ async def _transaction(
     client: aiosmtplib.SMTP, raw: bytes, sender: str, recipients: Sequence[str]
 ) -> dict[str, aiosmtplib.SMTPRecipientRefused]:
     """One mail: MAIL FROM, RCPT TO each recipient, DATA; the refused recipients. On a reply that ends the
-    mail, RSET and raise aiosmtplib's error (``SMTPRecipientsRefused`` when every recipient was refused).
+    mail after MAIL FROM, RSET and raise aiosmtplib's error (``SMTPRecipientsRefused`` when every recipient
+    was refused).
 
     aiosmtplib's ``sendmail`` does the same, but rewrites the whole message's line endings once more to
     announce its size, and parses every address twice: a third of the sender's CPU for a short mail."""
@@ -323,6 +324,10 @@ async def _transaction(
         await client.mail(sender, options=options)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError) as exc:
         raise _Unanswered(exc) from exc
+    except aiosmtplib.SMTPSenderRefused as exc:
+        if exc.code == 421:  # closing the connection (an idle timer, a restart): as gone
+            raise _Unanswered(exc) from exc
+        raise
     try:
         refused: dict[str, aiosmtplib.SMTPRecipientRefused] = {}
         for address in recipients:
