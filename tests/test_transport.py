@@ -121,9 +121,10 @@ def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_si
     assert first != second == third
 
 
-@pytest.mark.parametrize(("reply", "said"), [(None, "SMTPServerDisconnected"), ("421 4.3.2 shutting down", "421")])
+@pytest.mark.parametrize(("reply", "said", "code"),
+                         [(None, "SMTPServerDisconnected", None), ("421 4.3.2 shutting down", "421", 421)])
 def test_a_new_connection_gone_at_mail_from_is_a_temporary_failure(smtp_sink: SmtpSink, reply: str | None,
-                                                                   said: str) -> None:
+                                                                   said: str, code: int | None) -> None:
     """Cut again (or 421) on the new connection, the mail fails for now (to be tried later), and is not tried
     a third time; the next send goes through."""
 
@@ -131,8 +132,9 @@ def test_a_new_connection_gone_at_mail_from_is_a_temporary_failure(smtp_sink: Sm
         async with _smtp(smtp_sink) as transport:
             await transport.send(_raw("第一封"), SENDER, [REPORTER])
             smtp_sink.drop_at_mail(2, reply)
-            with pytest.raises(TemporaryFailure, match=rf"{smtp_sink.host}:{smtp_sink.port}: .*{said}"):
+            with pytest.raises(TemporaryFailure, match=rf"{smtp_sink.host}:{smtp_sink.port}: .*{said}") as failure:
                 await transport.send(_raw("第二封"), SENDER, [REPORTER])
+            assert failure.value.code == code
             await transport.send(_raw("第三封"), SENDER, [REPORTER])
 
     asyncio.run(run())

@@ -122,8 +122,8 @@ class SmtpTransport:
     before use, and one that turns out gone (or answers 421) at MAIL FROM, the first
     command of a mail, is replaced and the mail sent over the new one, so
     no mail fails for it. (A NOOP before each mail found such connections too, at a
-    round trip and a fifth of the server's work a mail.) Call ``close()`` (or use
-    ``async with transport:``) when the batch is done.
+    round trip a mail.) Call ``close()`` (or use ``async with transport:``) when the
+    batch is done.
     """
 
     def __init__(
@@ -239,7 +239,7 @@ class SmtpTransport:
                     errors = await _transaction(client, raw, sender, recipients)
             except _Unanswered as exc:
                 self._drop()
-                raise TemporaryFailure(f"{self._where}: {_describe(exc.cause)}") from None
+                raise TemporaryFailure(f"{self._where}: {_describe(exc.cause)}", _code(exc.cause)) from None
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 raise self._all_refused(exc) from None
             except aiosmtplib.SMTPResponseException as exc:
@@ -318,7 +318,8 @@ async def _transaction(
     was refused).
 
     aiosmtplib's ``sendmail`` does the same, but rewrites the whole message's line endings once more to
-    announce its size, and parses every address twice: a third of the sender's CPU for a short mail."""
+    announce its size, and parses every address twice (with the NOOP this replaced, a tenth of the sender's
+    CPU for 4,000 short mails)."""
     options = [f"SIZE={_size_on_the_wire(raw)}"] if client.supports_extension("size") else []
     try:
         await client.mail(sender, options=options)
