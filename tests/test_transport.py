@@ -252,6 +252,22 @@ def test_all_recipients_refused(smtp_sink: SmtpSink) -> None:
     assert len(smtp_sink.messages) == 1
 
 
+@pytest.mark.parametrize("bad", ["王五@例子.中国", "li si@example.cn"])
+def test_an_address_that_cannot_go_in_the_envelope_is_permanent(smtp_sink: SmtpSink, bad: str) -> None:
+    """A recipient the SMTP envelope cannot carry (not ASCII, or with a space) fails the mail for good,
+    the other recipient gets nothing of it, and the connection serves the next mail."""
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            with pytest.raises(PermanentFailure, match="bad envelope address"):
+                await transport.send(_raw(), SENDER, [REPORTER, bad])
+            await transport.send(_raw(), SENDER, [REPORTER])
+
+    asyncio.run(run())
+    assert [m.rcpt_tos for m in smtp_sink.messages] == [(REPORTER,)]
+    assert len({m.peer for m in smtp_sink.messages}) == 1
+
+
 def test_login_and_a_wrong_password_that_is_never_shown() -> None:
     """AUTH with the right password delivers; a wrong one fails temporarily without echoing it."""
     with SmtpSink(credentials=("helpdesk", "s3cret-密码")) as sink:
