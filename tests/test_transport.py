@@ -102,10 +102,12 @@ def test_announced_size_counts_line_ends_as_sent(smtp_sink: SmtpSink, ends: byte
 
 
 @pytest.mark.parametrize("reply", [None, "421 4.4.1 connection timed out"])
-def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_sink: SmtpSink,
-                                                                        reply: str | None) -> None:
+def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_sink: SmtpSink, reply: str | None,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
     """A kept connection the server cuts as the next mail begins, or answers with 421 (its idle timer, unseen by
-    the client): nothing of the mail was sent, so it goes out once over a new connection instead of failing."""
+    the client): nothing of the mail was sent, so it goes out once over a new connection instead of failing; the
+    debug log says so."""
+    caplog.set_level(logging.DEBUG, logger="maildesk.outbound.transport")
 
     async def run() -> None:
         async with _smtp(smtp_sink) as transport:
@@ -119,6 +121,9 @@ def test_connection_gone_at_mail_from_is_replaced_and_the_mail_sent_once(smtp_si
     assert [s.split()[-1] for s in subjects] == ["第一封", "第二封", "第三封"]
     first, second, third = (m.peer for m in smtp_sink.messages)
     assert first != second == third
+    [said] = [r.getMessage() for r in caplog.records if "kept connection was gone" in r.getMessage()]
+    assert said.startswith(f"SMTP {smtp_sink.host}:{smtp_sink.port}: the kept connection was gone at MAIL FROM (")
+    assert (reply or "SMTPServerDisconnected") in said
 
 
 @pytest.mark.parametrize(("reply", "said", "code"),

@@ -230,10 +230,12 @@ class SmtpTransport:
             try:
                 try:
                     errors = await _transaction(client, raw, sender, recipients)
-                except _Unanswered:
+                except _Unanswered as gone:
                     if not kept:
                         raise
                     # the kept connection was gone: a new one takes the mail, of which nothing was sent
+                    log.debug("%s: the kept connection was gone at MAIL FROM (%s); sending over a new one",
+                              self._where, _describe(gone.cause))
                     self._drop()
                     client, _ = await self._connection()
                     errors = await _transaction(client, raw, sender, recipients)
