@@ -198,6 +198,23 @@ def test_weighted_terms_are_the_terms_in_order_with_their_weights(text: str) -> 
     assert list(weighted_terms(text).items()) == list(expected.items())
 
 
+def test_a_search_leaves_the_kept_terms_of_its_query_as_they_were(store: Store) -> None:
+    """A query's terms are kept for the next searches of it (a group's read-ahead asks again for the mails left
+    when its transaction ends early); a search adding its context's terms to its own must not add them to what
+    is kept, or the next search of the query would weigh them as the query's own."""
+    from maildesk.kb.search import _query_terms, scores
+
+    _seed(store)
+    query, context = "登录不了", "OA账号被锁了，打印机也卡纸"
+    kept = _query_terms(query, context, 0.5)
+    before = (dict(kept[0]), dict(kept[1]))
+    assert before[1], "the context brings terms of its own"
+    with store.session() as s:
+        assert scores(s, query, context, 0.5)
+    assert _query_terms(query, context, 0.5) is kept
+    assert (kept[0], kept[1]) == before
+
+
 def test_holding_counts_with_one_parameter_as_with_a_list(store: Store) -> None:
     """The count of articles holding each term, asked with the terms as one parameter (SQLite's JSON array,
     PostgreSQL's array), is the count the expanded IN list gives, odd characters and unheld terms included."""

@@ -10,6 +10,7 @@ can decide which articles are worth suggesting to a reporter.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable
@@ -98,6 +99,9 @@ def read_terms_ahead(session: Session, queries: Iterable[tuple[str, str]], conte
     remember(session, TERM_COUNTS_MEMO, _TermCounts(terms, {t: counts.get(t, 0) for t in asked}))
 
 
+# Kept for the last few queries: a group of mails whose transaction ends early (to let the sender in) reads ahead
+# again for the mails left, whose terms are the same. The dicts are shared: never changed by a caller.
+@functools.lru_cache(maxsize=64)
 def _query_terms(query: str, context: str, context_weight: float) -> tuple[dict[str, float], dict[str, float]]:
     """The weighted terms of ``query``, and those of ``context`` that ``query`` lacks at ``context_weight``."""
     wanted = dict(list(weighted_terms(query).items())[:MAX_QUERY_TERMS])
@@ -142,7 +146,8 @@ def scores(session: Session, query: str, context: str = "", context_weight: floa
     """
     read: _TermCounts | None = recall(session, TERM_COUNTS_MEMO)
     known = read.terms.get((query, context, context_weight)) if read is not None else None
-    wanted, extra = (dict(known[0]), known[1]) if known is not None else _query_terms(query, context, context_weight)
+    shared, extra = known if known is not None else _query_terms(query, context, context_weight)
+    wanted = dict(shared)  # added to below
     if not wanted and not extra:
         return {}
     # past the ORM's execute path: most of a query's CPU when, as for most mails, no article holds its terms
