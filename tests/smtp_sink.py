@@ -59,10 +59,10 @@ class _Handler:
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         with self.lock:
-            drop, self.drops = self.drops > 0, max(self.drops - 1, 0)
+            drop, self.drops, reply = self.drops > 0, max(self.drops - 1, 0), self.drop_reply
         if drop:
-            if self.drop_reply is not None:
-                return self.drop_reply
+            if reply is not None:
+                return reply
             # cut, as a server whose idle timer fired as the command came in: the client never gets this reply
             server.transport.abort()
             return "421 4.4.2 closing connection"
