@@ -35,8 +35,9 @@ class Attachment:
 
     @cached_property
     def sha256(self) -> str:
-        """The content's digest (its key among stored contents): worked out once, and kept when the mail is
-        pickled, so the parsing process (``ingest.parsing_alongside``) can work it out for the daemon."""
+        """The content's digest (how a stored attachment finds its part of the mail again): worked out once, and
+        kept when the mail is pickled, so the parsing process (``ingest.parsing_alongside``) can work it out for
+        the daemon."""
         return hashlib.sha256(self.data).hexdigest()
 
 

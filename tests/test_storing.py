@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from maildesk.app import App
 from maildesk.daemon import intake_pipeline
+from maildesk.desk.attachment_bytes import AttachmentBytes
 from maildesk.ingest.source import SourceMessage
 from maildesk.store.bigbytes import BIG_BYTES
 from maildesk.store.models import Attachment, Blob, Message, ProcessedSource
@@ -18,7 +19,8 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> None:
-    """A 4 MB mail with a 3 MB attachment, sent twice as two files, is kept whole and its attachment once."""
+    """A 4 MB mail with a 3 MB attachment, sent twice as two files, is kept whole, each time; the attachment's
+    bytes are read back from each mail, and are not stored a second time beside it."""
     data = random.Random(1).randbytes(3 * BIG_BYTES)
     first = mail("li.na@example.com", "备份文件", "见附件", message_id="<big-1@client.example.com>",
                  attachments=(("backup.bin", "application/octet-stream", data),))
@@ -30,8 +32,11 @@ def test_a_big_mail_and_its_attachment_are_stored_byte_for_byte(app: App) -> Non
     with app.store.session() as s:
         assert s.scalars(select(Message.raw).where(Message.direction == "in").order_by(Message.id)).all() == \
             [first, again]
-        assert s.scalars(select(Blob.data)).all() == [data]
-        assert s.scalars(select(Attachment.size)).all() == [len(data), len(data)]
+        assert s.scalars(select(Blob.data)).all() == []
+        attachments = s.scalars(select(Attachment).order_by(Attachment.id)).all()
+        assert [a.size for a in attachments] == [len(data), len(data)]
+        contents = AttachmentBytes(s)
+        assert [contents.read(a.message_id, a.sha256) for a in attachments] == [data, data]
 
 
 def test_a_big_quarantined_mail_keeps_its_raw_bytes(app: App) -> None:

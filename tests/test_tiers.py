@@ -95,7 +95,9 @@ def test_assign_briefs_the_new_assignee_and_tells_the_previous_one(desk: Helpdes
     assert positions == sorted(positions), text
     plain = text.split("<!DOCTYPE")[0]  # the text part
     assert plain.count("与上周 TS-1 现象相同") == 1  # the note once, not again as its command line
-    assert "log.txt" in text
+    # the reporter's file, decoded from the stored mail it came in
+    assert [(p.get_filename(), p.get_payload(decode=True)) for p in parsed(brief).iter_attachments()] == \
+        [("log.txt", b"500 at /submit\n" * 100)]
     told = [m for m in desk.outbox("relay") if m.to_addrs == [TIER1]][-1]  # after the reporter's words
     assert "吴强 已将本工单改派给 马骏" in body_of(told)
 

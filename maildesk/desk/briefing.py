@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from maildesk.desk.attachment_bytes import AttachmentBytes
 from maildesk.desk.context import Context
 from maildesk.desk.mailing import Files
 from maildesk.mail import InboundMail
-from maildesk.store.models import Attachment, Blob, Event, Message, Ticket
+from maildesk.store.models import Attachment, Event, Message, Ticket
 from maildesk.words import file_size, tier_name
 
 HISTORY_ACTIONS = ("note", "progress", "command", "tier")
@@ -61,16 +62,19 @@ def _budgeted(ctx: Context, parts: Iterable[Part]) -> tuple[Files, list[dict[str
 def reporter_files(ctx: Context, ticket: Ticket) -> tuple[Files, list[dict[str, str]]]:
     """The reporter's attachments on the ticket: those within the budget as files, the others by name and size."""
     rows = ctx.session.execute(
-        select(Attachment.filename, Attachment.content_type, Attachment.size, Attachment.sha256)
+        select(Attachment.filename, Attachment.content_type, Attachment.size, Attachment.message_id,
+               Attachment.sha256)
         .join(Message, Message.id == Attachment.message_id)
         .where(Message.ticket_id == ticket.id, Message.direction == "in", Message.from_addr == ticket.reporter)
         .order_by(Message.id, Attachment.id)
     ).all()
+    contents = AttachmentBytes(ctx.session)
 
-    def blob(digest: str) -> Callable[[], bytes | None]:
-        return lambda: ctx.session.scalar(select(Blob.data).where(Blob.sha256 == digest))
+    def content(message_id: int, digest: str) -> Callable[[], bytes | None]:
+        return lambda: contents.read(message_id, digest)
 
-    return _budgeted(ctx, ((name, ctype, size, blob(digest)) for name, ctype, size, digest in rows))
+    return _budgeted(ctx, ((name, ctype, size, content(message_id, digest))
+                           for name, ctype, size, message_id, digest in rows))
 
 
 def files_of_first_mail(ctx: Context, mail: InboundMail) -> tuple[Files, list[dict[str, str]]]:

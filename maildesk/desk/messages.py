@@ -1,8 +1,9 @@
-"""Keeping an incoming mail: the message row with its raw bytes, and attachments stored once by content."""
+"""Keeping an incoming mail: the message row with its raw bytes, and a row for each attachment (its name, type,
+size and digest; the content is in the mail's bytes, ``desk/attachment_bytes``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.context import Context
@@ -10,13 +11,8 @@ from maildesk.mail import InboundMail
 from maildesk.outbound.pending_mail import NEW_TICKET
 from maildesk.store.as_loaded import insert_as_loaded, none_pending
 from maildesk.store.bigbytes import write_big, written_later
-from maildesk.store.models import Attachment, Blob, Message, Ticket
+from maildesk.store.models import Attachment, Message, Ticket
 
-# whether a content is stored already, without loading it (an attachment may be 50 MB)
-_BLOB_KNOWN = select(Blob.sha256).where(Blob.sha256 == bindparam("digest"))
-_BLOBS = Blob.metadata.tables[Blob.__tablename__]
-# values as parameters, not in the statement: SQLAlchemy's statement cache would keep them alive
-_INSERT_BLOB = insert(_BLOBS).values(sha256=bindparam("digest"), data=bindparam("data"))
 _MESSAGES = Message.metadata.tables[Message.__tablename__]
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 # a new ticket's first message: mails queued before it need not be written first (``pending_mail``)
@@ -71,18 +67,10 @@ def keep_inbound(ctx: Context, mail: InboundMail, message: Message, ticket: Tick
         write_big(session, _MESSAGES, "raw", _MESSAGES.c.id == message.id, mail.raw)
         set_committed_value(message, "raw", mail.raw)
     ctx.stored = message
-    # the contents on the connection, past the ORM and its autoflush: a blob is only ever written by these
-    # statements, so nothing pending changes what they read
-    conn = session.connection()
     for part in mail.attachments:
-        digest = part.sha256
-        if conn.scalar(_BLOB_KNOWN, {"digest": digest}) is None:
-            data_later = written_later(session, part.data)
-            conn.execute(_INSERT_BLOB, {"digest": digest, "data": b"" if data_later else part.data})
-            if data_later:
-                write_big(session, _BLOBS, "data", _BLOBS.c.sha256 == digest, part.data)
         session.add(Attachment(message_id=message.id, filename=part.filename or "attachment",
-                               content_type=part.content_type[:_CONTENT_TYPE_CHARS], size=part.size, sha256=digest))
+                               content_type=part.content_type[:_CONTENT_TYPE_CHARS], size=part.size,
+                               sha256=part.sha256))
     if ticket is not None:
         ticket.message_count = (ticket.message_count or 0) + 1
         ticket.updated_at = now

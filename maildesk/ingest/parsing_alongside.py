@@ -229,7 +229,7 @@ def _serve(conn: Connection, parents_end: Connection) -> None:
             if isinstance(mail, Exception):
                 answer.append(None)
                 continue
-            for part in mail.attachments:  # worked out here, on the second core: the daemon stores each by it
+            for part in mail.attachments:  # worked out here, on the second core: the daemon records each one's
                 _ = part.sha256
             answer.append(dataclasses.replace(mail, raw=b""))
         try:

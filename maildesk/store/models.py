@@ -131,7 +131,8 @@ class Message(Base):
 
 
 class Blob(Base):
-    """Attachment content, stored once per distinct content (sha256)."""
+    """Attachment content as intake stored it before migration 0009, once per distinct content (sha256). Since
+    then an attachment's content is decoded from its mail's raw bytes when wanted (``desk/attachment_bytes``)."""
 
     __tablename__ = "blobs"
 
@@ -147,7 +148,7 @@ class Attachment(Base):
     filename: Mapped[str] = mapped_column(String(500))
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    sha256: Mapped[str] = mapped_column(String(64))  # the content's digest: which of its mail's parts it is
 
     __table_args__ = (Index("ix_attachments_message_id", "message_id"),)
 
