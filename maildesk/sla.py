@@ -23,6 +23,7 @@ from maildesk.errors import MaildeskError
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _ONE_DAY = timedelta(days=1)
+_END_OF_DAY = time(23, 59, 59)
 _UTC = ZoneInfo("UTC")
 _MON_FRI = frozenset({1, 2, 3, 4, 5})
 
@@ -365,3 +366,14 @@ def progress_due(
     if targets.progress_hours is None:
         return calendar.next_local_time(last_update, daily_at, working_days_only=True)
     return calendar.add_business_hours(last_update, targets.progress_hours)
+
+
+def daily_summary_due(written: datetime, last_heard: datetime | None, calendar: Clock, daily_at: time) -> datetime:
+    """When a ticket on the daily summary (a priority without a cadence) may next get one: at ``daily_at`` on a
+    working day after the day it was last written to (``written``, the desk's day), and no earlier than the first
+    ``daily_at`` after the last mail its reporter got (``last_heard``): one summary a day at most."""
+    day = written.astimezone(calendar.tz).date()
+    due = calendar.next_local_time(datetime.combine(day, _END_OF_DAY, tzinfo=calendar.tz), daily_at)
+    if last_heard is not None:
+        due = max(due, calendar.next_local_time(last_heard, daily_at))
+    return due

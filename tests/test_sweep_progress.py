@@ -5,17 +5,20 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from maildesk.app import App
-from maildesk.desk.tickets import add_note, get_ticket
+from maildesk.desk.tickets import NewTicket, add_note, create_ticket, get_ticket
 from maildesk.statuses import Status
+from maildesk.store.models import Ticket
 from maildesk.sweep import Queued
 from tests.desk import (
+    ENGINEER,
     REPORTER,
     at,
     context,
@@ -124,3 +127,35 @@ def test_restarts_and_a_second_daemon_never_send_twice(open_desk: Callable[..., 
     assert len(queued) == len(outbox(third))  # what the sweeps reported is what is in the outbox
     assert _progress(third, numbers[0])[:3] == ["09-14 10:00", "09-14 11:00", "09-14 12:00"]
     assert _progress(third, numbers[3]) == ["09-15 17:00"]  # P3: not on the day it was opened
+
+
+def test_a_new_ticket_carries_the_first_progress_time_the_sweep_would_work_out(tmp_path: Path, db_url: str) -> None:
+    """A new ticket is made with the time its progress mails are first looked at (so the sweep need not read every
+    new ticket back to find it out): at every seventh hour of ten days with a weekend, a make-up working Sunday
+    and 中秋, for each priority (P1 on the 7×24 clock), a requirement (business hours) and a priority no longer
+    configured, it is the time the sweep's progress phase sets on the same ticket when it finds none."""
+    for opener in desks(tmp_path, db_url):
+        desk = opener()
+        made: dict[str, tuple[datetime, str]] = {}
+        kinds = [("hardware", p) for p in ("P1", "P2", "P3", "P4")] + [("requirement", "P2"), ("hardware", "P9")]
+        for now in moments(at("2026-09-18", 0), at("2026-09-28", 0), step=timedelta(hours=7)):
+            for kind, priority in kinds:
+                with desk.store.session() as s:
+                    t = create_ticket(context(desk, s, now), NewTicket(
+                        subject="服务器无法访问", reporter=REPORTER, priority=priority, type=kind, team="hardware",
+                        assignee=ENGINEER, reporter_name="张伟"))
+                    made[t.number] = (now, f"{kind} {priority} {now:%a %m-%d %H:%M}")
+        kept = _first_progress(desk)
+        assert None not in kept.values()
+        for now in sorted({when for when, _ in made.values()}):  # what the sweep sets, at the moment each was made
+            numbers = [n for n, (when, _) in made.items() if when == now]
+            with desk.store.session() as s:
+                s.execute(update(Ticket).where(Ticket.number.in_(numbers)).values(next_progress_at=None))
+            sweep(desk, now)
+            worked_out = _first_progress(desk)
+            assert {made[n][1]: worked_out[n] for n in numbers} == {made[n][1]: kept[n] for n in numbers}
+
+
+def _first_progress(app: App) -> dict[str, datetime | None]:
+    with app.store.session() as s:
+        return {number: at for number, at in s.execute(select(Ticket.number, Ticket.next_progress_at))}

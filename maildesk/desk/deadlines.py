@@ -11,9 +11,9 @@ indexed queries on these columns.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from maildesk.sla import Clock, PriorityTargets, compute_deadlines, escalation_due
+from maildesk.sla import Clock, PriorityTargets, compute_deadlines, daily_summary_due, escalation_due, progress_due
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Ticket
 
@@ -38,3 +38,17 @@ def keep_deadlines(
     if open_ and ticket.escalation_level < len(target.escalation):
         step = target.escalation[ticket.escalation_level]
         ticket.next_escalation_at = escalation_due(ticket.created_at, step, calendar, paused)
+
+
+def first_progress_at(target: PriorityTargets | None, clock: Clock, calendar: Clock, daily_at: time,
+                      now: datetime) -> datetime:
+    """When the SLA sweep is to look first at the progress mails of a ticket opened at ``now``: what its progress
+    phase works out for a ticket nobody has written to since (``sweep/progress.py``), the reporter's
+    acknowledgement aside. Kept with the new ticket, the sweep need not read every new ticket back to find it out.
+    ``target``: the desk's targets for the ticket's priority (None: not configured), ``clock``: the ticket's own
+    (``Context.clock_of``), ``calendar``: the desk's business calendar."""
+    if target is None:  # a priority no longer configured: looked at again the next working day
+        return calendar.next_local_time(now, daily_at)
+    if target.progress_hours is None:
+        return daily_summary_due(now, now, calendar, daily_at)
+    return progress_due(now, target, clock, daily_at)

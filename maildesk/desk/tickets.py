@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from maildesk.desk.breach_review import review_breach
 from maildesk.desk.context import Context
-from maildesk.desk.deadlines import keep_deadlines
+from maildesk.desk.deadlines import first_progress_at, keep_deadlines
 from maildesk.errors import MaildeskError, NotFoundError, TransitionError
 from maildesk.ingest.form import IntakeForm, parse_occurred
 from maildesk.outbound.pending_mail import NEW_TICKET
@@ -100,6 +100,8 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: 
     # the deadlines need only the ticket's own fields, not its id: computed now, the INSERT carries them
     # instead of a second statement (an UPDATE) after it
     keep(ctx, ticket)
+    ticket.next_progress_at = first_progress_at(ctx.targets.get(ticket.priority), ctx.clock_of(ticket), ctx.calendar,
+                                                settings.sla.daily_summary_at, now)
     # the first events, written with the ticket: nothing reads them back as objects, and they keep their order
     events = [_event_row(ticket, actor, "created", now, new=status.value, note=f"{data.type} {data.priority}")]
     if data.assignee:

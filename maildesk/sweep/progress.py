@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select
 
 from maildesk.desk.mailing import fmt_time, ticket_context
-from maildesk.sla import progress_due
+from maildesk.sla import daily_summary_due, progress_due
 from maildesk.statuses import OPEN_STATUSES, Status
 from maildesk.store.models import Event, Message, Ticket
 from maildesk.sweep.runner import Batch, Sweep, for_each_due
@@ -40,7 +40,6 @@ _ENTRY_EVENTS = (
     .where(Event.ticket_id.in_(bindparam("ticket_ids", expanding=True)), Event.action.in_(_ENTRY_ACTIONS))
     .order_by(Event.id)
 )
-_END_OF_DAY = time(23, 59, 59)
 
 
 def progress_phase(sweep: Sweep) -> None:
@@ -115,11 +114,8 @@ def _daily(batch: Batch, ticket: Ticket, daily_at: time) -> None:
     """The summary of a working day in which the reporter heard nothing: at its time, that day only."""
     ctx, now, sweep = batch.ctx, batch.now, batch.sweep
     tz, calendar = ctx.settings.tz, ctx.calendar
-    written = _since(batch, ticket, with_progress=False).astimezone(tz)
-    due = calendar.next_local_time(datetime.combine(written.date(), _END_OF_DAY, tzinfo=tz), daily_at)
-    last = batch.facts["heard"].get(ticket.id)
-    if last is not None:  # one summary per day at most
-        due = max(due, calendar.next_local_time(last, daily_at))
+    due = daily_summary_due(_since(batch, ticket, with_progress=False), batch.facts["heard"].get(ticket.id), calendar,
+                            daily_at)
     following = calendar.next_local_time(now, daily_at)
     if due > now:
         ticket.next_progress_at = due
