@@ -6,7 +6,8 @@ The clock is the priority's (``clock = "24x7"`` or ``"business"``, ``Context.clo
 Only the ticket operations (``desk/tickets.py``) call it, whenever something that moves a
 deadline changes: creation, priority, leaving or entering "waiting on the reporter", the first
 response, the escalation level, resolution and reopening. The sweep then finds due tickets with
-indexed queries on these columns.
+indexed queries on these columns. A new ticket also gets the time its progress mails are first
+looked at (``first_progress_at``); after a change the sweep works that out again.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def keep_deadlines(
 def first_progress_at(target: PriorityTargets | None, clock: Clock, calendar: Clock, daily_at: time,
                       now: datetime) -> datetime:
     """When the SLA sweep is to look first at the progress mails of a ticket opened at ``now``: what its progress
-    phase works out for a ticket nobody has written to since (``sweep/progress.py``), the reporter's
-    acknowledgement aside. Kept with the new ticket, the sweep need not read every new ticket back to find it out.
+    phase works out for a ticket nobody has written to since (``sweep/progress.py``; the acknowledgement, sent at
+    ``now``, changes nothing of it). Kept with the new ticket, the sweep need not read every new ticket back to
+    find it out.
     ``target``: the desk's targets for the ticket's priority (None: not configured), ``clock``: the ticket's own
     (``Context.clock_of``), ``calendar``: the desk's business calendar."""
     if target is None:  # a priority no longer configured: looked at again the next working day

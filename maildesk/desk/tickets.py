@@ -100,6 +100,7 @@ def create_ticket(ctx: Context, data: NewTicket, *, actor: str = SYSTEM, first: 
     # the deadlines need only the ticket's own fields, not its id: computed now, the INSERT carries them
     # instead of a second statement (an UPDATE) after it
     keep(ctx, ticket)
+    # and when the sweep first looks at its progress mails, which it would read the new ticket back to work out
     ticket.next_progress_at = first_progress_at(ctx.targets.get(ticket.priority), ctx.clock_of(ticket), ctx.calendar,
                                                 settings.sla.daily_summary_at, now)
     # the first events, written with the ticket: nothing reads them back as objects, and they keep their order

@@ -9,11 +9,11 @@ restart the clock, it is what the clock is for. A daily summary goes on a workin
 which nobody wrote to the reporter (a ticket opened or answered today gets none today).
 
 ``Ticket.next_progress_at`` is when to look again: NULL means "work it out" (a ticket operation
-after a change); a new ticket comes with the time worked out here for a ticket nobody wrote to
-since it was opened (``desk/deadlines.first_progress_at``). A ticket whose thread moved on
-meanwhile is simply rescheduled when its time comes. Tickets waiting on the reporter get none. Hourly mails go
-only in business time; a daily summary that could not go out on its day is not sent a day
-late (the next one covers it). Idempotent per period: ``progress:<number>:<YYYY-MM-DDTHH>``
+after a change); a new ticket comes with the time this phase would work out for a ticket nobody
+wrote to since it was opened (``desk/deadlines.first_progress_at``). A ticket whose thread moved
+on meanwhile is simply rescheduled when its time comes. Tickets waiting on the reporter get none.
+Hourly mails go only in business time; a daily summary that could not go out on its day is not
+sent a day late (the next one covers it). Idempotent per period: ``progress:<number>:<YYYY-MM-DDTHH>``
 (cadence) or ``progress:<number>:<YYYY-MM-DD>`` (daily summary).
 """
 
