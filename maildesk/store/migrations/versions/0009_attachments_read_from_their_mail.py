@@ -9,6 +9,8 @@ read from there. Downgrading writes the missing blobs back, decoded from their m
 Revision ID: 0009
 Revises: 0008
 """
+import email
+import hashlib
 from collections.abc import Sequence
 from itertools import groupby
 
@@ -54,17 +56,27 @@ def downgrade() -> None:
 
 def _write_missing_blobs(bind: sa.Connection) -> None:
     """A blob for every attachment that has none, decoded from its mail (empty where the mail no longer has it)."""
-    from maildesk.ingest.parse import parse_mail  # only here: the schema's history needs no parser otherwise
-
     missing = bind.execute(sa.text(
         "SELECT a.message_id, a.sha256 FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 "
         "WHERE b.sha256 IS NULL ORDER BY a.message_id")).all()
     written: set[str] = set()
     for message_id, rows in groupby(missing, key=lambda row: row[0]):
         raw = bind.execute(sa.text("SELECT raw FROM messages WHERE id = :id"), {"id": message_id}).scalar()
-        contents = {part.sha256: part.data for part in parse_mail(bytes(raw)).attachments} if raw else {}
+        contents = _parts_by_digest(bytes(raw)) if raw else {}
         for _, digest in rows:
             if digest not in written:
                 bind.execute(sa.text("INSERT INTO blobs (sha256, data) VALUES (:digest, :data)"),
                              {"digest": digest, "data": contents.get(digest, b"")})
                 written.add(digest)
+
+
+def _parts_by_digest(raw: bytes) -> dict[str, bytes]:
+    """Every leaf part of the mail, decoded, by its SHA-256: an attachment's digest finds its part whichever parts
+    intake took for attachments (the stdlib parser here: the store's history does not import intake's)."""
+    found: dict[str, bytes] = {}
+    for part in email.message_from_bytes(raw).walk():
+        if not part.is_multipart():
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                found[hashlib.sha256(data).hexdigest()] = data
+    return found
