@@ -257,6 +257,36 @@ def test_all_recipients_refused(smtp_sink: SmtpSink) -> None:
     assert len(smtp_sink.messages) == 1
 
 
+def test_the_envelope_carries_each_address_as_given(smtp_sink: SmtpSink) -> None:
+    """Plain addresses, with characters a local part may hold, go into MAIL FROM and RCPT TO as they are; an address
+    with a display name goes in as its address alone."""
+    unusual = "O'Brien+helpdesk/2026@Mail-1.example.cn"
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            await transport.send(_raw(), SENDER, [REPORTER, unusual])
+            await transport.send(_raw(), f"技术支持中心 <{SENDER}>", [f"Zhang San <{REPORTER}>"])
+
+    asyncio.run(run())
+    assert [(m.mail_from, m.rcpt_tos) for m in smtp_sink.messages] == [
+        (SENDER, (REPORTER, unusual)), (SENDER, (REPORTER,))]
+
+
+def test_a_sender_refused_at_mail_from_is_permanent_and_the_next_mail_goes(smtp_sink: SmtpSink) -> None:
+    """A 5xx to MAIL FROM fails the mail for good with the server's code and words; the connection serves the next."""
+    smtp_sink.drop_at_mail(1, "550 5.7.1 sender not allowed")
+
+    async def run() -> None:
+        async with _smtp(smtp_sink) as transport:
+            with pytest.raises(PermanentFailure, match=r"550 5\.7\.1 sender not allowed") as failure:
+                await transport.send(_raw(), SENDER, [REPORTER])
+            assert failure.value.code == 550
+            await transport.send(_raw(), SENDER, [REPORTER])
+
+    asyncio.run(run())
+    assert [m.rcpt_tos for m in smtp_sink.messages] == [(REPORTER,)]
+
+
 @pytest.mark.parametrize("bad", ["王五@例子.中国", "li si@example.cn"])
 def test_an_address_that_cannot_go_in_the_envelope_is_permanent(smtp_sink: SmtpSink, bad: str) -> None:
     """A recipient the SMTP envelope cannot carry (not ASCII, or with a space) fails the mail for good,

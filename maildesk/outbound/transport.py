@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import email
 import logging
+import re
 import socket
 import ssl
 import sys
@@ -321,10 +322,10 @@ async def _transaction(
 
     aiosmtplib's ``sendmail`` does the same, but rewrites the whole message's line endings once more to
     announce its size, and parses every address twice (with the NOOP this replaced, a tenth of the sender's
-    CPU for 4,000 short mails)."""
+    CPU for 4,000 short mails). Its ``mail`` and ``rcpt`` parse each address once (``_mail``, ``_rcpt``)."""
     options = [f"SIZE={_size_on_the_wire(raw)}"] if client.supports_extension("size") else []
     try:
-        await client.mail(sender, options=options)
+        await _mail(client, sender, options)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError) as exc:
         raise _Unanswered(exc) from exc
     except aiosmtplib.SMTPSenderRefused as exc:
@@ -335,7 +336,7 @@ async def _transaction(
         refused: dict[str, aiosmtplib.SMTPRecipientRefused] = {}
         for address in recipients:
             try:
-                await client.rcpt(address)
+                await _rcpt(client, address)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 refused[address] = exc
         if len(refused) == len(recipients):
@@ -346,6 +347,33 @@ async def _transaction(
             await client.rset()
         raise
     return refused
+
+
+# An address as the outbox holds them: a dot-atom local part and a domain of ASCII letters, digits and hyphens.
+# aiosmtplib's ``mail`` and ``rcpt`` quote such an address as ``<address>`` after parsing it with the standard
+# library's ``parseaddr``, a tenth of the sender's CPU; any other address goes that way.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+async def _mail(client: aiosmtplib.SMTP, sender: str, options: Sequence[str]) -> None:
+    """MAIL FROM, raising as ``client.mail`` does."""
+    if not _PLAIN_ADDRESS.fullmatch(sender):
+        await client.mail(sender, options=options)
+        return
+    response = await client.execute_command(b"MAIL", b"FROM:<%s>" % sender.encode(), *(o.encode() for o in options))
+    if response.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+
+
+async def _rcpt(client: aiosmtplib.SMTP, recipient: str) -> None:
+    """RCPT TO, raising as ``client.rcpt`` does."""
+    if not _PLAIN_ADDRESS.fullmatch(recipient):
+        await client.rcpt(recipient)
+        return
+    response = await client.execute_command(b"RCPT", b"TO:<%s>" % recipient.encode())
+    if response.code not in (250, 251):
+        raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
 
 
 def _size_on_the_wire(raw: bytes) -> int:
