@@ -15,6 +15,7 @@ from maildesk.ingest.imap_server import ImapError
 from maildesk.ingest.imap_source import ImapSource
 from maildesk.ingest.read_ahead import ReadAhead
 from maildesk.ingest.source import SourceMessage, SourceWrapper
+from maildesk.stopping import Interrupted
 from tests.dovecot import Mailbox
 from tests.dovecot import dovecot as dovecot_fixture  # noqa: F401  (pytest finds fixtures by their name)
 from tests.dovecot import mailbox as mailbox_fixture  # noqa: F401
@@ -99,6 +100,36 @@ def test_a_batch_read_ahead_and_not_taken_stays_in_the_inbox_and_comes_in_the_ne
         assert len(mailbox.uids("INBOX")) == 2 and len(mailbox.uids("Processed")) == 2
         reading.wait_for_mail(0)  # a new pass
         assert subjects(reading.fetch_batch(2)) == [2, 3]
+    finally:
+        reading.close()
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["before-it-starts", "while-it-starts"])
+def test_a_stop_that_lands_while_the_thread_starts_leaves_nothing_to_join_and_no_thread(
+        mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, started: bool) -> None:
+    """SIGTERM during a fetch: the stop's ``Interrupted`` may be raised by the signal handler while the read-ahead
+    thread is being started (``Thread.start`` waits for it to begin). Settling then must not fail (the daemon
+    once ended with "cannot join thread before it is started"), a thread that did start ends, and the mail
+    stays in the inbox for the next pass. Mocked: a signal cannot be made to land at that instruction for real,
+    so ``Thread.start`` raises as the handler would, once."""
+    mailbox.append("INBOX", chinese_mail(0))
+    real_start = threading.Thread.start
+
+    def start_then_stop(thread: threading.Thread) -> None:
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        if started:
+            real_start(thread)
+        raise Interrupted
+
+    reading = ReadAhead(ImapSource(mailbox.settings(batch_size=5)))
+    try:
+        monkeypatch.setattr(threading.Thread, "start", start_then_stop)
+        with pytest.raises(Interrupted):
+            reading.fetch_batch(5)
+        reading.settle(timeout=0, raising=False)  # the daemon's way out of a drain a stop cut short
+        assert wait_for(lambda: not any(t.name == "maildesk-read-ahead" for t in threading.enumerate()))
+        assert len(mailbox.uids("INBOX")) == 1
+        assert subjects(reading.fetch_batch(5)) == [0]  # the next pass takes it
     finally:
         reading.close()
 

@@ -105,11 +105,17 @@ class ReadAhead(SourceWrapper):
 
     def _submit(self, call: Callable[[], Any]) -> Future[Any]:
         if self._work is None:
-            self._work = queue.SimpleQueue()
+            work: queue.SimpleQueue[_Work] = queue.SimpleQueue()
             # a daemon thread: a process ending with a read stuck on a silent server does not wait for it
-            self._thread = threading.Thread(target=_serve, args=(self._work,), name="maildesk-read-ahead",
-                                            daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=_serve, args=(work,), name="maildesk-read-ahead", daemon=True)
+            try:
+                thread.start()
+            except BaseException:
+                # a stop's Interrupted, raised by the signal handler while the thread was starting: kept out of
+                # ``settle``, which could not join a thread not yet started; if it did start, it ends
+                work.put(None)
+                raise
+            self._work, self._thread = work, thread
         done: Future[Any] = Future()
         self._work.put((call, done))
         return done
