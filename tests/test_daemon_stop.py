@@ -116,6 +116,46 @@ def test_smtp_server_that_never_answers(tmp_path: Path, mailbox: Mailbox) -> Non
     assert statuses and set(statuses) == {"pending"}
 
 
+def test_sigterm_at_any_moment_of_a_stream_of_mail_loses_and_repeats_nothing(
+        tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
+    """Mail keeps arriving while the daemon is stopped with SIGTERM and started again, six times, each a
+    different while after it started (connecting, fetching, storing, sending, waiting in IDLE): every stop ends
+    with exit code 0 within the limit and nothing worse than a warning in its log, and in the end every mail is
+    one ticket, moved out of the inbox once, whose reporter got one acknowledgement."""
+    config = _config(tmp_path, (mailbox.host, mailbox.port, mailbox.user), (smtp_sink.host, smtp_sink.port),
+                     {"intake": {"batch_size": 10}})
+    reporters = [f"u{i}@example.com" for i in range(240)]
+    arriving = iter([mail(r, f"问题 {i}", f"内容 {i}", message_id=f"<m{i}@client.example.com>")
+                     for i, r in enumerate(reporters)])
+    for delay in (0.0, 0.3, 0.6, 0.9, 1.2, 1.5):
+        mailbox.append_many("INBOX", [next(arriving) for _ in range(20)])
+        daemon = DaemonProcess(config, imap_password=mailbox.password)
+        try:
+            daemon.wait_for_log("started:")  # its signal handlers are in place: before, SIGTERM simply ends Python
+            time.sleep(delay / 2)
+            mailbox.append_many("INBOX", [next(arriving) for _ in range(20)])  # found by IDLE, or by the next pass
+            time.sleep(delay / 2)
+            _stopped_in_time(daemon)
+        finally:
+            daemon.kill()
+        problems = [line for line in daemon.log().splitlines() if " ERROR " in line or "internal error" in line]
+        assert not problems, (delay, daemon.log())
+    daemon = DaemonProcess(config, imap_password=mailbox.password)  # the rest, and what waits in the outbox
+    try:
+        daemon.wait_for_log("started:")
+        daemon.wait_for(lambda: {m.rcpt_tos[0] for m in smtp_sink.messages} >= set(reporters),
+                        timeout=60, label="an acknowledgement to every reporter")
+        _stopped_in_time(daemon)
+    finally:
+        daemon.kill()
+    assert _count(config, Ticket) == len(reporters)
+    assert mailbox.uids("INBOX") == [] and len(mailbox.uids("Processed")) == len(reporters)
+    acks = [m for m in smtp_sink.messages if m.rcpt_tos[0] in reporters]
+    assert len(acks) == len(reporters)  # none twice
+    ids = [m.content.split(b"Message-ID:", 1)[1].split(b"\r\n", 1)[0] for m in smtp_sink.messages]
+    assert len(ids) == len(set(ids))  # nor any other mail
+
+
 def test_database_locked_by_another_process(tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
     """Another process holds SQLite's write lock while a mail comes in: the daemon waits inside SQLite,
     where no signal handler runs; it still ends within the limit, and the mail is still in the inbox."""
