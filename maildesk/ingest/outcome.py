@@ -71,11 +71,13 @@ class Outcome:
     ticket: str | None = None
     reason: str = ""
     notes: tuple[str, ...] = ()  # logged before the result, once the mail is committed
+    # left in the intake: another process stored the mail moments ago and moves it itself (``Pipeline``)
+    left: bool = False
 
     @property
     def done(self) -> bool:
         """The source may move the mail to the processed folder."""
-        return self.result != Result.QUARANTINED
+        return self.result != Result.QUARANTINED and not self.left
 
 
 class Handler(Protocol):

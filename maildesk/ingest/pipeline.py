@@ -11,6 +11,12 @@ moved out of the intake folder; a crash before leaves them there, and the
 processed-source key makes the next pass move the stored ones without storing them
 twice. This module is the one place where a failure of one incoming mail is handled.
 
+Several daemons may read one mailbox (on PostgreSQL). A mail one of them stored is that one's to
+move: were the other to move it too, the processed folder would hold it twice (an IMAP server
+still copies a mail another session has just moved away, until that session hears of it). So a
+mail another process stored moments ago is left in the intake; should that process have stopped
+before moving it, whoever finds the mail once its row is older than ``LEFT_FOR_ITS_STORER`` moves it.
+
 Reading ends here: each mail is parsed, its kind decided (``loops``), its new
 words separated from the quoted conversation (``quotes``) and the ticket it names
 found (``threading``); then the ``handler`` (the desk) decides what it does.
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
@@ -45,8 +51,14 @@ log = logging.getLogger(__name__)
 
 # built once: building a statement costs more than SQLite takes to run it
 _SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
-_HANDLED_BEFORE = select(_SOURCES.c.source_id).where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True)))
+_HANDLED_BEFORE = (select(_SOURCES.c.source_id, _SOURCES.c.at)
+                   .where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True))))
 _HANDLED = insert(_SOURCES).values(reason="", raw=None)
+_HANDLED_AT = select(_SOURCES.c.at).where(_SOURCES.c.source_id == bindparam("source_id"))
+# how long a mail another process stored is left for it to move (module docstring): it moves a batch's mail right
+# after the batch's last commit, and a row carries the moment its batch began
+LEFT_FOR_ITS_STORER = timedelta(minutes=5)
+_LEFT_REASON = "stored by another process moments ago: left for it to move"
 # mails to a transaction: SQLite has one write lock, and the outbox's sender needs it between two of these
 # to claim the mails just queued and write what it sent (a hundred mails held it for half a second)
 TRANSACTION_MAILS = 25
@@ -72,6 +84,9 @@ class Pipeline:
         self.store, self.settings, self.addresses = store, settings, addresses
         self.handler = handler
         self.clock = clock
+        # a row stored after this moment, and at none of this process's batches' moments, is another process's
+        self.started = clock()
+        self._moments: list[datetime] = []  # this process's batches' moments, within LEFT_FOR_ITS_STORER
 
     def drain(self, source: MailSource, *, limit: int | None = None,
               after_batch: Callable[[], object] | None = None,
@@ -93,7 +108,7 @@ class Pipeline:
                 after_batch()
             source.mark_done([o.source_id for o in results if o.done])
             for o in results:
-                if not o.done:
+                if o.result == Result.QUARANTINED:
                     source.quarantine(o.source_id, o.reason)
             outcomes.extend(results)
         return outcomes
@@ -101,6 +116,7 @@ class Pipeline:
     def process(self, messages: Sequence[SourceMessage], parse: ParseGroups = parse_in_process) -> list[Outcome]:
         """Store a batch, TRANSACTION_MAILS mails to a transaction; returns what became of each mail."""
         now = self.clock()
+        self._moments = [m for m in self._moments if m > now - LEFT_FOR_ITS_STORER] + [now]
         outcomes: list[Outcome] = []
         groups = [messages[start:start + TRANSACTION_MAILS] for start in range(0, len(messages), TRANSACTION_MAILS)]
         # each group parsed before its transaction (parsing needs no database): with ParsingAlongside, the next
@@ -145,7 +161,8 @@ class Pipeline:
         with self.store.session() as session:
             # one query for these mails: which of them an earlier pass has stored already
             conn = session.connection()
-            handled_before = set(conn.scalars(_HANDLED_BEFORE, {"source_ids": [sm.source_id for sm in messages]}))
+            handled_before = {row.source_id: row.at for row in
+                              conn.execute(_HANDLED_BEFORE, {"source_ids": [sm.source_id for sm in messages]})}
             # and one for their Message-IDs: which of them are stored already, from this mail or another copy
             known = KnownIds(conn, [sm.raw for sm in messages if sm.source_id not in handled_before])
             # and what the desk will ask of the database for each of them, read for all at once
@@ -155,7 +172,7 @@ class Pipeline:
             sources: list[dict[str, object]] = []
             for sm, mail in zip(messages, parsed, strict=True):
                 if sm.source_id in handled_before:
-                    outcomes.append(Outcome(sm.source_id, Result.ALREADY))
+                    outcomes.append(self._handled_before(sm.source_id, handled_before[sm.source_id], now))
                 elif guard_all or isinstance(mail, Exception) or not mail.sender:
                     outcomes.append(self._guarded(session, sm, mail, now, known))
                 else:
@@ -172,6 +189,12 @@ class Pipeline:
                 conn.execute(_HANDLED, sources)
         return outcomes
 
+    def _handled_before(self, source_id: str, at: datetime, now: datetime) -> Outcome:
+        """A mail whose source was handled at ``at``: moved, unless another process handled it moments ago."""
+        if at > self.started and at > now - LEFT_FOR_ITS_STORER and at not in self._moments:
+            return Outcome(source_id, Result.ALREADY, reason=_LEFT_REASON, left=True)
+        return Outcome(source_id, Result.ALREADY)
+
     def _guarded(self, session: Session, sm: SourceMessage, mail: InboundMail | Exception, now: datetime,
                  known: KnownIds) -> Outcome:
         step = _Step()
@@ -184,6 +207,9 @@ class Pipeline:
                 return outcome
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
+            at = session.connection().scalar(_HANDLED_AT, {"source_id": sm.source_id})
+            if at is not None:
+                return self._handled_before(sm.source_id, at, now)
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
         except _DATABASE_FAILED:
             raise  # nothing of the batch is committed or moved
