@@ -9,7 +9,9 @@ working days, since they are weekend days that are not make-up days.
 
 For a year the package has no notice for yet, it still lists the statutory days (with guessed
 in-lieu days) but no make-up days; we log a warning so the operator can fill the gap with
-`extra_holidays` / `extra_workdays` until a newer `holidays` release has the notice.
+`extra_holidays` / `extra_workdays` until a newer `holidays` release has the notice. The warning
+is said once a process (a calendar is built by every command, and again when the year turns),
+and not at all for a year the operator's own days fill.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ logger = logging.getLogger(__name__)
 # Every year since 2008 has had at least one make-up working day, so a year without any means
 # the package does not know that year's notice.
 _MAKE_UP_DAYS_SINCE = 2008
+_warned: set[int] = set()  # the years warned about in this process
 
 
-def china_days(years: Iterable[int]) -> tuple[frozenset[date], frozenset[date]]:
-    """Return (days off, make-up working days) in mainland China for the given years."""
+def china_days(years: Iterable[int], filled: Iterable[int] = ()) -> tuple[frozenset[date], frozenset[date]]:
+    """Return (days off, make-up working days) in mainland China for the given years. ``filled``: the years the
+    operator's own extra days cover, for which a missing schedule is no news."""
     wanted = sorted(set(years))
     if not wanted:
         return frozenset(), frozenset()
@@ -39,13 +43,14 @@ def china_days(years: Iterable[int]) -> tuple[frozenset[date], frozenset[date]]:
     off = frozenset(d for d in table if d.year in wanted)
     make_up_all: set[date] = set(getattr(table, "weekend_workdays", set()))
     make_up = frozenset(d for d in make_up_all if d.year in wanted)
-    for year in wanted:
-        if year >= _MAKE_UP_DAYS_SINCE and not any(d.year == year for d in make_up):
-            logger.warning(
-                "holidays %s has no published 调休 schedule for %d: its make-up working days are "
-                "unknown and its holidays are estimates; set business_hours.extra_workdays and "
-                "extra_holidays, or upgrade holidays",
-                version("holidays"),
-                year,
-            )
+    unknown = {y for y in wanted if y >= _MAKE_UP_DAYS_SINCE and not any(d.year == y for d in make_up)}
+    for year in sorted(unknown - set(filled) - _warned):
+        _warned.add(year)
+        logger.warning(
+            "holidays %s has no published 调休 schedule for %d: its make-up working days are "
+            "unknown and its holidays are estimates; set that year's days in business_hours.extra_workdays "
+            "and extra_holidays (from the State Council's notice), or upgrade holidays",
+            version("holidays"),
+            year,
+        )
     return off, make_up

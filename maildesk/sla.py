@@ -96,7 +96,7 @@ class BusinessHours:
         off_extra, on_extra = frozenset(extra_holidays), frozenset(extra_workdays)
         if both := off_extra & on_extra:
             raise CalendarError(f"days both extra holidays and extra workdays: {sorted(map(str, both))}")
-        off, make_up = china_days(years)
+        off, make_up = china_days(years, filled={d.year for d in off_extra | on_extra})
         return cls(
             tz=tz,
             start=start,

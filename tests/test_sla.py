@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from maildesk import calendar_cn
 from maildesk.config import parse_settings
 from maildesk.desk.setup import Desk
 from maildesk.errors import MaildeskError
@@ -122,12 +123,39 @@ def test_operator_overrides_win_over_the_official_table() -> None:
         BusinessHours.china(SH, years=[2026], extra_holidays=same, extra_workdays=same)
 
 
-def test_year_without_published_schedule_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    """A year whose 调休 notice the holidays package lacks logs a warning naming the year."""
-    with caplog.at_level(logging.WARNING, logger="maildesk.calendar_cn"):
-        BusinessHours.china(SH, years=[2026, 2040])
-    assert any("2040" in r.getMessage() for r in caplog.records)
-    assert not any("2026" in r.getMessage() for r in caplog.records)
+@pytest.fixture
+def schedule_warnings(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """The warnings about missing 调休 schedules so far, in a process that had said none."""
+    monkeypatch.setattr(calendar_cn, "_warned", set())
+    caplog.set_level(logging.WARNING, logger="maildesk.calendar_cn")
+    return lambda: caplog.messages
+
+
+def test_year_without_published_schedule_is_warned_about(schedule_warnings: Callable[[], list[str]]) -> None:
+    """A year whose 调休 notice the holidays package lacks logs a warning naming the year and what to set."""
+    BusinessHours.china(SH, years=[2026, 2040])
+    [warning] = schedule_warnings()
+    assert "for 2040" in warning and "extra_workdays" in warning
+
+
+def test_the_missing_schedule_is_said_once_a_process(schedule_warnings: Callable[[], list[str]]) -> None:
+    """Every command builds the calendar, the daemon again each December and New Year: the operator reads the
+    warning once, not at each."""
+    for _ in range(3):
+        BusinessHours.china(SH, years=[2039, 2040])
+    BusinessHours.china(SH, years=[2040, 2041])
+    assert [m.split(" for ")[1][:4] for m in schedule_warnings()] == ["2039", "2040", "2041"]
+
+
+def test_no_warning_for_a_year_the_operators_own_days_fill(schedule_warnings: Callable[[], list[str]]) -> None:
+    """Having done what the warning asks (that year's make-up days, or days off, in the config), the operator
+    hears no more of it; a year they left alone is still warned about."""
+    BusinessHours.china(SH, years=[2040], extra_workdays=[date(2040, 2, 4)])
+    BusinessHours.china(SH, years=[2040], extra_holidays=[date(2040, 10, 8)])
+    assert schedule_warnings() == []
+    BusinessHours.china(SH, years=[2040, 2041], extra_workdays=[date(2040, 2, 4)])
+    [warning] = schedule_warnings()
+    assert "for 2041" in warning
 
 
 def test_between_is_the_inverse_of_add(cal_lunch: BusinessHours) -> None:
