@@ -160,3 +160,45 @@ def test_two_daemons_on_one_mailbox_store_ack_and_move_each_mail_once(
         processed = _processed(mailbox)
         assert sum(processed.values()) == len(reporters), (left, [k for k, n in processed.items() if n > 1][:5])
         assert len(processed) == len(reporters)
+
+
+@pytest.mark.slow
+@pytest.mark.pg
+def test_one_of_two_daemons_killed_while_storing_and_restarted_leaves_each_mail_once_in_processed(
+        tmp_path: Path, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
+    """One of two daemons is killed (SIGKILL) while mail streams in, and started again. What it stored and had not
+    moved yet, the other leaves to it, and the restarted one moves it at once: in the end 300 tickets, an empty inbox,
+    every mail once in the processed folder, every reporter acknowledged."""
+    with new_pg_database("two_daemons_kill") as url:
+        configs = []
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            settings = desk_settings(url, imap=(mailbox.host, mailbox.port, mailbox.user),
+                                     smtp=(smtp_sink.host, smtp_sink.port), intake={"batch_size": 10})
+            configs.append(write_config(tmp_path / name, settings))
+        reporters = [f"u{i}@example.com" for i in range(300)]
+        arriving = iter([mail(r, f"问题 {i}", f"内容 {i}", message_id=f"<k{i}@client.example.com>")
+                         for i, r in enumerate(reporters)])
+        daemons = [DaemonProcess(config, imap_password=mailbox.password) for config in configs]
+        try:
+            for daemon in daemons:
+                daemon.wait_for_log("started:")
+            mailbox.append_many("INBOX", [next(arriving) for _ in range(150)])
+            daemons[0].wait_for(lambda: "created" in daemons[0].log(), label="the first tickets")
+            daemons[0].kill()
+            killed_log = daemons[0].log()
+            mailbox.append_many("INBOX", [next(arriving) for _ in range(150)])
+            daemons[0] = DaemonProcess(configs[0], imap_password=mailbox.password)
+            daemons[0].wait_for_log("started:")
+            acked: Callable[[], bool] = lambda: {m.rcpt_tos[0] for m in smtp_sink.messages} >= set(reporters)  # noqa: E731
+            daemons[1].wait_for(acked, timeout=120, label="an acknowledgement to every reporter")
+            daemons[1].wait_for(lambda: mailbox.uids("INBOX") == [], timeout=30, label="an empty inbox")
+            for daemon in daemons:
+                code, _ = daemon.terminate()
+                assert code == 0, daemon.log()
+        finally:
+            for daemon in daemons:
+                daemon.kill()
+        assert "created" in killed_log and "Traceback" not in daemons[1].log()
+        processed = _processed(mailbox)
+        assert len(processed) == len(reporters) and set(processed.values()) == {1}
