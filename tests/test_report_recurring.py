@@ -66,12 +66,12 @@ def test_group_titles_mask_the_reporter_and_the_directory_names() -> None:
     assert [g.title for g in groups] == ["张*：VPN连不上，李*也不行"]
 
 
-def test_a_month_of_tickets_is_grouped_quickly() -> None:
-    """2,000 tickets (a busy month) are grouped in well under two seconds."""
-    import time
-
-    rows = [(t, f"{s} {i % 97}", f"{b} 编号{i}") for i in range(125) for t, s, b in WEEK]
-    started = time.perf_counter()
+def test_a_busy_months_tickets_are_grouped_whole() -> None:
+    """2,000 tickets (a busy month): each week's problems 125 times over, each mail with an order number of its own.
+    Each problem is one group of all its tickets, the printer jams and the locked accounts in every wording, and no
+    two problems join. (How long it takes is measured by bench/kb.py with the month's other report figures.)"""
+    rows = [(t, s, f"{b} 订单号 {1000000 + i * 7}") for i in range(125) for t, s, b in WEEK]
     groups = find_groups(_items(rows))
-    assert time.perf_counter() - started < 2.0
-    assert groups and groups[0].count >= 125
+    assert [(g.title, g.count) for g in groups[:2]] == [("三楼打印机卡纸", 500), ("OA账号被锁", 375)]
+    alone = [s for _, s, _ in WEEK[4:6] + WEEK[9:]]  # the week's problems that are no other's
+    assert sorted((g.title, g.count) for g in groups[2:]) == sorted((s, 125) for s in alone)
