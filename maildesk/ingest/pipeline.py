@@ -86,7 +86,9 @@ class Pipeline:
         self.clock = clock
         # a row stored after this moment, and at none of this process's batches' moments, is another process's
         self.started = clock()
-        self._moments: list[datetime] = []  # this process's batches' moments, within LEFT_FOR_ITS_STORER
+        # this process's batches' moments within LEFT_FOR_ITS_STORER, oldest first (a dict: a batch a mail under a
+        # steady stream, so thousands of them, each looked up and dropped in constant time)
+        self._moments: dict[datetime, None] = {}
 
     def drain(self, source: MailSource, *, limit: int | None = None,
               after_batch: Callable[[], object] | None = None,
@@ -116,7 +118,9 @@ class Pipeline:
     def process(self, messages: Sequence[SourceMessage], parse: ParseGroups = parse_in_process) -> list[Outcome]:
         """Store a batch, TRANSACTION_MAILS mails to a transaction; returns what became of each mail."""
         now = self.clock()
-        self._moments = [m for m in self._moments if m > now - LEFT_FOR_ITS_STORER] + [now]
+        while self._moments and (oldest := next(iter(self._moments))) <= now - LEFT_FOR_ITS_STORER:
+            del self._moments[oldest]
+        self._moments[now] = None
         outcomes: list[Outcome] = []
         groups = [messages[start:start + TRANSACTION_MAILS] for start in range(0, len(messages), TRANSACTION_MAILS)]
         # each group parsed before its transaction (parsing needs no database): with ParsingAlongside, the next
