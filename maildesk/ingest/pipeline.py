@@ -54,7 +54,6 @@ _SOURCES = ProcessedSource.metadata.tables[ProcessedSource.__tablename__]
 _HANDLED_BEFORE = (select(_SOURCES.c.source_id, _SOURCES.c.at)
                    .where(_SOURCES.c.source_id.in_(bindparam("source_ids", expanding=True))))
 _HANDLED = insert(_SOURCES).values(reason="", raw=None)
-_HANDLED_AT = select(_SOURCES.c.at).where(_SOURCES.c.source_id == bindparam("source_id"))
 # how long a mail another process stored is left for it to move (module docstring): it moves a batch's mail right
 # after the batch's last commit, and a row carries the moment its batch began
 LEFT_FOR_ITS_STORER = timedelta(minutes=5)
@@ -211,9 +210,9 @@ class Pipeline:
                 return outcome
         except IntegrityError:
             # another daemon stored the same source or Message-ID first
-            at = session.connection().scalar(_HANDLED_AT, {"source_id": sm.source_id})
-            if at is not None:
-                return self._handled_before(sm.source_id, at, now)
+            handled = session.connection().execute(_HANDLED_BEFORE, {"source_ids": [sm.source_id]}).first()
+            if handled is not None:
+                return self._handled_before(sm.source_id, handled.at, now)
             return Outcome(sm.source_id, Result.DUPLICATE, reason="stored concurrently by another process")
         except _DATABASE_FAILED:
             raise  # nothing of the batch is committed or moved
