@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,11 @@ def mail(
         maintype, subtype = ctype.split("/")
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return m.as_bytes()
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID of a mail as it went out or lies in a folder: one mail sent or moved twice shows by it."""
+    return str(BytesHeaderParser().parsebytes(raw)["Message-ID"])
 
 
 def stamped(raw: bytes, *fields: tuple[str, str]) -> bytes:

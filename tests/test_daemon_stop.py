@@ -21,7 +21,7 @@ from maildesk.config import load_settings
 from maildesk.desk.tickets import NewTicket, create_ticket
 from maildesk.store.models import OutboxMail, Ticket
 from tests.daemon_process import DaemonProcess, silent_server
-from tests.desk import context, desk_settings, mail, write_config
+from tests.desk import context, desk_settings, mail, message_id_of, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
 
@@ -152,7 +152,7 @@ def test_sigterm_at_any_moment_of_a_stream_of_mail_loses_and_repeats_nothing(
     assert mailbox.uids("INBOX") == [] and len(mailbox.uids("Processed")) == len(reporters)
     acks = [m for m in smtp_sink.messages if m.rcpt_tos[0] in reporters]
     assert len(acks) == len(reporters)  # none twice
-    ids = [m.content.split(b"Message-ID:", 1)[1].split(b"\r\n", 1)[0] for m in smtp_sink.messages]
+    ids = [message_id_of(m.content) for m in smtp_sink.messages]
     assert len(ids) == len(set(ids))  # nor any other mail
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from maildesk.daemon import Daemon, open_source
 from maildesk.ingest.source import MailSource, SourceMessage, SourceWrapper
-from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app
+from tests.desk import IMAP_PASSWORD_ENV, desk_settings, mail, make_app, message_id_of
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
 
@@ -68,7 +68,7 @@ def test_a_stored_batchs_acks_reach_the_server_before_the_mailbox_is_drained_and
     assert sorted(source.acked_at_second_fetch) == REPORTERS[:2]
     assert sorted(acked(smtp_sink)) == REPORTERS
     assert summary.flushed.sent == len(smtp_sink.messages)
-    assert len({m.content.split(b"Message-ID: ", 1)[1][:80] for m in smtp_sink.messages}) == len(smtp_sink.messages)
+    assert len({message_id_of(m.content) for m in smtp_sink.messages}) == len(smtp_sink.messages)
 
 
 def test_a_mail_stored_but_not_moved_is_moved_next_pass_beside_new_mail_and_answered_once(

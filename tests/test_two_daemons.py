@@ -23,7 +23,7 @@ from maildesk.ingest.outcome import Result
 from maildesk.ingest.pipeline import LEFT_FOR_ITS_STORER
 from tests.daemon_process import DaemonProcess
 from tests.databases import new_pg_database
-from tests.desk import desk_settings, mail, write_config
+from tests.desk import desk_settings, mail, message_id_of, write_config
 from tests.dovecot import Mailbox
 from tests.smtp_sink import SmtpSink
 
@@ -45,7 +45,7 @@ class Clock:
 
 def _processed(mailbox: Mailbox) -> Counter[bytes]:
     """The mails in the processed folder, by Message-ID: each should be there once."""
-    return Counter(raw.split(b"Message-ID: ", 1)[1].split(b"\r\n", 1)[0] for raw in mailbox.fetch("Processed").values())
+    return Counter(message_id_of(raw) for raw in mailbox.fetch("Processed").values())
 
 
 def _mails(count: int) -> list[bytes]:
@@ -76,7 +76,7 @@ def test_a_mail_the_other_daemon_stored_moments_ago_is_left_for_it_to_move(app: 
         our_source.mark_done([o.source_id for o in found if o.done])  # what the pipeline's drain does
         their_source.mark_done([o.source_id for o in stored if o.done])
     assert mailbox.uids("INBOX") == []
-    assert _processed(mailbox) == Counter({f"<p{i}@client.example.com>".encode(): 1 for i in range(5)})
+    assert _processed(mailbox) == Counter({f"<p{i}@client.example.com>": 1 for i in range(5)})
 
 
 def test_a_mail_the_other_daemon_stored_and_never_moved_is_moved_once_it_has_plainly_stopped(
@@ -176,7 +176,7 @@ def test_two_daemons_on_one_mailbox_store_ack_and_move_each_mail_once(
         assert not [line for line in daemon.log().splitlines() if " ERROR " in line or "Traceback" in line]
     acks = Counter(m.rcpt_tos[0] for m in smtp_sink.messages if m.rcpt_tos[0] in REPORTERS)
     assert acks == Counter({r: 1 for r in REPORTERS})
-    ids = [m.content.split(b"Message-ID:", 1)[1].split(b"\r\n", 1)[0] for m in smtp_sink.messages]
+    ids = [message_id_of(m.content) for m in smtp_sink.messages]
     assert len(ids) == len(set(ids))
     _each_once_in_processed(mailbox)
 
